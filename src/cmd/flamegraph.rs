@@ -1,0 +1,199 @@
+//! `rprof flamegraph`: any stack source to an SVG flame graph (or folded stacks); with a
+//! target (`-p PID` or `-- CMD`), records first and renders in one go.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::cmd::record::TargetArgs;
+use crate::profile::detect::{self, LoadOptions};
+use crate::profile::file::write_atomically;
+use crate::profile::folded::{self, FoldOptions};
+use crate::profile::Profile;
+use crate::render::filter::Filter;
+use crate::render::flamegraph::{self as fg, SvgOptions};
+
+/// Flags of `rprof flamegraph`.
+#[derive(Args, Debug, Clone)]
+pub struct FlamegraphArgs {
+    /// Input: an rprof data file, folded stacks, `perf script` text or massif output; `-` for
+    /// stdin. Ignored when a target (-p, -a or -- CMD) is given.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<String>,
+    /// Where to write the SVG (or folded text with --folded); `-` for stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
+    /// Title of the graph (default: "Flame Graph").
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Subtitle under the title (default: the target and sample count).
+    #[arg(long, value_name = "TEXT")]
+    pub subtitle: Option<String>,
+    /// Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue,
+    /// aqua, yellow, purple, orange.
+    #[arg(long, default_value = "hot", value_name = "PALETTE")]
+    pub colors: String,
+    /// Draw an icicle graph: roots at the top, growing down.
+    #[arg(long)]
+    pub inverted: bool,
+    /// Reverse every stack before merging, so callers sit on top of their callees.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Omit frames narrower than this many pixels.
+    #[arg(long = "minwidth", default_value_t = 0.1, value_name = "PIXELS")]
+    pub min_width: f64,
+    /// Width of the image in pixels.
+    #[arg(long, default_value_t = 1200, value_name = "PIXELS")]
+    pub width: usize,
+    /// Flame chart: samples in time order instead of merged alphabetically (needs timestamps).
+    #[arg(long)]
+    pub flamechart: bool,
+    /// One root per thread (`name-tid`).
+    #[arg(long = "per-thread")]
+    pub per_thread: bool,
+    /// Keep only stacks with a function matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub focus: Option<String>,
+    /// Drop stacks with a function matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub ignore: Option<String>,
+    /// Only samples of these threads (comma-separated tids).
+    #[arg(long = "tid", value_delimiter = ',', value_name = "TID")]
+    pub tid_filter: Vec<u32>,
+    /// Merge directly recursive calls of a function into one frame.
+    #[arg(long = "collapse-recursion")]
+    pub collapse_recursion: bool,
+    /// Write folded stacks instead of SVG (default output then stdout).
+    #[arg(long)]
+    pub folded: bool,
+    /// For massif input: the snapshot to draw (default: the peak).
+    #[arg(long, value_name = "N")]
+    pub snapshot: Option<usize>,
+    /// Record first (one-step mode): the target and sampling flags of `rprof record`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+fn has_target(t: &TargetArgs) -> bool {
+    !t.pids.is_empty() || t.all_cpus || !t.command.is_empty()
+}
+
+/// Runs `rprof flamegraph`.
+pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
+    let (profile, source, is_massif) = if has_target(&args.target) {
+        if args.input.is_some() {
+            bail!("give either an INPUT file or a target to record (-p, -a, -- CMD), not both");
+        }
+        let p = crate::cmd::record::record_profile(&args.target, &[])?;
+        (p, "recording".to_string(), false)
+    } else {
+        let input = args.input.clone().unwrap_or_else(|| "rprof.data".into());
+        let l = detect::load(
+            &input,
+            &LoadOptions {
+                massif_snapshot: args.snapshot,
+            },
+        )?;
+        let is_massif = l.format == detect::Format::Massif;
+        (l.profile, l.name, is_massif)
+    };
+    render_to_output(&args, &profile, &source, is_massif)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_to_output(
+    args: &FlamegraphArgs,
+    profile: &Profile,
+    source: &str,
+    is_massif: bool,
+) -> Result<()> {
+    let filter = Filter::new(
+        &args.tid_filter,
+        args.focus.as_deref(),
+        args.ignore.as_deref(),
+        args.collapse_recursion,
+    )?;
+    let p = filter.apply(profile);
+    if args.flamechart && !p.has_timestamps() {
+        bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file or perf script text)");
+    }
+    let lines = folded::fold(
+        &p,
+        &FoldOptions {
+            per_thread: args.per_thread,
+            time_order: args.flamechart,
+            annotate: false,
+        },
+    );
+    if lines.is_empty() {
+        bail!("{source}: no samples left to draw (after filters)");
+    }
+    let text: Vec<String> = lines.iter().map(|(s, w)| format!("{s} {w}")).collect();
+    let (bytes, default_out) = if args.folded {
+        let mut t = text.join("\n");
+        t.push('\n');
+        (t.into_bytes(), "-")
+    } else {
+        let total: u64 = lines.iter().map(|x| x.1).sum();
+        let unit = if is_massif { "bytes" } else { "samples" };
+        let subtitle = args.subtitle.clone().or_else(|| {
+            let target = if p.meta.target.is_empty() {
+                source.to_string()
+            } else {
+                p.meta.target.clone()
+            };
+            Some(format!(
+                "{target}: {} {unit}",
+                crate::render::thousands(total)
+            ))
+        });
+        let o = SvgOptions {
+            title: args.title.clone().unwrap_or_else(|| {
+                if args.flamechart {
+                    "Flame Chart"
+                } else {
+                    "Flame Graph"
+                }
+                .to_string()
+            }),
+            subtitle,
+            colors: if is_massif && args.colors == "hot" {
+                "mem".into()
+            } else {
+                args.colors.clone()
+            },
+            inverted: args.inverted,
+            reverse: args.reverse,
+            min_width: args.min_width,
+            width: Some(args.width),
+            flame_chart: args.flamechart,
+            count_name: unit.into(),
+            negate: false,
+        };
+        (
+            fg::render(text.iter().map(|s| s.as_str()), &o)?,
+            "flamegraph.svg",
+        )
+    };
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_out.to_string());
+    if out == "-" {
+        let mut so = std::io::stdout().lock();
+        so.write_all(&bytes)?;
+        so.flush()?;
+    } else {
+        write_atomically(Path::new(&out), &bytes)
+            .with_context(|| format!("cannot write '{out}'"))?;
+        eprintln!(
+            "rprof: wrote {out} ({} stacks, {} bytes)",
+            lines.len(),
+            bytes.len()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! One module per subcommand; `run` dispatches the parsed command line.
+
+pub mod diff;
+pub mod flamegraph;
+pub mod generate;
+pub mod massif;
+pub mod record;
+pub mod report;
+pub mod strace_summary;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen subcommand and returns the process exit code.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Record(a) => record::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Flamegraph(a) => flamegraph::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::StraceSummary(a) => strace_summary::run(a),
+        Command::Massif(a) => massif::run(a),
+        Command::GenerateAssets(a) => generate::run(a),
+    }
+}

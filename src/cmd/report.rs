@@ -1,0 +1,101 @@
+//! `rprof report`: the hot functions of any stack source.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use crate::profile::detect::{self, LoadOptions};
+use crate::profile::folded::{self, FoldOptions};
+use crate::render::filter::Filter;
+use crate::render::report::{self, SortKey};
+
+/// Output formats of `report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A table for people.
+    Text,
+    /// The header and rows as JSON.
+    Json,
+    /// Folded stacks, for `rprof flamegraph -` and other tools.
+    Folded,
+}
+
+/// Flags of `rprof report`.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Input: an rprof data file, folded stacks, `perf script` text or massif output; `-` for
+    /// stdin.
+    #[arg(default_value = "rprof.data", value_name = "INPUT")]
+    pub input: String,
+    /// Group rows by function, module, thread or line (file:line where known).
+    #[arg(long, value_enum, default_value_t = SortKey::Function)]
+    pub sort: SortKey,
+    /// Show at most N rows.
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    pub limit: usize,
+    /// Hide rows whose Total is below P percent.
+    #[arg(long = "percent-limit", default_value_t = 0.0, value_name = "P")]
+    pub percent_limit: f64,
+    /// Only samples of these threads (comma-separated tids).
+    #[arg(long, value_delimiter = ',', value_name = "TID")]
+    pub tid: Vec<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// For massif input: the snapshot to use (default: the peak).
+    #[arg(long, value_name = "N")]
+    pub snapshot: Option<usize>,
+}
+
+/// Runs `rprof report`.
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let loaded = detect::load(
+        &args.input,
+        &LoadOptions {
+            massif_snapshot: args.snapshot,
+        },
+    )?;
+    let filter = Filter::new(&args.tid, None, None, false)?;
+    let p = filter.apply(&loaded.profile);
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        ReportFormat::Folded => {
+            let lines = folded::fold(&p, &FoldOptions::default());
+            stdout.write_all(folded::to_text(&lines).as_bytes())?;
+        }
+        ReportFormat::Text => {
+            let r = report::compute(&p, args.sort, args.limit, args.percent_limit);
+            let header = report::header(&p, &loaded.name, loaded.format.name());
+            stdout.write_all(report::to_text(&r, &header).as_bytes())?;
+        }
+        ReportFormat::Json => {
+            let r = report::compute(&p, args.sort, args.limit, args.percent_limit);
+            let v = serde_json::json!({
+                "source": loaded.name,
+                "format": loaded.format.name(),
+                "metadata": p.meta,
+                "samples": p.samples.len(),
+                "total_weight": r.total_weight,
+                "threads": p.threads.iter().map(|t| serde_json::json!({
+                    "pid": t.pid.0, "tid": t.tid.0, "name": p.str(t.name)
+                })).collect::<Vec<_>>(),
+                "sort": r.sort,
+                "rows": r.rows.iter().map(|row| serde_json::json!({
+                    "name": row.name,
+                    "module": row.module,
+                    "total": row.total,
+                    "total_pct": row.total_pct,
+                    "self": row.self_,
+                    "self_pct": row.self_pct,
+                })).collect::<Vec<_>>(),
+                "omitted": r.omitted,
+            });
+            serde_json::to_writer_pretty(&mut stdout, &v).context("writing JSON")?;
+            stdout.write_all(b"\n")?;
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

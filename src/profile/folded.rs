@@ -1,0 +1,219 @@
+//! Folded stacks (`outer;middle;inner COUNT`, one stack per line) in and out.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use super::{FrameId, Pid, Profile, Sample, StackId, Tid};
+
+/// A malformed folded line.
+#[derive(Debug, Error)]
+#[error("line {line}: {msg}")]
+pub struct FoldedError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with it.
+    pub msg: String,
+}
+
+/// Splits `stack COUNT` at the last space; returns the stack text and the count.
+pub fn split_line(line: &str) -> Result<(&str, u64), String> {
+    let line = line.trim_end();
+    let Some(sp) = line.rfind([' ', '\t']) else {
+        return Err("no sample count (expected `frame;frame COUNT`)".into());
+    };
+    let (stack, count) = (line[..sp].trim_end(), &line[sp + 1..]);
+    if count.starts_with('-') {
+        return Err(format!("negative sample count `{}`", short(count)));
+    }
+    let n: u64 = count
+        .parse()
+        .map_err(|_| format!("sample count `{}` is not a whole number", short(count)))?;
+    if stack.is_empty() {
+        return Err("empty stack before the count".into());
+    }
+    Ok((stack, n))
+}
+
+fn short(s: &str) -> String {
+    if s.len() > 40 {
+        let mut end = 40;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    } else {
+        s.to_string()
+    }
+}
+
+/// Parses folded text into a profile with one sample per distinct line, weighted by its count,
+/// all on one anonymous thread.
+pub fn parse(text: &str) -> Result<Profile, FoldedError> {
+    let mut p = Profile::new();
+    let thread = p.add_thread(Pid(0), Tid(0), "");
+    // Cache frame ids by name: most lines repeat the same outer frames.
+    let mut frames: HashMap<&str, FrameId> = HashMap::new();
+    let mut ids: Vec<FrameId> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (stack, count) = split_line(line).map_err(|msg| FoldedError { line: i + 1, msg })?;
+        ids.clear();
+        for name in stack.split(';') {
+            let id = match frames.get(name) {
+                Some(id) => *id,
+                None => {
+                    let id = p.add_named_frame(name);
+                    frames.insert(name, id);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        let st = p.add_stack_frames(&ids);
+        p.add_sample(Sample {
+            stack: st,
+            thread,
+            weight: count,
+            time: None,
+        });
+    }
+    Ok(p)
+}
+
+/// Options for writing folded stacks.
+#[derive(Clone, Debug, Default)]
+pub struct FoldOptions {
+    /// Put the thread (`name-tid`) as the outermost frame.
+    pub per_thread: bool,
+    /// Keep samples in time order, merging only consecutive equal stacks (flame chart input).
+    pub time_order: bool,
+    /// Append `_[i]` to inlined frames and `_[k]` to kernel frames, as inferno's palettes expect.
+    pub annotate: bool,
+}
+
+/// Folds the profile into `(stack text, weight)` lines, sorted by stack text unless time order
+/// is asked for.
+pub fn fold(p: &Profile, opt: &FoldOptions) -> Vec<(String, u64)> {
+    let mut text_of: HashMap<Option<StackId>, String> = HashMap::new();
+    let mut label = |p: &Profile, s: &Sample| -> String {
+        let base = text_of
+            .entry(s.stack)
+            .or_insert_with(|| stack_text(p, s.stack, opt.annotate))
+            .clone();
+        if opt.per_thread {
+            let t = p.thread_label(s.thread);
+            if base.is_empty() {
+                t
+            } else {
+                format!("{t};{base}")
+            }
+        } else {
+            base
+        }
+    };
+    if opt.time_order {
+        let mut order: Vec<&Sample> = p.samples.iter().collect();
+        order.sort_by_key(|s| s.time.unwrap_or(0));
+        let mut out: Vec<(String, u64)> = Vec::new();
+        for s in order {
+            let l = label(p, s);
+            if l.is_empty() {
+                continue;
+            }
+            match out.last_mut() {
+                Some((last, w)) if *last == l => *w += s.weight,
+                _ => out.push((l, s.weight)),
+            }
+        }
+        return out;
+    }
+    // Aggregate by (thread?, stack) ids first: far cheaper than hashing the text per sample.
+    let mut agg: HashMap<(Option<StackId>, u32), u64> = HashMap::new();
+    for s in &p.samples {
+        let t = if opt.per_thread { s.thread.0 } else { 0 };
+        *agg.entry((s.stack, t)).or_insert(0) += s.weight;
+    }
+    let mut merged: HashMap<String, u64> = HashMap::with_capacity(agg.len());
+    for ((stack, t), w) in agg {
+        let s = Sample {
+            stack,
+            thread: super::ThreadIdx(t),
+            weight: w,
+            time: None,
+        };
+        let l = label(p, &s);
+        if l.is_empty() || w == 0 {
+            continue;
+        }
+        *merged.entry(l).or_insert(0) += w;
+    }
+    let mut out: Vec<(String, u64)> = merged.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// The `;`-joined text of a stack, outermost first.
+pub fn stack_text(p: &Profile, stack: Option<StackId>, annotate: bool) -> String {
+    let frames = p.stack_frames_root_first(stack);
+    let mut s = String::new();
+    for (i, f) in frames.iter().enumerate() {
+        if i > 0 {
+            s.push(';');
+        }
+        let fr = p.frame(*f);
+        // `;` separates frames, so a name containing one would split; newlines would break lines.
+        let name = p.str(fr.function);
+        if name.contains([';', '\n']) {
+            s.push_str(&name.replace([';', '\n'], ":"));
+        } else {
+            s.push_str(name);
+        }
+        if annotate {
+            if fr.kernel {
+                s.push_str("_[k]");
+            } else if fr.inlined {
+                s.push_str("_[i]");
+            }
+        }
+    }
+    s
+}
+
+/// Renders folded lines as text.
+pub fn to_text(lines: &[(String, u64)]) -> String {
+    let mut out = String::with_capacity(lines.iter().map(|(s, _)| s.len() + 12).sum());
+    for (s, w) in lines {
+        out.push_str(s);
+        out.push(' ');
+        out.push_str(&w.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_folds_back() {
+        let p = parse("a;b;c 3\na;b 2\n\na;b;c 1\n").expect("parses");
+        let lines = fold(&p, &FoldOptions::default());
+        assert_eq!(
+            lines,
+            vec![("a;b".to_string(), 2), ("a;b;c".to_string(), 4)]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_counts() {
+        assert!(parse("a;b\n").is_err());
+        assert!(parse("a;b -3\n").is_err());
+        assert!(parse("a;b 1.5\n").is_err());
+        let e = parse("x 1\ny z\n").err().map(|e| e.line);
+        assert_eq!(e, Some(2));
+    }
+}

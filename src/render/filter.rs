@@ -1,0 +1,101 @@
+//! Filters applied to a profile before rendering: thread, focus, ignore, recursion.
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+use crate::profile::{FrameId, Profile};
+
+/// Which samples and frames to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Keep only samples of these thread ids (empty: all).
+    pub tids: Vec<u32>,
+    /// Keep only samples with a frame whose function matches.
+    pub focus: Option<Regex>,
+    /// Drop samples with a frame whose function matches.
+    pub ignore: Option<Regex>,
+    /// Merge directly recursive calls of the same function into one frame.
+    pub collapse_recursion: bool,
+}
+
+impl Filter {
+    /// Builds a filter from the command-line strings, reporting bad regexes clearly.
+    pub fn new(
+        tids: &[u32],
+        focus: Option<&str>,
+        ignore: Option<&str>,
+        collapse_recursion: bool,
+    ) -> Result<Self> {
+        let re = |s: Option<&str>, flag: &str| -> Result<Option<Regex>> {
+            s.map(|s| Regex::new(s).with_context(|| format!("invalid {flag} regex '{s}'")))
+                .transpose()
+        };
+        Ok(Filter {
+            tids: tids.to_vec(),
+            focus: re(focus, "--focus")?,
+            ignore: re(ignore, "--ignore")?,
+            collapse_recursion,
+        })
+    }
+
+    /// True when the filter changes nothing.
+    pub fn is_noop(&self) -> bool {
+        self.tids.is_empty()
+            && self.focus.is_none()
+            && self.ignore.is_none()
+            && !self.collapse_recursion
+    }
+
+    /// Applies the filter, returning a new profile.
+    pub fn apply(&self, p: &Profile) -> Profile {
+        if self.is_noop() {
+            return p.clone();
+        }
+        let tids = &self.tids;
+        p.filtered(
+            |s| tids.is_empty() || tids.contains(&p.threads[s.thread.0 as usize].tid.0),
+            |p, frames: Vec<FrameId>| {
+                let name = |f: &FrameId| p.function_name(*f);
+                if let Some(re) = &self.focus {
+                    if !frames.iter().any(|f| re.is_match(name(f))) {
+                        return None;
+                    }
+                }
+                if let Some(re) = &self.ignore {
+                    if frames.iter().any(|f| re.is_match(name(f))) {
+                        return None;
+                    }
+                }
+                if self.collapse_recursion {
+                    let mut out: Vec<FrameId> = Vec::with_capacity(frames.len());
+                    for f in frames {
+                        if out.last().is_some_and(|l| name(l) == name(&f)) {
+                            continue;
+                        }
+                        out.push(f);
+                    }
+                    return Some(out);
+                }
+                Some(frames)
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::folded;
+
+    #[test]
+    fn focus_ignore_and_recursion() {
+        let p = folded::parse("main;f;f;f;g 3\nmain;h 2\n").expect("parse");
+        let f = Filter::new(&[], Some("^g$"), None, true).expect("filter");
+        let q = f.apply(&p);
+        let lines = folded::fold(&q, &Default::default());
+        assert_eq!(lines, vec![("main;f;g".to_string(), 3)]);
+        let f = Filter::new(&[], None, Some("^f$"), false).expect("filter");
+        let lines = folded::fold(&f.apply(&p), &Default::default());
+        assert_eq!(lines, vec![("main;h".to_string(), 2)]);
+    }
+}

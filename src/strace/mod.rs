@@ -1,0 +1,1 @@
+//! strace (see DESIGN.md).

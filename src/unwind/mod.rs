@@ -1,0 +1,1 @@
+//! unwind (see DESIGN.md).
