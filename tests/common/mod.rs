@@ -1,0 +1,148 @@
+//! Helpers shared by the integration tests: the binary, live-facility gating, C fixture
+//! compilation and golden files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The rprof binary under test.
+pub fn rprof() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("rprof").expect("rprof binary")
+}
+
+/// Path of the rprof binary, for spawning it with std::process.
+pub fn rprof_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("rprof")
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under fixtures/.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// True when `RPROF_REQUIRE_LIVE=1`: a missing facility fails instead of skipping.
+pub fn require_live() -> bool {
+    std::env::var("RPROF_REQUIRE_LIVE").is_ok_and(|v| v == "1")
+}
+
+/// Decides whether a live test runs. When `check` reports the facility missing, the test is
+/// skipped with the reason printed, unless RPROF_REQUIRE_LIVE=1, where it fails.
+pub fn live(facility: &str, check: Result<(), String>) -> bool {
+    match check {
+        Ok(()) => true,
+        Err(why) => {
+            if require_live() {
+                panic!("{facility} is required (RPROF_REQUIRE_LIVE=1) but unavailable: {why}");
+            }
+            eprintln!("SKIP: {facility} unavailable: {why}");
+            false
+        }
+    }
+}
+
+/// Whether perf_event_open works for a software cpu-clock event on this process.
+pub fn perf_event_check() -> Result<(), String> {
+    #[repr(C)]
+    #[derive(Default)]
+    struct Attr {
+        type_: u32,
+        size: u32,
+        config: u64,
+        sample_period: u64,
+        sample_type: u64,
+        read_format: u64,
+        flags: u64,
+        rest: [u64; 12],
+    }
+    let mut attr = Attr {
+        type_: 1, // PERF_TYPE_SOFTWARE
+        size: std::mem::size_of::<Attr>() as u32,
+        config: 0, // PERF_COUNT_SW_CPU_CLOCK
+        sample_period: 1_000_000,
+        // disabled | exclude_kernel | exclude_hv
+        flags: 1 | (1 << 5) | (1 << 6),
+        ..Default::default()
+    };
+    // SAFETY: a valid attr struct and plain integer arguments.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &mut attr as *mut Attr,
+            0,
+            -1,
+            -1,
+            0,
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+            .unwrap_or_default();
+        return Err(format!(
+            "perf_event_open failed: {e} (perf_event_paranoid={})",
+            paranoid.trim()
+        ));
+    }
+    // SAFETY: fd was returned by the kernel above.
+    unsafe { libc::close(fd as i32) };
+    Ok(())
+}
+
+/// Whether a program is on PATH.
+pub fn have(prog: &str) -> Result<(), String> {
+    match Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {prog}"))
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err(format!("`{prog}` not found on PATH")),
+    }
+}
+
+/// Compiles a C (or C++ for .cc/.cpp) fixture into `out_dir`, returning the binary path.
+pub fn compile(src_rel: &str, out_dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let src = fixture(src_rel);
+    let out = out_dir.join(name);
+    let cxx = src_rel.ends_with(".cc") || src_rel.ends_with(".cpp");
+    let compiler = if cxx { "g++" } else { "gcc" };
+    let status = Command::new(compiler)
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .arg("-lpthread")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(status.success(), "{compiler} failed on {}", src.display());
+    out
+}
+
+/// Compares `actual` with fixtures/expected/`name`; with RPROF_BLESS=1 rewrites it instead.
+pub fn golden(name: &str, actual: &str) {
+    let path = fixture("expected").join(name);
+    if std::env::var("RPROF_BLESS").is_ok_and(|v| v == "1") {
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).expect("create expected dir");
+        }
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run with RPROF_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "output differs from {} (rerun with RPROF_BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
