@@ -32,7 +32,15 @@ fn completions_and_man_pages_are_current() {
 
 #[test]
 fn every_option_is_documented_with_its_default() {
-    for sub in ["record", "report", "flamegraph", "diff", "strace-summary", "massif", "convert"] {
+    for sub in [
+        "record",
+        "report",
+        "flamegraph",
+        "diff",
+        "strace-summary",
+        "massif",
+        "convert",
+    ] {
         let out = rprof().args([sub, "--help"]).output().expect("help");
         assert!(out.status.success(), "{sub} --help");
         let text = String::from_utf8_lossy(&out.stdout);

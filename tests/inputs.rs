@@ -106,7 +106,12 @@ fn report_limits_and_sorts() {
 fn report_on_perf_script_matches_golden() {
     let out = stdout_of(&["report", &path("inputs/perf-script.txt")]);
     golden("report-perf-script.txt", &portable(&out));
-    let out = stdout_of(&["report", &path("inputs/perf-script.txt"), "--sort", "thread"]);
+    let out = stdout_of(&[
+        "report",
+        &path("inputs/perf-script.txt"),
+        "--sort",
+        "thread",
+    ]);
     assert!(out.contains("work-7160") && out.contains("work-7166"));
     let folded = stdout_of(&[
         "report",
@@ -117,7 +122,12 @@ fn report_on_perf_script_matches_golden() {
     golden("perf-script.folded", &folded);
     let total: u64 = folded
         .lines()
-        .map(|l| l.rsplit(' ').next().and_then(|c| c.parse::<u64>().ok()).expect("count"))
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|c| c.parse::<u64>().ok())
+                .expect("count")
+        })
         .sum();
     assert_eq!(total, 155, "every perf script sample is folded");
 }
@@ -145,8 +155,18 @@ fn report_tid_filter() {
 
 #[test]
 fn data_file_reports_like_its_source() {
-    let a = stdout_of(&["report", &path("inputs/perf-script.txt"), "--format", "folded"]);
-    let b = stdout_of(&["report", &path("inputs/perf-script.rprof"), "--format", "folded"]);
+    let a = stdout_of(&[
+        "report",
+        &path("inputs/perf-script.txt"),
+        "--format",
+        "folded",
+    ]);
+    let b = stdout_of(&[
+        "report",
+        &path("inputs/perf-script.rprof"),
+        "--format",
+        "folded",
+    ]);
     assert_eq!(a, b);
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("x.data");
@@ -156,13 +176,23 @@ fn data_file_reports_like_its_source() {
         .assert()
         .success();
     let c = stdout_of(&["report", out.to_str().expect("path"), "--format", "folded"]);
-    let d = stdout_of(&["report", &path("inputs/simple.folded"), "--format", "folded"]);
+    let d = stdout_of(&[
+        "report",
+        &path("inputs/simple.folded"),
+        "--format",
+        "folded",
+    ]);
     assert_eq!(c, d);
 }
 
 #[test]
 fn stdin_pipeline_report_to_flamegraph() {
-    let folded = stdout_of(&["report", &path("inputs/perf-script.txt"), "--format", "folded"]);
+    let folded = stdout_of(&[
+        "report",
+        &path("inputs/perf-script.txt"),
+        "--format",
+        "folded",
+    ]);
     let out = rprof()
         .args(["flamegraph", "-", "-o", "-"])
         .write_stdin(folded)
@@ -182,7 +212,10 @@ fn svg_holds_frames_with_counts_and_escaped_names() {
     assert_eq!(f.get("main"), Some(&100));
     assert_eq!(f.get("compute"), Some(&80));
     assert_eq!(f.get("kernel_a"), Some(&50));
-    assert!(out.contains("<script"), "interactive search/zoom script present");
+    assert!(
+        out.contains("<script"),
+        "interactive search/zoom script present"
+    );
     let out = stdout_of(&["flamegraph", &path("inputs/templates.folded"), "-o", "-"]);
     let f = svg_frames(&out);
     assert_eq!(
@@ -198,12 +231,23 @@ fn flamegraph_writes_default_file_and_options() {
     let dir = tempfile::tempdir().expect("tempdir");
     rprof()
         .current_dir(dir.path())
-        .args(["flamegraph", &path("inputs/simple.folded"), "--title", "My <Title>"])
+        .args([
+            "flamegraph",
+            &path("inputs/simple.folded"),
+            "--title",
+            "My <Title>",
+        ])
         .assert()
         .success();
     let svg = std::fs::read_to_string(dir.path().join("flamegraph.svg")).expect("default output");
     assert!(svg.contains("My &lt;Title&gt;"));
-    let inv = stdout_of(&["flamegraph", &path("inputs/simple.folded"), "--inverted", "-o", "-"]);
+    let inv = stdout_of(&[
+        "flamegraph",
+        &path("inputs/simple.folded"),
+        "--inverted",
+        "-o",
+        "-",
+    ]);
     assert!(inv.contains("Icicle") || inv.contains("inverted") || inv != svg);
     let f = svg_frames(&stdout_of(&[
         "flamegraph",
@@ -249,7 +293,9 @@ fn flamegraph_per_thread_and_flamechart() {
         "--per-thread",
         &path("inputs/perf-script.txt"),
     ]);
-    assert!(out.lines().all(|l| l.starts_with("work-7160;") || l.starts_with("work-7166;")));
+    assert!(out
+        .lines()
+        .all(|l| l.starts_with("work-7160;") || l.starts_with("work-7166;")));
     let f = svg_frames(&stdout_of(&[
         "flamegraph",
         "--flamechart",
@@ -267,12 +313,25 @@ fn flamegraph_per_thread_and_flamechart() {
     ]);
     assert!(!out.contains("main") && out.contains("start_thread"));
     rprof()
-        .args(["flamegraph", "--flamechart", &path("inputs/simple.folded"), "-o", "-"])
+        .args([
+            "flamegraph",
+            "--flamechart",
+            &path("inputs/simple.folded"),
+            "-o",
+            "-",
+        ])
         .assert()
         .code(1)
         .stderr(predicates::str::contains("no timestamps"));
     rprof()
-        .args(["flamegraph", "--colors", "plaid", &path("inputs/simple.folded"), "-o", "-"])
+        .args([
+            "flamegraph",
+            "--colors",
+            "plaid",
+            &path("inputs/simple.folded"),
+            "-o",
+            "-",
+        ])
         .assert()
         .code(1)
         .stderr(predicates::str::contains("unknown palette 'plaid'"));
@@ -299,7 +358,10 @@ fn diff_table_and_svg() {
     assert_eq!(v["before_total"], 100);
     assert_eq!(v["after_total"], 200);
     let changed = v["changed"].as_array().expect("changed");
-    let render = changed.iter().find(|c| c["function"] == "render").expect("render");
+    let render = changed
+        .iter()
+        .find(|c| c["function"] == "render")
+        .expect("render");
     assert_eq!(render["before_pct"], 40.0);
     assert_eq!(render["after_pct"], 50.0);
     assert_eq!(render["delta_points"], 10.0);
@@ -327,8 +389,13 @@ fn diff_normalization_is_explicit() {
     let r = dir.path().join("r.svg");
     for (out, extra) in [(&n, None), (&r, Some("--no-normalize"))] {
         let mut c = rprof();
-        c.args(["diff", &path("inputs/before.folded"), &path("inputs/after.folded"), "-o"])
-            .arg(out);
+        c.args([
+            "diff",
+            &path("inputs/before.folded"),
+            &path("inputs/after.folded"),
+            "-o",
+        ])
+        .arg(out);
         if let Some(e) = extra {
             c.arg(e);
         }
@@ -347,10 +414,20 @@ fn diff_normalization_is_explicit() {
             .find(|t| t.starts_with("parse "))
             .expect("parse frame")
     };
-    assert!(grab(&ns).contains('-'), "normalized: parse shrank: {}", grab(&ns));
+    assert!(
+        grab(&ns).contains('-'),
+        "normalized: parse shrank: {}",
+        grab(&ns)
+    );
     assert!(grab(&rs).contains('+'), "raw: parse grew: {}", grab(&rs));
     rprof()
-        .args(["diff", &path("inputs/before.folded"), &path("inputs/after.folded"), "--negate", "-o"])
+        .args([
+            "diff",
+            &path("inputs/before.folded"),
+            &path("inputs/after.folded"),
+            "--negate",
+            "-o",
+        ])
         .arg(dir.path().join("neg.svg"))
         .assert()
         .success();
@@ -363,7 +440,12 @@ fn convert_and_mixed_format_diff() {
         &path("inputs/perf-script.rprof"),
         &path("inputs/perf-script.txt"),
         "-o",
-        tempfile::tempdir().expect("tmp").path().join("x.svg").to_str().expect("p"),
+        tempfile::tempdir()
+            .expect("tmp")
+            .path()
+            .join("x.svg")
+            .to_str()
+            .expect("p"),
     ]);
     assert!(out.contains("+0.00"));
 }
@@ -403,14 +485,20 @@ fn bad_inputs_fail_cleanly() {
     let mid = flipped.len() - 20;
     flipped[mid] ^= 0x10;
     let flipped = w("flipped.data", &flipped);
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let random = w("random.bin", &random);
     let nocount = w("nocount.folded", b"main;a 3\nmain;b\n");
     let negative = w("neg.folded", b"main;a -3\n");
     let mut huge = vec![b'x'; 10 * 1024 * 1024];
     huge.extend_from_slice(b";y\n");
     let huge = w("huge.folded", &huge);
-    let missing = dir.path().join("missing.data").to_string_lossy().into_owned();
+    let missing = dir
+        .path()
+        .join("missing.data")
+        .to_string_lossy()
+        .into_owned();
     let dirname = dir.path().to_string_lossy().into_owned();
     let mut newer = good.clone();
     newer[8] = 9;
@@ -434,11 +522,18 @@ fn bad_inputs_fail_cleanly() {
             let args = [cmd, file.as_str()];
             assert_clean_error(&args, file, None);
             let out = rprof().args(args).output().expect("run");
-            assert!(String::from_utf8_lossy(&out.stderr).contains(what), "{cmd} {file}: {what}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(what),
+                "{cmd} {file}: {what}"
+            );
         }
     }
     assert_clean_error(&["diff", &good_path(), &trunc], &trunc, None);
-    assert_clean_error(&["flamegraph", "-"], "<stdin>", Some(b"\x00\x01garbage".to_vec()));
+    assert_clean_error(
+        &["flamegraph", "-"],
+        "<stdin>",
+        Some(b"\x00\x01garbage".to_vec()),
+    );
 }
 
 fn good_path() -> String {
@@ -450,7 +545,11 @@ fn crc32(b: &[u8]) -> u32 {
     for &x in b {
         c ^= x as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -459,7 +558,12 @@ fn crc32(b: &[u8]) -> u32 {
 #[test]
 fn closed_stdout_is_not_an_error() {
     let mut child = std::process::Command::new(common::rprof_path())
-        .args(["report", &path("inputs/perf-script.txt"), "--format", "folded"])
+        .args([
+            "report",
+            &path("inputs/perf-script.txt"),
+            "--format",
+            "folded",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -18,7 +18,12 @@ pub struct ConvertArgs {
     #[arg(value_name = "INPUT")]
     pub input: String,
     /// The rprof data file to write.
-    #[arg(short = 'o', long = "output", default_value = "rprof.data", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        default_value = "rprof.data",
+        value_name = "FILE"
+    )]
     pub output: String,
 }
 

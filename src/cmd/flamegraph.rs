@@ -116,6 +116,7 @@ fn render_to_output(
         args.ignore.as_deref(),
         args.collapse_recursion,
     )?;
+    let t0 = std::time::Instant::now();
     let p = filter.apply(profile);
     if args.flamechart && !p.has_timestamps() {
         bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file or perf script text)");
@@ -132,6 +133,7 @@ fn render_to_output(
         bail!("{source}: no samples left to draw (after filters)");
     }
     let text: Vec<String> = lines.iter().map(|(s, w)| format!("{s} {w}")).collect();
+    let t1 = std::time::Instant::now();
     let (bytes, default_out) = if args.folded {
         let mut t = text.join("\n");
         t.push('\n');
@@ -182,6 +184,13 @@ fn render_to_output(
         .output
         .clone()
         .unwrap_or_else(|| default_out.to_string());
+    if std::env::var_os("RPROF_TIMINGS").is_some() {
+        eprintln!(
+            "rprof-timing: filter+fold {:.1} ms, render {:.1} ms",
+            (t1 - t0).as_secs_f64() * 1e3,
+            t1.elapsed().as_secs_f64() * 1e3
+        );
+    }
     if out == "-" {
         let mut so = std::io::stdout().lock();
         so.write_all(&bytes)?;

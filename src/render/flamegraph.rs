@@ -75,6 +75,8 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     opt.min_width = o.min_width;
     opt.image_width = o.width;
     opt.flame_chart = o.flame_chart;
+    // Callers hand over lines already sorted (folded::fold sorts them), so inferno need not.
+    opt.no_sort = !o.flame_chart;
     opt.count_name = o.count_name.clone();
     opt.negate_differentials = o.negate;
     // Same input, same colours: makes SVGs diffable and tests stable.
