@@ -78,12 +78,9 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> (String, String) {
                 (format!("{}:{}", file, fr.line), module_short)
             }
         }
-        SortKey::Thread => unreachable_thread(),
+        // Thread rows are keyed by sample, not frame (see `compute`); the name is a fallback.
+        SortKey::Thread => (p.str(fr.function).to_string(), module_short),
     }
-}
-
-fn unreachable_thread() -> (String, String) {
-    (String::new(), String::new())
 }
 
 /// Computes the report over all samples of `p`.
