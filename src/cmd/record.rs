@@ -1,8 +1,8 @@
 //! `rprof record`: sample call stacks into a data file.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -192,7 +192,10 @@ fn check_writable(path: &Path) -> Result<()> {
         ),
     }
     if path.is_dir() {
-        bail!("cannot write the output {}: it is a directory (choose a file with -o FILE)", path.display());
+        bail!(
+            "cannot write the output {}: it is a directory (choose a file with -o FILE)",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -207,7 +210,11 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         let mut old = args.output.clone().into_os_string();
         old.push(".old");
         std::fs::rename(&args.output, &old).with_context(|| {
-            format!("cannot keep the previous {} as {}", args.output.display(), PathBuf::from(&old).display())
+            format!(
+                "cannot keep the previous {} as {}",
+                args.output.display(),
+                PathBuf::from(&old).display()
+            )
         })?;
     }
     let size = crate::profile::file::write_file(&p, &args.output)

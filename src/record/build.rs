@@ -126,7 +126,13 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     names.entry((*pid, *tid)).or_insert(n);
                 }
             }
-            RawEvent::Exit { .. } => {}
+            RawEvent::Exit { pid, tid } => {
+                // Events of a process end with its main thread's exit; a later process with
+                // the same pid starts from its own FORK record.
+                if pid == tid {
+                    spaces.remove(*pid);
+                }
+            }
             RawEvent::Sample { pid, tid, chain } => {
                 if !spaces.contains(*pid) && *pid != 0 {
                     // Not seen at attach (system-wide, or a process we missed): best effort.
@@ -137,8 +143,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 let id = match located_index.get(&key) {
                     Some(&id) => id,
                     None => {
-                        let addrs =
-                            fp::unwind(&rec.collected.chains[*chain as usize], with_kernel);
+                        let addrs = fp::unwind(&rec.collected.chains[*chain as usize], with_kernel);
                         let space = spaces.get(*pid).map(|(s, _)| s);
                         let locs = addrs
                             .into_iter()
@@ -374,7 +379,9 @@ mod tests {
     fn entry_points() {
         assert!(is_entry_point("__libc_start_call_main"));
         assert!(is_entry_point("clone3"));
-        assert!(is_entry_point("std::sys::pal::unix::thread::Thread::new::thread_start"));
+        assert!(is_entry_point(
+            "std::sys::pal::unix::thread::Thread::new::thread_start"
+        ));
         assert!(!is_entry_point("main"));
         assert!(!is_entry_point("work"));
     }

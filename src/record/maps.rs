@@ -108,10 +108,6 @@ impl AddressSpace {
         (addr < m.end).then_some(m)
     }
 
-    /// Number of mappings.
-    pub fn len(&self) -> usize {
-        self.maps.len()
-    }
 }
 
 /// All processes' address spaces, with a generation counter per process so callers can cache
@@ -152,6 +148,11 @@ impl AddressSpaces {
         }
     }
 
+    /// Forgets a process that exited (its pid may be reused).
+    pub fn remove(&mut self, pid: u32) {
+        self.spaces.remove(&pid);
+    }
+
     /// `exec` replaces the whole address space.
     pub fn exec(&mut self, pid: u32) {
         self.entry(pid).0 = AddressSpace::default();
@@ -185,7 +186,10 @@ mod tests {
         for x in m {
             s.map(x);
         }
-        assert_eq!(s.find(0x55d0c010).map(|m| m.path.as_str()), Some("/usr/bin/my prog"));
+        assert_eq!(
+            s.find(0x55d0c010).map(|m| m.path.as_str()),
+            Some("/usr/bin/my prog")
+        );
         assert!(s.find(0x55d0d000).is_none());
         s.map(Mapping {
             start: 0x55d0c800,

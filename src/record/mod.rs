@@ -150,7 +150,10 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
                 // "Not supported" for hardware counters in VMs: try the next event.
                 let unsupported = matches!(
                     code,
-                    Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) | Some(libc::ENODEV) | Some(libc::EINVAL)
+                    Some(libc::ENOENT)
+                        | Some(libc::EOPNOTSUPP)
+                        | Some(libc::ENODEV)
+                        | Some(libc::EINVAL)
                 );
                 if unsupported && opts.event.is_some() {
                     bail!(
@@ -159,14 +162,22 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
                     );
                 }
                 if !unsupported {
-                    return Err(session::explain_open_error(&e, "the sampling event", Some(probe.pid)));
+                    return Err(session::explain_open_error(
+                        &e,
+                        "the sampling event",
+                        Some(probe.pid),
+                    ));
                 }
                 last_err = Some(e);
             }
         }
     }
     match last_err {
-        Some(e) => Err(session::explain_open_error(&e, "the sampling event", Some(probe.pid))),
+        Some(e) => Err(session::explain_open_error(
+            &e,
+            "the sampling event",
+            Some(probe.pid),
+        )),
         None => bail!("no sampling event could be opened"),
     }
 }
@@ -202,7 +213,11 @@ fn open_threads(
                     // The thread exited meanwhile: nothing to sample.
                     Err(e) if e.raw_os_error() == Some(libc::ESRCH) => break,
                     Err(e) => {
-                        return Err(session::explain_open_error(&e, "the sampling event", Some(tid as i32)))
+                        return Err(session::explain_open_error(
+                            &e,
+                            "the sampling event",
+                            Some(tid as i32),
+                        ))
                     }
                 }
             }
@@ -279,7 +294,19 @@ pub fn record(opts: &Options) -> Result<Recording> {
                 &mut notes,
             )?;
             for &pid in pids {
-                open_threads(&mut sess, &cfg, &cpus, &mut slots, || target::threads_of(pid), true)?;
+                open_threads(
+                    &mut sess,
+                    &cfg,
+                    &cpus,
+                    &mut slots,
+                    || target::threads_of(pid),
+                    true,
+                )?;
+            }
+            // Enabled before reading /proc/PID/maps: a disabled event gets no MMAP records, so
+            // a mapping made in between would be lost. Seen twice is harmless.
+            sess.enable_all().context("enabling the events")?;
+            for &pid in pids {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
                 for tid in target::threads_of(pid) {
                     initial_threads.push((pid, tid, target::thread_name(pid, tid)));
@@ -288,7 +315,10 @@ pub fn record(opts: &Options) -> Result<Recording> {
             roots = pids.clone();
             target_desc = format!(
                 "pid {}",
-                pids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",")
+                pids.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             );
         }
         Target::Tids(tids) => {
@@ -309,6 +339,9 @@ pub fn record(opts: &Options) -> Result<Recording> {
             )?;
             for &tid in tids {
                 open_threads(&mut sess, &cfg, &cpus, &mut slots, || vec![tid], false)?;
+            }
+            sess.enable_all().context("enabling the events")?;
+            for &tid in tids {
                 let pid = target::tgid_of(tid).unwrap_or(tid);
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
                 initial_threads.push((pid, tid, target::thread_name(pid, tid)));
@@ -316,7 +349,10 @@ pub fn record(opts: &Options) -> Result<Recording> {
             roots = tids.clone();
             target_desc = format!(
                 "tid {}",
-                tids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",")
+                tids.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             );
         }
         Target::System => {
@@ -344,6 +380,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
                 sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
                     .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
             }
+            sess.enable_all().context("enabling the events")?;
             for pid in target::all_pids() {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
                 for tid in target::threads_of(pid) {
@@ -352,9 +389,6 @@ pub fn record(opts: &Options) -> Result<Recording> {
             }
             target_desc = "system-wide (-a)".into();
         }
-    }
-    if launched.is_none() {
-        sess.enable_all().context("enabling the events")?;
     }
     let start_mono_ns = mono_ns();
     let start_unix_ns = SystemTime::now()

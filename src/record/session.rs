@@ -290,13 +290,17 @@ impl Session {
 
     /// Adds an event; the first one on each CPU owns that CPU's ring buffer, the others
     /// redirect their output into it.
-    pub fn add(&mut self, counter: Counter, cpu: usize, cpu_slot: &mut HashMap<usize, usize>, buffer_bytes: usize) -> io::Result<()> {
+    pub fn add(
+        &mut self,
+        counter: Counter,
+        cpu: usize,
+        cpu_slot: &mut HashMap<usize, usize>,
+        buffer_bytes: usize,
+    ) -> io::Result<()> {
         if let Some(&i) = cpu_slot.get(&cpu) {
             let target = self.samplers[i].as_raw_fd();
             // SAFETY: both fds are perf events we opened; SET_OUTPUT takes the target fd.
-            let r = unsafe {
-                perf_event_open_sys::ioctls::SET_OUTPUT(counter.as_raw_fd(), target)
-            };
+            let r = unsafe { perf_event_open_sys::ioctls::SET_OUTPUT(counter.as_raw_fd(), target) };
             if r != 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -342,7 +346,14 @@ impl Session {
             })
             .collect();
         // SAFETY: a valid array of pollfd. EINTR (a signal) just ends the wait early.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        // A buffer whose owning task exited reports POLLHUP forever; other tasks may still
+        // write into it, so keep polling, but never spin.
+        if n > 0 && fds.iter().all(|f| f.revents & libc::POLLIN == 0) {
+            std::thread::sleep(std::time::Duration::from_millis(
+                timeout_ms.clamp(0, 20) as u64
+            ));
+        }
     }
 
     /// Moves everything in the ring buffers into `out`.
@@ -436,10 +447,6 @@ impl Session {
         }
     }
 
-    /// Number of ring buffers.
-    pub fn buffers(&self) -> usize {
-        self.samplers.len()
-    }
 }
 
 impl Default for Session {

@@ -220,7 +220,7 @@ pub fn describe_status(s: &WaitStatus) -> String {
     match s {
         WaitStatus::Exited(_, code) => format!("exited with status {code}"),
         WaitStatus::Signaled(_, sig, core) => format!(
-            "killed by {}{}",
+            "was killed by {}{}",
             sig.as_str(),
             if *core { " (core dumped)" } else { "" }
         ),
@@ -238,7 +238,9 @@ pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
             // The state follows the parenthesised comm, which may contain spaces.
-            let state = s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next());
+            let state = s
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next());
             !matches!(state, Some('Z') | Some('X') | None)
         }
         Err(_) => false,

@@ -143,7 +143,12 @@ impl ElfModule {
     }
 
     fn from_object(obj: &object::File<'_>) -> Self {
-        let build_id = obj.build_id().ok().flatten().map(<[u8]>::to_vec).unwrap_or_default();
+        let build_id = obj
+            .build_id()
+            .ok()
+            .flatten()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         let segments = obj
             .segments()
             .map(|s| {
@@ -214,10 +219,12 @@ impl ElfModule {
         }
         // addr2line gives innermost first; the profile wants outermost first.
         out.reverse();
-        let sym = self
-            .symbol(addr)
-            .map(str::to_string)
-            .or_else(|| self.dwarf.as_ref().and_then(|d| d.find_symbol(addr)).map(demangle));
+        let sym = self.symbol(addr).map(str::to_string).or_else(|| {
+            self.dwarf
+                .as_ref()
+                .and_then(|d| d.find_symbol(addr))
+                .map(demangle)
+        });
         if out.is_empty() {
             if let Some(s) = sym {
                 out.push(SymFrame {

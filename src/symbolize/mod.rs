@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
-pub use elf::SymFrame;
 use elf::ElfModule;
+pub use elf::SymFrame;
 use kallsyms::Kallsyms;
 use perfmap::PerfMap;
 
@@ -47,7 +47,9 @@ impl Symbolizer {
 
     /// The build-id of a module, empty when unknown.
     pub fn build_id(&mut self, path: &str) -> Vec<u8> {
-        self.module(path).map(|m| m.build_id.clone()).unwrap_or_default()
+        self.module(path)
+            .map(|m| m.build_id.clone())
+            .unwrap_or_default()
     }
 
     /// Frames (outermost first) for the code at file offset `off` of module `path`; empty when

@@ -38,7 +38,7 @@ pub fn unwind(chain: &[u64], with_kernel: bool) -> UnwoundStack {
         if kernel && !with_kernel {
             continue;
         }
-        let is_return = !(first_in_context && !seen_any);
+        let is_return = !first_in_context || seen_any;
         out.push(StackAddr {
             addr: v,
             is_return,
@@ -56,7 +56,15 @@ mod tests {
 
     #[test]
     fn splits_contexts() {
-        let chain = [PERF_CONTEXT_KERNEL, 0xffff_ffff_8100_0000, 0xffff_ffff_8100_0100, PERF_CONTEXT_USER, 0x401000, 0x401100, 0];
+        let chain = [
+            PERF_CONTEXT_KERNEL,
+            0xffff_ffff_8100_0000,
+            0xffff_ffff_8100_0100,
+            PERF_CONTEXT_USER,
+            0x401000,
+            0x401100,
+            0,
+        ];
         let s = unwind(&chain, true);
         assert_eq!(s.len(), 4);
         assert!(s[0].kernel && !s[0].is_return);

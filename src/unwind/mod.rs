@@ -36,7 +36,9 @@ impl CallGraph {
                 let stack_bytes = match a {
                     None => 16 * 1024,
                     Some(a) => a.parse().map_err(|_| {
-                        anyhow::anyhow!("--call-graph dwarf,{a}: the stack size must be a number of bytes")
+                        anyhow::anyhow!(
+                            "--call-graph dwarf,{a}: the stack size must be a number of bytes"
+                        )
                     })?,
                 };
                 Ok(CallGraph::Dwarf { stack_bytes })
