@@ -177,7 +177,7 @@ mod tests {
     fn parses_maps_and_overlaps() {
         let t = "55d0c000-55d0d000 r-xp 00001000 08:01 123 /usr/bin/my prog\n\
                  7ffd000-7ffe000 r--p 00000000 00:00 0 [stack]\n\
-                 7fff000-7fff2000 r-xp 00000000 00:00 0 [vdso]\n";
+                 7fff0000-7fff2000 r-xp 00000000 00:00 0 [vdso]\n";
         let m = parse_proc_maps(t);
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].path, "/usr/bin/my prog");
