@@ -145,7 +145,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     None => {
                         let addrs = fp::unwind(&rec.collected.chains[*chain as usize], with_kernel);
                         let space = spaces.get(*pid).map(|(s, _)| s);
-                        let locs = addrs
+                        let mut locs: Vec<Loc> = addrs
                             .into_iter()
                             .map(|a| {
                                 if a.kernel {
@@ -171,6 +171,12 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                                 }
                             })
                             .collect();
+                        // A frame-pointer walk that left mapped code is reading garbage (a
+                        // library without frame pointers left RBP as data): keep the first
+                        // unknown address, drop the rest, and let it count as truncated.
+                        if let Some(i) = locs.iter().position(|l| matches!(l, Loc::Unknown(_))) {
+                            locs.truncate(i + 1);
+                        }
                         let id = located.len() as u32;
                         located.push(locs);
                         located_index.insert(key, id);
