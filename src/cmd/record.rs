@@ -1,12 +1,17 @@
 //! `rprof record`: sample call stacks into a data file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::profile::Profile;
+use crate::record::build::{self, BuildStats};
+use crate::record::session::EventKind;
+use crate::record::{self as rec, Options, Target};
+use crate::unwind::CallGraph;
 
 /// Who to sample and how; shared by `record` and the one-step `flamegraph`.
 #[derive(Args, Debug, Clone)]
@@ -59,13 +64,165 @@ pub struct RecordArgs {
     pub output: PathBuf,
 }
 
+fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
+    let mut kinds = 0;
+    kinds += usize::from(!t.pids.is_empty());
+    kinds += usize::from(!tids.is_empty());
+    kinds += usize::from(!t.command.is_empty());
+    kinds += usize::from(t.all_cpus);
+    if kinds == 0 {
+        bail!("nothing to record: give -p PID, -t TID, -a, or a command after --");
+    }
+    if kinds > 1 {
+        bail!("give only one target: -p PID, -t TID, -a, or a command after --");
+    }
+    let target = if !t.pids.is_empty() {
+        Target::Pids(t.pids.clone())
+    } else if !tids.is_empty() {
+        Target::Tids(tids.to_vec())
+    } else if t.all_cpus {
+        Target::System
+    } else {
+        Target::Command(t.command.clone())
+    };
+    let event = t.event.as_deref().map(EventKind::parse).transpose()?;
+    let duration = match t.duration {
+        Some(d) if !(d > 0.0 && d.is_finite()) => bail!("-d must be a positive number of seconds"),
+        Some(d) => Some(Duration::from_secs_f64(d)),
+        None => None,
+    };
+    let call_graph = CallGraph::parse(&t.call_graph)?;
+    call_graph.ensure_supported()?;
+    Ok(Options {
+        target,
+        event,
+        frequency: t.frequency,
+        duration,
+        kernel: !t.no_kernel,
+        call_graph,
+    })
+}
+
+fn pct(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
+}
+
+/// Records, symbolizes and fills the metadata; prints why it stopped and the data quality.
+fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, BuildStats)> {
+    let opts = options(target, tids)?;
+    let r = rec::record(&opts)?;
+    let (mut p, stats) = build::build(&r, opts.call_graph);
+    let m = &mut p.meta;
+    m.command = r.command.clone();
+    m.target = r.target_desc.clone();
+    m.event = r.event.name().to_string();
+    m.frequency = opts.frequency;
+    m.start_unix_ns = r.start_unix_ns;
+    m.duration_ns = r.duration_ns;
+    m.lost = r.collected.lost;
+    m.truncated = stats.truncated;
+    m.unsymbolized = stats.unsymbolized;
+    m.call_graph = opts.call_graph.name().to_string();
+    m.host = host();
+    m.extra.push(("stopped".into(), r.stop.describe()));
+    if let Some(e) = &r.exit {
+        m.extra.push(("exit".into(), e.clone()));
+    }
+    if let Some(c) = r.exit_code {
+        m.extra.push(("exit_code".into(), c.to_string()));
+    }
+    if !r.kernel {
+        m.extra.push(("kernel_frames".into(), "no".into()));
+    }
+    for n in &r.notes {
+        eprintln!("rprof: note: {n}");
+    }
+    let mut why = format!("rprof: recording stopped: {}", r.stop.describe());
+    if let Some(e) = &r.exit {
+        why.push_str(&format!("; the command {e}"));
+    }
+    eprintln!("{why}");
+    let total = stats.samples + r.collected.lost;
+    eprintln!(
+        "rprof: {} samples, {} lost ({:.2}%), {} truncated stacks ({:.2}%), {} unsymbolized frames ({:.2}%), {} threads in {} processes, {:.2} s, event {}",
+        crate::render::thousands(stats.samples),
+        crate::render::thousands(r.collected.lost),
+        pct(r.collected.lost, total),
+        crate::render::thousands(stats.truncated),
+        pct(stats.truncated, stats.samples),
+        crate::render::thousands(stats.unsymbolized),
+        pct(stats.unsymbolized, stats.frames),
+        stats.threads,
+        stats.processes,
+        r.duration_ns as f64 / 1e9,
+        r.event.name(),
+    );
+    Ok((p, stats))
+}
+
+fn host() -> String {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let k = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{} (Linux {})", h.trim(), k.trim())
+}
+
 /// Records according to `target` (and `tids`) and returns the symbolized profile.
-pub fn record_profile(_target: &TargetArgs, _tids: &[u32]) -> Result<Profile> {
-    bail!("recording is not available in this build")
+pub fn record_profile(target: &TargetArgs, tids: &[u32]) -> Result<Profile> {
+    record_and_build(target, tids).map(|(p, _)| p)
+}
+
+/// Fails early, before recording, when `path` cannot be written.
+fn check_writable(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let probe = dir.join(format!(".rprof-write-test.{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => bail!(
+            "cannot write the output {}: {e} (choose another place with -o FILE)",
+            path.display()
+        ),
+    }
+    if path.is_dir() {
+        bail!(
+            "cannot write the output {}: it is a directory (choose a file with -o FILE)",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Runs `rprof record`.
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
-    let _ = record_profile(&args.target, &args.tids)?;
+    // Validate everything before starting the target.
+    options(&args.target, &args.tids)?;
+    check_writable(&args.output)?;
+    let (p, _) = record_and_build(&args.target, &args.tids)?;
+    if args.output.exists() {
+        let mut old = args.output.clone().into_os_string();
+        old.push(".old");
+        std::fs::rename(&args.output, &old).with_context(|| {
+            format!(
+                "cannot keep the previous {} as {}",
+                args.output.display(),
+                PathBuf::from(&old).display()
+            )
+        })?;
+    }
+    let size = crate::profile::file::write_file(&p, &args.output)
+        .with_context(|| format!("cannot write the output {}", args.output.display()))?;
+    eprintln!(
+        "rprof: wrote {} ({} bytes)",
+        args.output.display(),
+        crate::render::thousands(size)
+    );
     Ok(ExitCode::SUCCESS)
 }

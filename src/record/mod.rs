@@ -1,1 +1,510 @@
-//! record (see DESIGN.md).
+//! Capture: open the events for the target, drain the ring buffers until the recording stops
+//! (target exit, duration, Ctrl-C/SIGTERM), and hand the raw events to [`build`], which
+//! replays them in time order against per-process address spaces and symbolizes.
+
+pub mod build;
+pub mod maps;
+pub mod session;
+pub mod target;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::wait::WaitStatus;
+
+use crate::unwind::CallGraph;
+use maps::Mapping;
+use session::{Collected, EventConfig, EventKind, Placement, Session};
+use target::Launched;
+
+/// What to record.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Every thread of these processes, and their future threads and children.
+    Pids(Vec<u32>),
+    /// Only these threads.
+    Tids(Vec<u32>),
+    /// Launch this command.
+    Command(Vec<String>),
+    /// Every CPU, every process.
+    System,
+}
+
+/// Recording options, already validated.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Target.
+    pub target: Target,
+    /// Requested event; None picks cycles or falls back to cpu-clock.
+    pub event: Option<EventKind>,
+    /// Hz.
+    pub frequency: u64,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Sample kernel code.
+    pub kernel: bool,
+    /// Unwinding mode.
+    pub call_graph: CallGraph,
+}
+
+/// Why the recording stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The target (command or every attached process) exited.
+    TargetExited,
+    /// `-d` elapsed.
+    Duration,
+    /// A signal (SIGINT, SIGTERM) asked rprof to stop.
+    Signal(String),
+}
+
+impl StopReason {
+    /// Human description.
+    pub fn describe(&self) -> String {
+        match self {
+            StopReason::TargetExited => "the target exited".into(),
+            StopReason::Duration => "the duration (-d) elapsed".into(),
+            StopReason::Signal(s) => format!("{s} received"),
+        }
+    }
+}
+
+/// The raw outcome of a recording, before symbolization.
+pub struct Recording {
+    /// Drained events.
+    pub collected: Collected,
+    /// Mappings and thread names known at attach time.
+    pub initial_maps: Vec<(u32, Vec<Mapping>)>,
+    /// (pid, tid, name) known at attach time.
+    pub initial_threads: Vec<(u32, u32, String)>,
+    /// The event used.
+    pub event: EventKind,
+    /// Whether kernel frames were recorded.
+    pub kernel: bool,
+    /// CLOCK_MONOTONIC at start, ns (sample times are relative to it).
+    pub start_mono_ns: u64,
+    /// Wall-clock start.
+    pub start_unix_ns: u64,
+    /// Length.
+    pub duration_ns: u64,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// The launched command's end, described.
+    pub exit: Option<String>,
+    /// Launched command's exit code (for metadata).
+    pub exit_code: Option<i32>,
+    /// Human target description.
+    pub target_desc: String,
+    /// The command, when launched.
+    pub command: Vec<String>,
+    /// Notes for the summary (kernel frames unavailable, …).
+    pub notes: Vec<String>,
+}
+
+fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid timespec pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+const BUFFER_BYTES: usize = 512 * 1024;
+
+/// Picks the event and whether kernel frames are possible by opening a probe event on
+/// `probe_pid`: `cycles` when the hardware counter opens, else `cpu-clock`; kernel frames when
+/// permitted.
+fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Result<EventConfig> {
+    let candidates: Vec<EventKind> = match opts.event {
+        Some(e) => vec![e],
+        None => vec![EventKind::Cycles, EventKind::CpuClock],
+    };
+    let mut last_err = None;
+    for kind in &candidates {
+        let mut cfg = EventConfig {
+            kind: *kind,
+            frequency: opts.frequency,
+            kernel: opts.kernel,
+            buffer_bytes: BUFFER_BYTES,
+        };
+        let mut r = session::open(&cfg, probe);
+        if opts.kernel
+            && matches!(
+                r.as_ref().err().and_then(|e| e.raw_os_error()),
+                Some(libc::EACCES) | Some(libc::EPERM)
+            )
+        {
+            cfg.kernel = false;
+            r = session::open(&cfg, probe);
+            if r.is_ok() {
+                notes.push("kernel frames are not permitted here (perf_event_paranoid); recorded user frames only".into());
+            }
+        }
+        match r {
+            Ok(_) => return Ok(cfg),
+            Err(e) => {
+                let code = e.raw_os_error();
+                // "Not supported" for hardware counters in VMs: try the next event.
+                let unsupported = matches!(
+                    code,
+                    Some(libc::ENOENT)
+                        | Some(libc::EOPNOTSUPP)
+                        | Some(libc::ENODEV)
+                        | Some(libc::EINVAL)
+                );
+                if unsupported && opts.event.is_some() {
+                    bail!(
+                        "event `{}` is not supported on this machine ({e}); try -e cpu-clock",
+                        kind.name()
+                    );
+                }
+                if !unsupported {
+                    return Err(session::explain_open_error(
+                        &e,
+                        "the sampling event",
+                        Some(probe.pid),
+                    ));
+                }
+                last_err = Some(e);
+            }
+        }
+    }
+    match last_err {
+        Some(e) => Err(session::explain_open_error(
+            &e,
+            "the sampling event",
+            Some(probe.pid),
+        )),
+        None => bail!("no sampling event could be opened"),
+    }
+}
+
+/// Opens per-CPU events on each of `tids` (inherited when `inherit`), repeating while new
+/// threads appear so none created during setup is missed.
+fn open_threads(
+    sess: &mut Session,
+    cfg: &EventConfig,
+    cpus: &[usize],
+    slots: &mut HashMap<usize, usize>,
+    mut list: impl FnMut() -> Vec<u32>,
+    inherit: bool,
+) -> Result<()> {
+    let mut done: HashSet<u32> = HashSet::new();
+    for _round in 0..50 {
+        let tids: Vec<u32> = list().into_iter().filter(|t| !done.contains(t)).collect();
+        if tids.is_empty() {
+            return Ok(());
+        }
+        for tid in tids {
+            for &cpu in cpus {
+                let at = Placement {
+                    pid: tid as i32,
+                    cpu,
+                    inherit,
+                    enable_on_exec: false,
+                };
+                match session::open(cfg, at) {
+                    Ok(c) => sess
+                        .add(c, cpu, slots, cfg.buffer_bytes)
+                        .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?,
+                    // The thread exited meanwhile: nothing to sample.
+                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => break,
+                    Err(e) => {
+                        return Err(session::explain_open_error(
+                            &e,
+                            "the sampling event",
+                            Some(tid as i32),
+                        ))
+                    }
+                }
+            }
+            done.insert(tid);
+        }
+    }
+    Ok(())
+}
+
+/// Records until the target exits, the duration elapses or a signal arrives.
+pub fn record(opts: &Options) -> Result<Recording> {
+    opts.call_graph.ensure_supported()?;
+    if opts.frequency == 0 {
+        bail!("-F must be at least 1 Hz");
+    }
+    target::install_signal_handlers()?;
+    let cpus = session::online_cpus();
+    let mut notes = Vec::new();
+    let mut sess = Session::new();
+    let mut slots: HashMap<usize, usize> = HashMap::new();
+    let mut initial_maps = Vec::new();
+    let mut initial_threads = Vec::new();
+    let mut launched: Option<Launched> = None;
+    let mut roots: Vec<u32> = Vec::new();
+    let mut command = Vec::new();
+    let target_desc;
+    let cfg;
+    match &opts.target {
+        Target::Command(argv) => {
+            let mut l = target::launch(argv)?;
+            let probe = Placement {
+                pid: l.pid as i32,
+                cpu: cpus[0],
+                inherit: true,
+                enable_on_exec: true,
+            };
+            let setup = (|| -> Result<EventConfig> {
+                let cfg = choose_event(opts, probe, &mut notes)?;
+                for &cpu in &cpus {
+                    let c = session::open(&cfg, Placement { cpu, ..probe })
+                        .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
+                    sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
+                        .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
+                }
+                Ok(cfg)
+            })();
+            match setup {
+                Ok(c) => cfg = c,
+                Err(e) => {
+                    l.abort();
+                    return Err(e);
+                }
+            }
+            l.release(&argv[0])?;
+            target_desc = format!("command {}", argv.join(" "));
+            command = argv.clone();
+            roots.push(l.pid);
+            launched = Some(l);
+        }
+        Target::Pids(pids) => {
+            for &pid in pids {
+                if !target::process_exists(pid) {
+                    bail!("no such process: {pid}");
+                }
+            }
+            cfg = choose_event(
+                opts,
+                Placement {
+                    pid: pids[0] as i32,
+                    cpu: cpus[0],
+                    inherit: true,
+                    enable_on_exec: false,
+                },
+                &mut notes,
+            )?;
+            for &pid in pids {
+                open_threads(
+                    &mut sess,
+                    &cfg,
+                    &cpus,
+                    &mut slots,
+                    || target::threads_of(pid),
+                    true,
+                )?;
+            }
+            // Enabled before reading /proc/PID/maps: a disabled event gets no MMAP records, so
+            // a mapping made in between would be lost. Seen twice is harmless.
+            sess.enable_all().context("enabling the events")?;
+            for &pid in pids {
+                initial_maps.push((pid, maps::read_proc_maps(pid)));
+                for tid in target::threads_of(pid) {
+                    initial_threads.push((pid, tid, target::thread_name(pid, tid)));
+                }
+            }
+            roots = pids.clone();
+            target_desc = format!(
+                "pid {}",
+                pids.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        Target::Tids(tids) => {
+            for &tid in tids {
+                if !target::process_exists(tid) {
+                    bail!("no such thread: {tid}");
+                }
+            }
+            cfg = choose_event(
+                opts,
+                Placement {
+                    pid: tids[0] as i32,
+                    cpu: cpus[0],
+                    inherit: false,
+                    enable_on_exec: false,
+                },
+                &mut notes,
+            )?;
+            for &tid in tids {
+                open_threads(&mut sess, &cfg, &cpus, &mut slots, || vec![tid], false)?;
+            }
+            sess.enable_all().context("enabling the events")?;
+            for &tid in tids {
+                let pid = target::tgid_of(tid).unwrap_or(tid);
+                initial_maps.push((pid, maps::read_proc_maps(pid)));
+                initial_threads.push((pid, tid, target::thread_name(pid, tid)));
+            }
+            roots = tids.clone();
+            target_desc = format!(
+                "tid {}",
+                tids.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        Target::System => {
+            cfg = choose_event(
+                opts,
+                Placement {
+                    pid: -1,
+                    cpu: cpus[0],
+                    inherit: false,
+                    enable_on_exec: false,
+                },
+                &mut notes,
+            )?;
+            for &cpu in &cpus {
+                let c = session::open(
+                    &cfg,
+                    Placement {
+                        pid: -1,
+                        cpu,
+                        inherit: false,
+                        enable_on_exec: false,
+                    },
+                )
+                .map_err(|e| session::explain_open_error(&e, "a system-wide event", None))?;
+                sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
+                    .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
+            }
+            sess.enable_all().context("enabling the events")?;
+            for pid in target::all_pids() {
+                initial_maps.push((pid, maps::read_proc_maps(pid)));
+                for tid in target::threads_of(pid) {
+                    initial_threads.push((pid, tid, target::thread_name(pid, tid)));
+                }
+            }
+            target_desc = "system-wide (-a)".into();
+        }
+    }
+    let start_mono_ns = mono_ns();
+    let start_unix_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let started = Instant::now();
+    let status = crate::progress::status_line();
+    let mut collected = Collected::default();
+    let (sig0, _, _) = target::signals();
+    let mut handled_signals = sig0;
+    let mut stop: Option<StopReason> = None;
+    let mut exit_status: Option<WaitStatus> = None;
+    let mut last_status = Instant::now();
+    // When rprof launched the command it keeps recording until the command is gone, even
+    // after a stop request: the command gets the signal and its last moments are sampled.
+    let mut waiting_for_child_since: Option<Instant> = None;
+    loop {
+        sess.wait(100);
+        sess.drain(&mut collected);
+        let (n, sig, from_tty) = target::signals();
+        if n > handled_signals {
+            let first = handled_signals == sig0;
+            handled_signals = n;
+            let name = target::signal_name(sig);
+            if stop.is_none() {
+                stop = Some(StopReason::Signal(name.clone()));
+            }
+            if let Some(l) = &launched {
+                if first {
+                    // A terminal Ctrl-C reached the whole process group already; a signal sent
+                    // to rprof alone is passed on, as if rprof were not there.
+                    if !from_tty {
+                        l.signal(sig);
+                    }
+                    waiting_for_child_since = Some(Instant::now());
+                } else {
+                    // A second request: the command did not stop, end it.
+                    l.signal(libc::SIGKILL);
+                }
+            }
+        }
+        if let (None, Some(d)) = (&stop, opts.duration) {
+            if started.elapsed() >= d {
+                stop = Some(StopReason::Duration);
+                if let Some(l) = &launched {
+                    l.signal(libc::SIGTERM);
+                    waiting_for_child_since = Some(Instant::now());
+                }
+            }
+        }
+        if let Some(l) = &mut launched {
+            if let Some(s) = l.poll_exit() {
+                exit_status = Some(s);
+                if stop.is_none() {
+                    stop = Some(StopReason::TargetExited);
+                }
+                break;
+            }
+            if let Some(t) = waiting_for_child_since {
+                // Give up on a command that ignores the signal for long: kill it.
+                if t.elapsed() > Duration::from_secs(5) {
+                    l.signal(libc::SIGKILL);
+                    waiting_for_child_since = Some(Instant::now());
+                }
+            }
+        } else {
+            if stop.is_some() {
+                break;
+            }
+            if !roots.is_empty() && roots.iter().all(|&p| !target::process_alive(p)) {
+                stop = Some(StopReason::TargetExited);
+                break;
+            }
+        }
+        if last_status.elapsed() >= Duration::from_millis(250) {
+            last_status = Instant::now();
+            status.set_message(format!(
+                "recording {}: {:.1} s, {} samples, {} lost (Ctrl-C to stop)",
+                target_desc,
+                started.elapsed().as_secs_f64(),
+                crate::render::thousands(collected.samples),
+                crate::render::thousands(collected.lost)
+            ));
+            status.tick();
+        }
+    }
+    sess.disable_all();
+    sess.drain(&mut collected);
+    status.finish_and_clear();
+    let duration_ns = started.elapsed().as_nanos() as u64;
+    let (exit, exit_code) = match &exit_status {
+        Some(s) => (
+            Some(target::describe_status(s)),
+            match s {
+                WaitStatus::Exited(_, c) => Some(*c),
+                WaitStatus::Signaled(_, sig, _) => Some(128 + *sig as i32),
+                _ => None,
+            },
+        ),
+        None => (None, None),
+    };
+    Ok(Recording {
+        collected,
+        initial_maps,
+        initial_threads,
+        event: cfg.kind,
+        kernel: cfg.kernel,
+        start_mono_ns,
+        start_unix_ns,
+        duration_ns,
+        stop: stop.unwrap_or(StopReason::TargetExited),
+        exit,
+        exit_code,
+        target_desc,
+        command,
+        notes,
+    })
+}

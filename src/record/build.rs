@@ -1,0 +1,394 @@
+//! From raw events to a [`Profile`]: replay mappings, forks and execs in time order so every
+//! sample is located in the address space its process had at that moment, unwind, symbolize
+//! each distinct located stack once, and count the data-quality figures.
+
+use std::collections::HashMap;
+
+use super::maps::{self, AddressSpaces};
+use super::session::RawEvent;
+use super::Recording;
+use crate::profile::{Frame, FrameId, Pid, Profile, Sample, StackId, Tid};
+use crate::symbolize::Symbolizer;
+use crate::unwind::{fp, CallGraph, StackAddr};
+
+/// Where a stack address points.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Loc {
+    Kernel(StackAddr),
+    /// Module path index, file offset of the address, file offset to look up.
+    Module(u32, StackAddr, u64, u64),
+    Jit(u32, StackAddr),
+    Unknown(StackAddr),
+}
+
+/// Figures for the end-of-run summary.
+#[derive(Debug, Default, Clone)]
+pub struct BuildStats {
+    /// Samples in the profile.
+    pub samples: u64,
+    /// Samples whose stack does not reach an entry point.
+    pub truncated: u64,
+    /// Frames (occurrences in samples) left as `module+0xOFFSET`.
+    pub unsymbolized: u64,
+    /// All frames in samples.
+    pub frames: u64,
+    /// Distinct threads.
+    pub threads: usize,
+    /// Distinct processes.
+    pub processes: usize,
+}
+
+/// Outermost functions that mean a stack is complete.
+fn is_entry_point(name: &str) -> bool {
+    let base = name.split('(').next().unwrap_or(name).trim();
+    matches!(
+        base,
+        "_start"
+            | "__libc_start_main"
+            | "__libc_start_call_main"
+            | "__libc_start_main_impl"
+            | "clone"
+            | "clone3"
+            | "__clone"
+            | "__clone3"
+            | "start_thread"
+            | "thread_start"
+            // Kernel threads and the idle loop.
+            | "ret_from_fork"
+            | "ret_from_fork_asm"
+            | "secondary_startup_64"
+            | "secondary_startup_64_no_verify"
+            | "common_startup_64"
+            | "x86_64_start_kernel"
+            | "start_kernel"
+            | "rest_init"
+    ) || base.ends_with("::thread_start")
+        || base.starts_with("std::rt::lang_start")
+}
+
+fn short_module(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Builds the symbolized profile.
+pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
+    let mut stats = BuildStats::default();
+    let mut spaces = AddressSpaces::default();
+    for (pid, m) in &rec.initial_maps {
+        spaces.set(*pid, m.clone());
+    }
+    let mut names: HashMap<(u32, u32), String> = HashMap::new();
+    for (pid, tid, name) in &rec.initial_threads {
+        if !name.is_empty() {
+            names.insert((*pid, *tid), name.clone());
+        }
+    }
+    let mut order: Vec<usize> = (0..rec.collected.events.len()).collect();
+    order.sort_by_key(|&i| {
+        let e = &rec.collected.events[i];
+        (e.time, e.seq)
+    });
+
+    let mut module_paths: Vec<String> = Vec::new();
+    let mut module_index: HashMap<String, u32> = HashMap::new();
+    let mut located: Vec<Vec<Loc>> = Vec::new();
+    let mut located_index: HashMap<(u32, u64, u32), u32> = HashMap::new();
+    // (pid, tid, time, located stack)
+    let mut raw_samples: Vec<(u32, u32, u64, u32)> = Vec::new();
+    let with_kernel = rec.kernel;
+    let _ = call_graph; // Only fp exists; DWARF stacks will arrive already unwound.
+
+    for i in order {
+        let e = &rec.collected.events[i];
+        match &e.ev {
+            RawEvent::Mmap { pid, map } => spaces.map(*pid, map.clone()),
+            RawEvent::Comm {
+                pid,
+                tid,
+                name,
+                exec,
+            } => {
+                if *exec {
+                    spaces.exec(*pid);
+                }
+                names.insert((*pid, *tid), name.clone());
+            }
+            RawEvent::Fork {
+                pid,
+                ppid,
+                tid,
+                ptid,
+            } => {
+                if pid != ppid {
+                    spaces.fork(*ppid, *pid);
+                }
+                if let Some(n) = names.get(&(*ppid, *ptid)).cloned() {
+                    names.entry((*pid, *tid)).or_insert(n);
+                }
+            }
+            RawEvent::Exit { pid, tid } => {
+                // Events of a process end with its main thread's exit; a later process with
+                // the same pid starts from its own FORK record.
+                if pid == tid {
+                    spaces.remove(*pid);
+                }
+            }
+            RawEvent::Sample { pid, tid, chain } => {
+                if !spaces.contains(*pid) && *pid != 0 {
+                    // Not seen at attach (system-wide, or a process we missed): best effort.
+                    spaces.set(*pid, maps::read_proc_maps(*pid));
+                }
+                let gen = spaces.get(*pid).map_or(0, |(_, g)| g);
+                let key = (*pid, gen, *chain);
+                let id = match located_index.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let addrs = fp::unwind(&rec.collected.chains[*chain as usize], with_kernel);
+                        let space = spaces.get(*pid).map(|(s, _)| s);
+                        let mut locs: Vec<Loc> = addrs
+                            .into_iter()
+                            .map(|a| {
+                                if a.kernel {
+                                    return Loc::Kernel(a);
+                                }
+                                match space.and_then(|s| s.find(a.addr)) {
+                                    None => Loc::Unknown(a),
+                                    Some(m) if m.is_anonymous() => Loc::Jit(*pid, a),
+                                    Some(m) => {
+                                        let mi = match module_index.get(&m.path) {
+                                            Some(&x) => x,
+                                            None => {
+                                                let x = module_paths.len() as u32;
+                                                module_paths.push(m.path.clone());
+                                                module_index.insert(m.path.clone(), x);
+                                                x
+                                            }
+                                        };
+                                        let off = m.pgoff + (a.addr - m.start);
+                                        let look = m.pgoff + a.lookup().saturating_sub(m.start);
+                                        Loc::Module(mi, a, off, look)
+                                    }
+                                }
+                            })
+                            .collect();
+                        // A frame-pointer walk that left mapped code is reading garbage (a
+                        // library without frame pointers left RBP as data): keep the first
+                        // unknown address, drop the rest, and let it count as truncated.
+                        if let Some(i) = locs.iter().position(|l| matches!(l, Loc::Unknown(_))) {
+                            locs.truncate(i + 1);
+                        }
+                        let id = located.len() as u32;
+                        located.push(locs);
+                        located_index.insert(key, id);
+                        id
+                    }
+                };
+                let t = e.time.saturating_sub(rec.start_mono_ns);
+                raw_samples.push((*pid, *tid, t, id));
+            }
+        }
+    }
+
+    let mut p = Profile::new();
+    let mut sym = Symbolizer::new();
+    let bar = crate::progress::bar(located.len() as u64, "symbolizing");
+    let mut module_ids: HashMap<String, crate::profile::ModuleId> = HashMap::new();
+    // Per located stack: its stack id, whether it is truncated, and its unsymbolized count.
+    let mut stacks: Vec<(Option<StackId>, bool, u64, u64)> = Vec::with_capacity(located.len());
+    let mut loc_frames: HashMap<Loc, (Vec<FrameId>, bool)> = HashMap::new();
+    for locs in &located {
+        bar.inc(1);
+        let mut root_first: Vec<FrameId> = Vec::new();
+        let mut unsym = 0u64;
+        let mut nframes = 0u64;
+        // locs are innermost first; build each address's frames, then reverse the list.
+        let mut per_addr: Vec<Vec<FrameId>> = Vec::with_capacity(locs.len());
+        for loc in locs {
+            let (frames, resolved) = match loc_frames.get(loc) {
+                Some(x) => x.clone(),
+                None => {
+                    let x = frames_for(loc, &module_paths, &mut sym, &mut p, &mut module_ids);
+                    loc_frames.insert(loc.clone(), x.clone());
+                    x
+                }
+            };
+            nframes += 1;
+            if !resolved {
+                unsym += 1;
+            }
+            per_addr.push(frames);
+        }
+        for fs in per_addr.into_iter().rev() {
+            root_first.extend(fs);
+        }
+        let truncated = match root_first.first() {
+            Some(f) => !is_entry_point(p.function_name(*f)),
+            None => true,
+        };
+        let st = p.add_stack_frames(&root_first);
+        stacks.push((st, truncated, unsym, nframes));
+    }
+    bar.finish_and_clear();
+
+    let mut thread_ids = HashMap::new();
+    for &(pid, tid, time, id) in &raw_samples {
+        let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
+            let name = names
+                .get(&(pid, tid))
+                .cloned()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| super::target::thread_name(pid, tid));
+            let pname = names
+                .get(&(pid, pid))
+                .cloned()
+                .unwrap_or_else(|| name.clone());
+            p.add_process(Pid(pid), &pname);
+            p.add_thread(Pid(pid), Tid(tid), &name)
+        });
+        let (st, truncated, unsym, nframes) = stacks[id as usize];
+        stats.samples += 1;
+        stats.truncated += u64::from(truncated);
+        stats.unsymbolized += unsym;
+        stats.frames += nframes;
+        p.add_sample(Sample {
+            stack: st,
+            thread: th,
+            weight: 1,
+            time: Some(time),
+        });
+    }
+    stats.threads = p.threads.len();
+    stats.processes = p.processes.len();
+    (p, stats)
+}
+
+/// The profile frames (outermost first) for one located address, and whether it resolved.
+fn frames_for(
+    loc: &Loc,
+    module_paths: &[String],
+    sym: &mut Symbolizer,
+    p: &mut Profile,
+    module_ids: &mut HashMap<String, crate::profile::ModuleId>,
+) -> (Vec<FrameId>, bool) {
+    let mut module_id = |p: &mut Profile, sym: &mut Symbolizer, path: &str, elf: bool| {
+        if let Some(&m) = module_ids.get(path) {
+            return m;
+        }
+        let bid = if elf { sym.build_id(path) } else { Vec::new() };
+        let m = p.add_module(path, bid);
+        module_ids.insert(path.to_string(), m);
+        m
+    };
+    match loc {
+        Loc::Kernel(a) => {
+            let (name, module, ok) = match sym.lookup_kernel(a.lookup()) {
+                Some((f, m)) => (f, m, true),
+                None => (
+                    format!("[kernel]+0x{:x}", a.addr),
+                    "[kernel.kallsyms]".to_string(),
+                    false,
+                ),
+            };
+            let m = module_id(p, sym, &module, false);
+            let function = p.intern(&name);
+            let f = p.add_frame(Frame {
+                function,
+                module: Some(m),
+                file: crate::profile::StrId(0),
+                line: 0,
+                inlined: false,
+                kernel: true,
+                address: a.addr,
+                module_offset: None,
+            });
+            (vec![f], ok)
+        }
+        Loc::Module(mi, a, off, look) => {
+            let path = &module_paths[*mi as usize];
+            let m = module_id(p, sym, path, true);
+            let frames = sym.lookup_module(path, *look);
+            if frames.is_empty() {
+                let name = format!("{}+0x{:x}", short_module(path), off);
+                let function = p.intern(&name);
+                let f = p.add_frame(Frame {
+                    function,
+                    module: Some(m),
+                    file: crate::profile::StrId(0),
+                    line: 0,
+                    inlined: false,
+                    kernel: false,
+                    address: a.addr,
+                    module_offset: Some(*off),
+                });
+                return (vec![f], false);
+            }
+            let ids = frames
+                .iter()
+                .map(|sf| {
+                    let function = p.intern(&sf.function);
+                    let file = p.intern(&sf.file);
+                    p.add_frame(Frame {
+                        function,
+                        module: Some(m),
+                        file,
+                        line: sf.line,
+                        inlined: sf.inlined,
+                        kernel: false,
+                        address: a.addr,
+                        module_offset: Some(*off),
+                    })
+                })
+                .collect();
+            (ids, true)
+        }
+        Loc::Jit(pid, a) => {
+            let (name, ok) = match sym.lookup_jit(*pid, a.lookup()) {
+                Some(n) => (n, true),
+                None => (format!("[anon]+0x{:x}", a.addr), false),
+            };
+            let m = module_id(p, sym, "[jit]", false);
+            let function = p.intern(&name);
+            let f = p.add_frame(Frame {
+                function,
+                module: Some(m),
+                file: crate::profile::StrId(0),
+                line: 0,
+                inlined: false,
+                kernel: false,
+                address: a.addr,
+                module_offset: None,
+            });
+            (vec![f], ok)
+        }
+        Loc::Unknown(a) => {
+            let function = p.intern(&format!("[unknown]+0x{:x}", a.addr));
+            let f = p.add_frame(Frame {
+                function,
+                module: None,
+                file: crate::profile::StrId(0),
+                line: 0,
+                inlined: false,
+                kernel: false,
+                address: a.addr,
+                module_offset: None,
+            });
+            (vec![f], false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_entry_point;
+
+    #[test]
+    fn entry_points() {
+        assert!(is_entry_point("__libc_start_call_main"));
+        assert!(is_entry_point("clone3"));
+        assert!(is_entry_point(
+            "std::sys::pal::unix::thread::Thread::new::thread_start"
+        ));
+        assert!(!is_entry_point("main"));
+        assert!(!is_entry_point("work"));
+    }
+}

@@ -1,0 +1,456 @@
+//! perf_event_open sessions: which event, opened per CPU (inherited where threads and forks
+//! must be followed), one ring buffer per CPU that the other events of that CPU redirect into
+//! (`PERF_EVENT_IOC_SET_OUTPUT`), and the loop that drains those buffers into raw events.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::AsRawFd;
+
+use anyhow::{anyhow, bail, Result};
+use perf_event::events::{Hardware, Software};
+use perf_event::{Builder, Clock, Counter, SampleFlag, Sampler};
+
+use super::maps::Mapping;
+
+/// The sampling events rprof offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Hardware CPU cycles.
+    Cycles,
+    /// Software timer on the CPU.
+    CpuClock,
+    /// Software timer on the task.
+    TaskClock,
+    /// Page faults.
+    PageFaults,
+}
+
+/// Names accepted by `-e`.
+pub const EVENT_NAMES: &str = "cycles, cpu-clock, task-clock, page-faults";
+
+impl EventKind {
+    /// Parses an `-e` value.
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "cycles" | "cpu-cycles" => EventKind::Cycles,
+            "cpu-clock" => EventKind::CpuClock,
+            "task-clock" => EventKind::TaskClock,
+            "page-faults" | "faults" => EventKind::PageFaults,
+            _ => bail!("unknown event `{s}`; choose one of: {EVENT_NAMES}"),
+        })
+    }
+
+    /// Name stored in the profile.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Cycles => "cycles",
+            EventKind::CpuClock => "cpu-clock",
+            EventKind::TaskClock => "task-clock",
+            EventKind::PageFaults => "page-faults",
+        }
+    }
+
+    fn builder(&self) -> Builder<'static> {
+        match self {
+            EventKind::Cycles => Builder::new(Hardware::CPU_CYCLES),
+            EventKind::CpuClock => Builder::new(Software::CPU_CLOCK),
+            EventKind::TaskClock => Builder::new(Software::TASK_CLOCK),
+            EventKind::PageFaults => Builder::new(Software::PAGE_FAULTS),
+        }
+    }
+}
+
+/// How events are opened.
+#[derive(Clone, Debug)]
+pub struct EventConfig {
+    /// The event.
+    pub kind: EventKind,
+    /// Samples per second.
+    pub frequency: u64,
+    /// Sample kernel code too.
+    pub kernel: bool,
+    /// Ring buffer bytes per CPU.
+    pub buffer_bytes: usize,
+}
+
+/// Where one event is attached.
+#[derive(Clone, Copy, Debug)]
+pub struct Placement {
+    /// Thread (or process) id; -1 for every process on the CPU.
+    pub pid: i32,
+    /// CPU number.
+    pub cpu: usize,
+    /// Follow threads and children created later.
+    pub inherit: bool,
+    /// Start counting when the thread calls exec (launched commands).
+    pub enable_on_exec: bool,
+}
+
+/// Opens one event.
+pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
+    let mut b = cfg.kind.builder();
+    if at.pid < 0 {
+        b.any_pid();
+    } else {
+        b.observe_pid(at.pid);
+    }
+    b.one_cpu(at.cpu)
+        .sample_frequency(cfg.frequency)
+        .sample(
+            SampleFlag::IP
+                | SampleFlag::TID
+                | SampleFlag::TIME
+                | SampleFlag::CALLCHAIN
+                | SampleFlag::PERIOD,
+        )
+        .mmap(true)
+        .mmap2(true)
+        .comm(true)
+        .comm_exec(true)
+        .task(true)
+        .sample_id_all(true)
+        .clockid(Clock::MONOTONIC)
+        .inherit(at.inherit)
+        .enable_on_exec(at.enable_on_exec)
+        .exclude_kernel(!cfg.kernel)
+        // Kernel frames inside a user sample are wanted only when kernel code is sampled.
+        .exclude_callchain_kernel(!cfg.kernel);
+    b.build()
+}
+
+/// Explains an open failure with the fix.
+pub fn explain_open_error(e: &io::Error, what: &str, pid: Option<i32>) -> anyhow::Error {
+    match e.raw_os_error() {
+        Some(libc::ESRCH) => match pid {
+            Some(p) if p >= 0 => anyhow!("no such process: {p}"),
+            _ => anyhow!("no such process"),
+        },
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into());
+            anyhow!(
+                "permission denied opening {what} (perf_event_paranoid is {paranoid}).\n  \
+                 To allow profiling your own processes run: sudo sysctl kernel.perf_event_paranoid=1\n  \
+                 or give rprof CAP_PERFMON: sudo setcap cap_perfmon,cap_sys_ptrace+ep $(command -v rprof)\n  \
+                 (-a and kernel frames need perf_event_paranoid <= 0 or CAP_PERFMON; --no-kernel avoids the latter)"
+            )
+        }
+        Some(libc::EMFILE) | Some(libc::ENFILE) => anyhow!(
+            "too many open files while opening {what} (one event per thread per CPU): raise the limit with `ulimit -n 65536`"
+        ),
+        _ => anyhow!("cannot open {what}: {e}"),
+    }
+}
+
+/// Number of CPUs events are opened on (all possible CPUs that are online).
+pub fn online_cpus() -> Vec<usize> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|s| !s.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                    cpus.extend(a..=b);
+                }
+            }
+            None => {
+                if let Ok(a) = part.parse() {
+                    cpus.push(a);
+                }
+            }
+        }
+    }
+    if cpus.is_empty() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        cpus.extend(0..n);
+    }
+    cpus
+}
+
+/// One raw event out of a ring buffer.
+#[derive(Clone, Debug)]
+pub enum RawEvent {
+    /// A sample; `chain` indexes the interned callchains.
+    Sample {
+        /// Process.
+        pid: u32,
+        /// Thread.
+        tid: u32,
+        /// Interned callchain.
+        chain: u32,
+    },
+    /// An executable mapping.
+    Mmap {
+        /// Process.
+        pid: u32,
+        /// The mapping.
+        map: Mapping,
+    },
+    /// A thread name change; `exec` when it came from exec (the address space is new).
+    Comm {
+        /// Process.
+        pid: u32,
+        /// Thread.
+        tid: u32,
+        /// New name.
+        name: String,
+        /// From exec.
+        exec: bool,
+    },
+    /// A new thread or process.
+    Fork {
+        /// New process.
+        pid: u32,
+        /// Parent process.
+        ppid: u32,
+        /// New thread.
+        tid: u32,
+        /// Parent thread.
+        ptid: u32,
+    },
+    /// A thread or process ended.
+    Exit {
+        /// Process.
+        pid: u32,
+        /// Thread.
+        tid: u32,
+    },
+}
+
+/// A raw event with its time (CLOCK_MONOTONIC ns) and arrival order.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    /// Kernel timestamp.
+    pub time: u64,
+    /// Arrival order, to keep equal timestamps stable.
+    pub seq: u64,
+    /// The event.
+    pub ev: RawEvent,
+}
+
+/// Everything drained from the ring buffers.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Events in arrival order (sorted by time before use).
+    pub events: Vec<Timed>,
+    /// Interned callchains.
+    pub chains: Vec<Box<[u64]>>,
+    chain_index: HashMap<Box<[u64]>, u32>,
+    /// Samples seen.
+    pub samples: u64,
+    /// Samples the kernel dropped.
+    pub lost: u64,
+}
+
+impl Collected {
+    fn intern_chain(&mut self, c: &[u64]) -> u32 {
+        if let Some(&i) = self.chain_index.get(c) {
+            return i;
+        }
+        let i = self.chains.len() as u32;
+        let b: Box<[u64]> = c.into();
+        self.chains.push(b.clone());
+        self.chain_index.insert(b, i);
+        i
+    }
+
+    fn push(&mut self, time: u64, ev: RawEvent) {
+        let seq = self.events.len() as u64;
+        self.events.push(Timed { time, seq, ev });
+    }
+}
+
+/// The open events and their per-CPU ring buffers.
+pub struct Session {
+    samplers: Vec<Sampler>,
+    others: Vec<Counter>,
+}
+
+const PERF_RECORD_MISC_COMM_EXEC: u16 = 1 << 13;
+
+/// The timestamp in the `sample_id_all` trailer; with TID|TIME|PERIOD… only TID and TIME are
+/// part of the trailer, TIME last.
+fn trailer_time(bytes: &[u8]) -> u64 {
+    if bytes.len() < 8 {
+        return 0;
+    }
+    let t = &bytes[bytes.len() - 8..];
+    u64::from_ne_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]])
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new() -> Self {
+        Session {
+            samplers: Vec::new(),
+            others: Vec::new(),
+        }
+    }
+
+    /// Adds an event; the first one on each CPU owns that CPU's ring buffer, the others
+    /// redirect their output into it.
+    pub fn add(
+        &mut self,
+        counter: Counter,
+        cpu: usize,
+        cpu_slot: &mut HashMap<usize, usize>,
+        buffer_bytes: usize,
+    ) -> io::Result<()> {
+        if let Some(&i) = cpu_slot.get(&cpu) {
+            let target = self.samplers[i].as_raw_fd();
+            // SAFETY: both fds are perf events we opened; SET_OUTPUT takes the target fd.
+            let r = unsafe { perf_event_open_sys::ioctls::SET_OUTPUT(counter.as_raw_fd(), target) };
+            if r != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            self.others.push(counter);
+        } else {
+            let s = counter.sampled(buffer_bytes)?;
+            cpu_slot.insert(cpu, self.samplers.len());
+            self.samplers.push(s);
+        }
+        Ok(())
+    }
+
+    /// Enables every event (attach mode; launched commands use enable_on_exec).
+    pub fn enable_all(&mut self) -> io::Result<()> {
+        for s in &mut self.samplers {
+            s.enable()?;
+        }
+        for c in &mut self.others {
+            c.enable()?;
+        }
+        Ok(())
+    }
+
+    /// Disables every event before the final drain.
+    pub fn disable_all(&mut self) {
+        for s in &mut self.samplers {
+            let _ = s.disable();
+        }
+        for c in &mut self.others {
+            let _ = c.disable();
+        }
+    }
+
+    /// Waits up to `timeout_ms` for data in any buffer.
+    pub fn wait(&self, timeout_ms: i32) {
+        let mut fds: Vec<libc::pollfd> = self
+            .samplers
+            .iter()
+            .map(|s| libc::pollfd {
+                fd: s.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: a valid array of pollfd. EINTR (a signal) just ends the wait early.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        // A buffer whose owning task exited reports POLLHUP forever; other tasks may still
+        // write into it, so keep polling, but never spin.
+        if n > 0 && fds.iter().all(|f| f.revents & libc::POLLIN == 0) {
+            std::thread::sleep(std::time::Duration::from_millis(
+                timeout_ms.clamp(0, 20) as u64
+            ));
+        }
+    }
+
+    /// Moves everything in the ring buffers into `out`.
+    pub fn drain(&mut self, out: &mut Collected) {
+        use perf_event::data::Record as R;
+        for s in &mut self.samplers {
+            while let Some(rec) = s.next_record() {
+                let misc = rec.misc();
+                let parsed = match rec.parse_record() {
+                    Ok(p) => p,
+                    Err(_) => continue,
+                };
+                match parsed {
+                    R::Sample(smp) => {
+                        out.samples += 1;
+                        let (Some(pid), Some(tid)) = (smp.pid(), smp.tid()) else {
+                            continue;
+                        };
+                        let time = smp.time().unwrap_or(0);
+                        let chain = match smp.callchain() {
+                            Some(c) => out.intern_chain(c),
+                            None => match smp.ip() {
+                                Some(ip) => out.intern_chain(&[ip]),
+                                None => continue,
+                            },
+                        };
+                        out.push(time, RawEvent::Sample { pid, tid, chain });
+                    }
+                    R::Mmap2(m) => {
+                        let time = trailer_time(&rec.to_contiguous());
+                        if m.prot & libc::PROT_EXEC as u32 == 0 {
+                            continue;
+                        }
+                        let map = Mapping {
+                            start: m.addr,
+                            end: m.addr + m.len,
+                            pgoff: m.pgoff,
+                            path: String::from_utf8_lossy(&m.filename).into_owned(),
+                        };
+                        out.push(time, RawEvent::Mmap { pid: m.pid, map });
+                    }
+                    R::Mmap(m) => {
+                        let time = trailer_time(&rec.to_contiguous());
+                        let map = Mapping {
+                            start: m.addr,
+                            end: m.addr + m.len,
+                            pgoff: m.pgoff,
+                            path: String::from_utf8_lossy(&m.filename).into_owned(),
+                        };
+                        out.push(time, RawEvent::Mmap { pid: m.pid, map });
+                    }
+                    R::Comm(c) => {
+                        let time = trailer_time(&rec.to_contiguous());
+                        out.push(
+                            time,
+                            RawEvent::Comm {
+                                pid: c.pid,
+                                tid: c.tid,
+                                name: String::from_utf8_lossy(&c.comm).into_owned(),
+                                exec: misc & PERF_RECORD_MISC_COMM_EXEC != 0,
+                            },
+                        );
+                    }
+                    R::Fork(f) => {
+                        let time = trailer_time(&rec.to_contiguous());
+                        out.push(
+                            time,
+                            RawEvent::Fork {
+                                pid: f.pid,
+                                ppid: f.ppid,
+                                tid: f.tid,
+                                ptid: f.ptid,
+                            },
+                        );
+                    }
+                    R::Exit(x) => {
+                        let time = trailer_time(&rec.to_contiguous());
+                        out.push(
+                            time,
+                            RawEvent::Exit {
+                                pid: x.pid,
+                                tid: x.tid,
+                            },
+                        );
+                    }
+                    R::Lost(l) => out.lost += l.lost,
+                    R::LostSamples(l) => out.lost += l.lost,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}

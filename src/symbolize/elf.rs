@@ -1,0 +1,304 @@
+//! One ELF module (executable, shared library or the vdso image): file offsets to its own
+//! addresses, DWARF through addr2line (from a separate debug file when one is installed, found by
+//! build-id or `.gnu_debuglink`), and the ELF symbol tables as the fallback.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
+
+use super::demangle::demangle;
+
+/// One symbolized frame; a lookup returns them outermost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymFrame {
+    /// Demangled function name.
+    pub function: String,
+    /// Source file, empty when unknown.
+    pub file: String,
+    /// Source line, 0 when unknown.
+    pub line: u32,
+    /// Inlined into the previous (outer) frame.
+    pub inlined: bool,
+}
+
+/// An ELF module ready for lookups.
+pub struct ElfModule {
+    /// GNU build-id, empty when absent.
+    pub build_id: Vec<u8>,
+    /// (file offset, file size, virtual address) of each PT_LOAD segment.
+    segments: Vec<(u64, u64, u64)>,
+    /// Text symbols, sorted by address: (address, size, demangled name).
+    symbols: Vec<(u64, u64, String)>,
+    dwarf: Option<addr2line::Loader>,
+    cache: HashMap<u64, Rc<[SymFrame]>>,
+    /// Where DWARF came from (for diagnostics).
+    pub debug_file: Option<PathBuf>,
+}
+
+fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
+    let mut v: Vec<(u64, u64, String)> = Vec::new();
+    for sym in obj.symbols().chain(obj.dynamic_symbols()) {
+        if sym.kind() != SymbolKind::Text || sym.address() == 0 {
+            continue;
+        }
+        if let Ok(name) = sym.name() {
+            if !name.is_empty() {
+                v.push((sym.address(), sym.size(), name.to_string()));
+            }
+        }
+    }
+    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    v.dedup_by_key(|s| s.0);
+    for s in &mut v {
+        s.2 = demangle(&s.2);
+    }
+    v
+}
+
+fn debuglink(obj: &object::File<'_>) -> Option<String> {
+    let sec = obj.section_by_name(".gnu_debuglink")?;
+    let data = sec.data().ok()?;
+    let end = data.iter().position(|&b| b == 0)?;
+    std::str::from_utf8(&data[..end]).ok().map(str::to_string)
+}
+
+/// Finds a separate debug file: by build-id under /usr/lib/debug/.build-id, then by
+/// `.gnu_debuglink` next to the binary, in its .debug directory and under /usr/lib/debug.
+fn find_debug_file(path: &Path, build_id: &[u8], link: Option<&str>) -> Option<PathBuf> {
+    if build_id.len() >= 2 {
+        let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
+        let p = PathBuf::from(format!(
+            "/usr/lib/debug/.build-id/{}/{}.debug",
+            &hex[..2],
+            &hex[2..]
+        ));
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let link = link?;
+    let dir = path.parent()?;
+    let real_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut candidates = vec![
+        dir.join(link),
+        dir.join(".debug").join(link),
+        Path::new("/usr/lib/debug")
+            .join(real_dir.strip_prefix("/").unwrap_or(&real_dir))
+            .join(link),
+    ];
+    if real_dir != dir {
+        candidates.push(real_dir.join(".debug").join(link));
+    }
+    candidates
+        .into_iter()
+        .find(|c| c.is_file() && c.as_path() != path)
+}
+
+impl ElfModule {
+    /// Opens a module from a file on disk; None when it is not a readable ELF file.
+    pub fn open(path: &Path) -> Option<Self> {
+        let file = std::fs::File::open(path).ok()?;
+        // SAFETY: read-only mapping; a file changed underneath gives wrong symbols, not UB we
+        // rely on, and rprof only reads it briefly.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        let obj = object::File::parse(&*map).ok()?;
+        let mut m = Self::from_object(&obj);
+        let link = debuglink(&obj);
+        let debug = find_debug_file(path, &m.build_id, link.as_deref());
+        let has_dwarf = obj.section_by_name(".debug_info").is_some();
+        // Prefer the separate debug file: the installed binary usually has no DWARF then.
+        let dwarf_path = match (&debug, has_dwarf) {
+            (Some(d), _) => Some(d.clone()),
+            (None, true) => Some(path.to_path_buf()),
+            (None, false) => None,
+        };
+        if let Some(dp) = &dwarf_path {
+            m.dwarf = addr2line::Loader::new(dp).ok();
+            if debug.is_some() {
+                // The debug file's symtab is usually complete where the stripped binary only
+                // has .dynsym.
+                if let Ok(f) = std::fs::File::open(dp) {
+                    // SAFETY: as above, a read-only mapping read once.
+                    if let Ok(dm) = unsafe { memmap2::Mmap::map(&f) } {
+                        if let Ok(dobj) = object::File::parse(&*dm) {
+                            let extra = read_symbols(&dobj);
+                            if extra.len() > m.symbols.len() {
+                                m.symbols = extra;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        m.debug_file = debug;
+        Some(m)
+    }
+
+    /// A module from bytes in memory (the vdso): symbols only.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let obj = object::File::parse(bytes).ok()?;
+        Some(Self::from_object(&obj))
+    }
+
+    fn from_object(obj: &object::File<'_>) -> Self {
+        let build_id = obj
+            .build_id()
+            .ok()
+            .flatten()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let segments = obj
+            .segments()
+            .map(|s| {
+                let (off, size) = s.file_range();
+                (off, size, s.address())
+            })
+            .collect();
+        ElfModule {
+            build_id,
+            segments,
+            symbols: read_symbols(obj),
+            dwarf: None,
+            cache: HashMap::new(),
+            debug_file: None,
+        }
+    }
+
+    /// The module's own (link-time) address for a file offset.
+    pub fn file_offset_to_addr(&self, off: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|(o, s, _)| off >= *o && off < o + s.max(&1))
+            .map(|(o, _, a)| a + (off - o))
+    }
+
+    fn symbol(&self, addr: u64) -> Option<&str> {
+        let i = self.symbols.partition_point(|s| s.0 <= addr);
+        let s = self.symbols.get(i.checked_sub(1)?)?;
+        // Size 0 (hand-written assembly) is accepted as "up to the next symbol".
+        (s.1 == 0 || addr < s.0 + s.1).then_some(s.2.as_str())
+    }
+
+    /// Symbolizes the code at file offset `off`; empty when nothing is known. Cached.
+    pub fn lookup(&mut self, off: u64) -> Rc<[SymFrame]> {
+        if let Some(r) = self.cache.get(&off) {
+            return r.clone();
+        }
+        let r: Rc<[SymFrame]> = self.lookup_uncached(off).into();
+        self.cache.insert(off, r.clone());
+        r
+    }
+
+    fn lookup_uncached(&self, off: u64) -> Vec<SymFrame> {
+        let Some(addr) = self.file_offset_to_addr(off) else {
+            return Vec::new();
+        };
+        let mut out: Vec<SymFrame> = Vec::new();
+        if let Some(d) = &self.dwarf {
+            if let Ok(mut frames) = d.find_frames(addr) {
+                while let Ok(Some(f)) = frames.next() {
+                    let function = f
+                        .function
+                        .as_ref()
+                        .and_then(|n| n.demangle().ok().map(|c| c.into_owned()));
+                    let (file, line) = f
+                        .location
+                        .as_ref()
+                        .map(|l| (l.file.unwrap_or("").to_string(), l.line.unwrap_or(0)))
+                        .unwrap_or_default();
+                    out.push(SymFrame {
+                        function: function.unwrap_or_default(),
+                        file,
+                        line,
+                        inlined: true,
+                    });
+                }
+            }
+        }
+        // addr2line gives innermost first; the profile wants outermost first.
+        out.reverse();
+        let sym = self.symbol(addr).map(str::to_string).or_else(|| {
+            self.dwarf
+                .as_ref()
+                .and_then(|d| d.find_symbol(addr))
+                .map(demangle)
+        });
+        if out.is_empty() {
+            if let Some(s) = sym {
+                out.push(SymFrame {
+                    function: s,
+                    file: String::new(),
+                    line: 0,
+                    inlined: false,
+                });
+            }
+            return out;
+        }
+        if let Some(first) = out.first_mut() {
+            first.inlined = false;
+            if first.function.is_empty() {
+                first.function = sym.clone().unwrap_or_default();
+            }
+        }
+        out.retain(|f| !f.function.is_empty());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Compiles fixtures/record/inline.c and checks that an address inside the always-inline
+    /// helper resolves to `outer_work` (not inlined) then `mix_helper` (inlined, own line).
+    #[test]
+    fn inlined_helper_is_marked_inlined() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("inline");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/record/inline.c");
+        let Ok(st) = Command::new("gcc")
+            .args(["-O1", "-g", "-fno-omit-frame-pointer", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .status()
+        else {
+            eprintln!("SKIP: gcc unavailable");
+            return;
+        };
+        assert!(st.success());
+        let mut m = ElfModule::open(&bin).expect("ELF");
+        assert!(!m.build_id.is_empty());
+        let text = std::fs::read_to_string(&src).expect("source");
+        let line = text
+            .lines()
+            .position(|l| l.contains("MIX_HELPER_LINE"))
+            .expect("marker") as u32
+            + 1;
+        let (start, size) = m
+            .symbols
+            .iter()
+            .find(|s| s.2 == "outer_work")
+            .map(|s| (s.0, s.1))
+            .expect("outer_work symbol");
+        // Try every address of outer_work (as a file offset) until one is in the helper.
+        let (seg_off, _, seg_addr) = *m
+            .segments
+            .iter()
+            .find(|(_, s, a)| start >= *a && start < a + s)
+            .expect("segment");
+        let found = (start..start + size).any(|addr| {
+            let frames = m.lookup(addr - seg_addr + seg_off);
+            frames.len() == 2
+                && frames[0].function == "outer_work"
+                && !frames[0].inlined
+                && frames[1].function == "mix_helper"
+                && frames[1].inlined
+                && frames[1].line == line
+                && frames[1].file.ends_with("inline.c")
+        });
+        assert!(found, "no address of outer_work resolved to the inlined mix_helper");
+    }
+}

@@ -1,0 +1,641 @@
+//! Live tests of `rprof record`: real perf_event_open on small C, C++ and Rust programs
+//! compiled by the tests, asserting on what the reports say. They skip only when
+//! perf_event_open is unavailable (and fail then under RPROF_REQUIRE_LIVE=1).
+//!
+//! The tests take a lock so they run one at a time: each keeps a CPU busy for 1-3 s, and on a
+//! 2-core VM running them together would stretch every duration.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const CFLAGS: &[&str] = &["-O1", "-g", "-fno-omit-frame-pointer"];
+
+fn live_ok() -> bool {
+    live("perf_event_open", perf_event_check())
+}
+
+fn build(dir: &Path, name: &str) -> PathBuf {
+    let src = if name == "cpp" {
+        "record/cpp.cc".to_string()
+    } else {
+        format!("record/{name}.c")
+    };
+    compile(&src, dir, name, CFLAGS)
+}
+
+/// Runs `rprof record` with `args`, expecting success; returns stderr.
+fn record(data: &Path, args: &[&str]) -> String {
+    let out = rprof()
+        .arg("record")
+        .arg("-o")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run rprof");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "rprof record {args:?} failed: {err}");
+    err
+}
+
+fn report_json(data: &Path, extra: &[&str]) -> Value {
+    let out = rprof()
+        .arg("report")
+        .arg(data)
+        .args(["--format", "json", "--limit", "1000"])
+        .args(extra)
+        .output()
+        .expect("run rprof report");
+    assert!(
+        out.status.success(),
+        "rprof report failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report JSON")
+}
+
+fn folded(data: &Path) -> String {
+    let out = rprof()
+        .arg("report")
+        .arg(data)
+        .args(["--format", "folded"])
+        .output()
+        .expect("run rprof report");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Total percent of the row named exactly `name` (0 when absent).
+fn total_pct(v: &Value, name: &str) -> f64 {
+    row(v, name).map_or(0.0, |r| r["total_pct"].as_f64().unwrap_or(0.0))
+}
+
+fn row<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"].as_str() == Some(name)))
+}
+
+fn extra(v: &Value, key: &str) -> Option<String> {
+    v["metadata"]["extra"].as_array()?.iter().find_map(|kv| {
+        (kv[0].as_str() == Some(key)).then(|| kv[1].as_str().unwrap_or("").to_string())
+    })
+}
+
+fn samples(v: &Value) -> u64 {
+    v["samples"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn record_known_split_within_five_points() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let data = dir.path().join("split.data");
+    let err = record(&data, &["--", bin.to_str().unwrap(), "2"]);
+    assert!(
+        err.contains("recording stopped: the target exited"),
+        "{err}"
+    );
+    assert!(err.contains("exited with status 0"), "{err}");
+    let v = report_json(&data, &[]);
+    // 2 s at 999 Hz: expect well over 1000 samples even on a loaded VM.
+    assert!(samples(&v) > 1000, "too few samples: {}", samples(&v));
+    // Tolerance: 5 percentage points, as the issue states.
+    for (f, want) in [
+        ("work_sixty", 60.0),
+        ("work_thirty", 30.0),
+        ("work_ten", 10.0),
+    ] {
+        let got = total_pct(&v, f);
+        assert!(
+            (got - want).abs() <= 5.0,
+            "{f}: {got:.1}% (want {want}% ± 5)"
+        );
+        assert_eq!(row(&v, f).unwrap()["module"], "split");
+    }
+    let m = &v["metadata"];
+    assert_eq!(m["call_graph"], "fp");
+    assert_eq!(m["frequency"], 999);
+    assert!(["cycles", "cpu-clock"].contains(&m["event"].as_str().unwrap()));
+    assert!(m["target"].as_str().unwrap().contains("split"));
+    assert!(m["duration_ns"].as_u64().unwrap() >= 1_900_000_000);
+    // Frame-pointer stacks of this program reach libc's entry: almost nothing is truncated.
+    assert!(m["truncated"].as_u64().unwrap() * 20 < samples(&v), "{m}");
+}
+
+#[test]
+fn record_two_threads_each_attributed_to_its_own_thread() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "threads");
+    let data = dir.path().join("t.data");
+    record(&data, &["--", bin.to_str().unwrap(), "1.5"]);
+    let v = report_json(&data, &[]);
+    let threads = v["threads"].as_array().unwrap();
+    let pid = threads[0]["pid"].as_u64().unwrap();
+    let workers: Vec<u64> = threads
+        .iter()
+        .filter(|t| t["tid"].as_u64() != Some(pid))
+        .map(|t| t["tid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(workers.len(), 2, "two worker threads expected: {threads:?}");
+    let mut owners = Vec::new();
+    for tid in workers {
+        let t = report_json(&data, &["--tid", &tid.to_string()]);
+        let a = total_pct(&t, "alpha_work");
+        let b = total_pct(&t, "beta_work");
+        // Each worker spends all its time in its own function; allow 2 points of noise.
+        if a > 90.0 {
+            assert!(b < 2.0, "thread {tid}: alpha {a}, beta {b}");
+            owners.push("alpha");
+        } else {
+            assert!(b > 90.0 && a < 2.0, "thread {tid}: alpha {a}, beta {b}");
+            owners.push("beta");
+        }
+    }
+    owners.sort();
+    assert_eq!(owners, ["alpha", "beta"]);
+    // Thread names are kept for reports.
+    let by_thread = rprof()
+        .arg("report")
+        .arg(&data)
+        .args(["--sort", "thread"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&by_thread.stdout).contains("threads-"));
+}
+
+/// Starts the attach fixture and waits until it prints "ready".
+fn start_ready(bin: &Path, args: &[&str]) -> std::process::Child {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fixture");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    child
+}
+
+#[test]
+fn record_attach_pid_follows_new_thread_and_exec_child() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "attach");
+    let child_bin = build(dir.path(), "child");
+    let data = dir.path().join("a.data");
+    // The fixture runs 7 s: a thread at 0.8 s, a fork+exec of `child` at 1.2 s; rprof
+    // attaches right after "ready" and leaves after 3 s (plus symbolization) while the program
+    // keeps running.
+    let mut target = start_ready(&bin, &["7", child_bin.to_str().unwrap()]);
+    let pid = target.id();
+    let err = record(&data, &["-p", &pid.to_string(), "-d", "3"]);
+    assert!(err.contains("the duration (-d) elapsed"), "{err}");
+    assert!(
+        target.try_wait().unwrap().is_none(),
+        "the attached program must keep running after rprof leaves"
+    );
+    let status = target.wait().unwrap();
+    assert!(status.success(), "attached program ended badly: {status}");
+
+    let v = report_json(&data, &[]);
+    let threads = v["threads"].as_array().unwrap();
+    let pids: std::collections::HashSet<u64> =
+        threads.iter().map(|t| t["pid"].as_u64().unwrap()).collect();
+    assert!(pids.contains(&(pid as u64)));
+    assert!(
+        pids.len() >= 2,
+        "the forked child is a process of its own: {threads:?}"
+    );
+    assert!(
+        threads.len() >= 3,
+        "main, late thread and child: {threads:?}"
+    );
+    // The thread created after attaching was sampled (it runs ~2 s of the 3).
+    assert!(total_pct(&v, "late_thread_work") > 10.0, "{}", v["rows"]);
+    assert_eq!(row(&v, "parent_spin").unwrap()["module"], "attach");
+    // The child exec'd another binary: its samples resolve against that binary.
+    let c = row(&v, "child_only_work").expect("child_only_work sampled");
+    assert_eq!(c["module"], "child");
+    assert!(c["total_pct"].as_f64().unwrap() > 5.0);
+    let child_thread = threads
+        .iter()
+        .find(|t| t["pid"].as_u64() != Some(pid as u64))
+        .unwrap();
+    let ct = report_json(&data, &["--tid", &child_thread["tid"].to_string()]);
+    assert!(total_pct(&ct, "child_only_work") > 80.0, "{}", ct["rows"]);
+}
+
+#[test]
+fn record_launch_follows_forked_child() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "attach");
+    let data = dir.path().join("f.data");
+    // Without a child binary the forked child runs forked_child_work itself.
+    record(&data, &["--", bin.to_str().unwrap(), "2.5"]);
+    let v = report_json(&data, &[]);
+    let threads = v["threads"].as_array().unwrap();
+    let main_pid = threads
+        .iter()
+        .map(|t| t["pid"].as_u64().unwrap())
+        .min()
+        .unwrap();
+    let child = threads
+        .iter()
+        .find(|t| t["pid"].as_u64() != Some(main_pid) && t["pid"] == t["tid"])
+        .unwrap_or_else(|| panic!("no forked child in {threads:?}"));
+    let ct = report_json(&data, &["--tid", &child["tid"].to_string()]);
+    assert!(total_pct(&ct, "forked_child_work") > 80.0, "{}", ct["rows"]);
+    assert_eq!(row(&ct, "forked_child_work").unwrap()["module"], "attach");
+    assert!(total_pct(&v, "late_thread_work") > 5.0);
+}
+
+#[test]
+fn record_sigint_leaves_valid_file_and_reaches_the_command() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let data = dir.path().join("int.data");
+    let child = Command::new(rprof_path())
+        .arg("record")
+        .arg("-o")
+        .arg(&data)
+        .arg("--")
+        .arg(&bin)
+        .arg("30")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling the rprof process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t0 = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "rprof must stop promptly"
+    );
+    assert!(err.contains("SIGINT received"), "{err}");
+    assert!(
+        err.contains("killed by SIGINT"),
+        "the command gets the signal: {err}"
+    );
+    let v = report_json(&data, &[]);
+    // About 1.5 s were recorded.
+    assert!(samples(&v) > 500, "{}", samples(&v));
+    assert!(total_pct(&v, "work_sixty") > 40.0);
+    assert_eq!(extra(&v, "exit_code").as_deref(), Some("130"));
+}
+
+#[test]
+fn record_sigint_in_attach_mode_leaves_target_running() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let data = dir.path().join("p.data");
+    let mut target = Command::new(&bin).arg("6").spawn().unwrap();
+    let child = Command::new(rprof_path())
+        .arg("record")
+        .arg("-o")
+        .arg(&data)
+        .args(["-p", &target.id().to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signalling the rprof process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(target.try_wait().unwrap().is_none(), "target must survive");
+    let v = report_json(&data, &[]);
+    assert!(samples(&v) > 500);
+    assert!(total_pct(&v, "work_thirty") > 15.0);
+    let _ = target.kill();
+    let _ = target.wait();
+}
+
+#[test]
+fn record_exit_status_3_is_reported_and_file_valid() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "inline");
+    let data = dir.path().join("e.data");
+    let err = record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    assert!(err.contains("the command exited with status 3"), "{err}");
+    let v = report_json(&data, &[]);
+    assert_eq!(extra(&v, "exit_code").as_deref(), Some("3"));
+    assert!(samples(&v) > 300);
+}
+
+#[test]
+fn record_inlined_helper_has_its_own_frame_and_line() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "inline");
+    // mix_helper is always_inline: the binary has no symbol for it, so any frame named
+    // mix_helper can only come from DWARF inline information.
+    let nm = Command::new("nm").arg(&bin).output().unwrap();
+    assert!(!String::from_utf8_lossy(&nm.stdout).contains("mix_helper"));
+    let src = std::fs::read_to_string(fixture("record/inline.c")).unwrap();
+    let line = src
+        .lines()
+        .position(|l| l.contains("MIX_HELPER_LINE"))
+        .unwrap()
+        + 1;
+    let data = dir.path().join("i.data");
+    record(&data, &["--", bin.to_str().unwrap(), "1.5"]);
+    let f = folded(&data);
+    assert!(f.contains("outer_work;mix_helper"), "{f}");
+    let v = report_json(&data, &["--sort", "line"]);
+    let want = format!("inline.c:{line}");
+    let r = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"].as_str().unwrap_or("").ends_with(&want))
+        .unwrap_or_else(|| panic!("no row for {want}: {}", v["rows"]));
+    assert!(r["self_pct"].as_f64().unwrap() > 10.0, "{r}");
+}
+
+#[test]
+fn record_cpp_names_are_demangled() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "cpp");
+    let data = dir.path().join("c.data");
+    record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    let v = report_json(&data, &[]);
+    let names: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("geometry::Crusher::crunch")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.contains("geometry::blend<")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("_Z")), "{names:?}");
+}
+
+#[test]
+fn record_rust_names_are_demangled() {
+    let _g = serial();
+    if !live_ok() || !live("rustc", have("rustc")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("rust_fixture");
+    let st = Command::new("rustc")
+        .args([
+            "-O",
+            "-C",
+            "debuginfo=2",
+            "-C",
+            "force-frame-pointers=yes",
+            "-o",
+        ])
+        .arg(&bin)
+        .arg(fixture("record/rust_fixture.rs"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let data = dir.path().join("r.data");
+    record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    let v = report_json(&data, &[]);
+    assert!(
+        total_pct(&v, "rust_fixture::engine::spin_hot") > 80.0,
+        "{}",
+        v["rows"]
+    );
+    let names = v["rows"].to_string();
+    assert!(!names.contains("_ZN") && !names.contains("_R"), "{names}");
+}
+
+#[test]
+fn record_single_thread_with_tid() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "attach");
+    let data = dir.path().join("tid.data");
+    let mut target = start_ready(&bin, &["3"]);
+    let tid = target.id();
+    // -t samples only the main thread: neither the late thread nor the child appear.
+    record(&data, &["-t", &tid.to_string(), "-d", "2"]);
+    let _ = target.wait();
+    let v = report_json(&data, &[]);
+    let threads = v["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    assert_eq!(threads[0]["tid"].as_u64(), Some(tid as u64));
+    assert!(total_pct(&v, "parent_spin") > 80.0);
+    assert_eq!(total_pct(&v, "late_thread_work"), 0.0);
+}
+
+#[test]
+fn record_system_wide_sees_a_busy_process() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let mut target = Command::new(&bin).arg("3").spawn().unwrap();
+    let data = dir.path().join("sys.data");
+    let err = record(&data, &["-a", "-d", "1.5"]);
+    let _ = target.wait();
+    assert!(err.contains("processes"), "{err}");
+    let v = report_json(&data, &[]);
+    // One of two CPUs is busy with split for the whole second and a half.
+    assert!(total_pct(&v, "work_sixty") > 10.0, "{}", v["rows"]);
+    assert_eq!(v["metadata"]["target"], "system-wide (-a)");
+}
+
+#[test]
+fn record_no_kernel_and_other_events() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let data = dir.path().join("nk.data");
+    record(
+        &data,
+        &[
+            "--no-kernel",
+            "-e",
+            "task-clock",
+            "-F",
+            "499",
+            "--",
+            bin.to_str().unwrap(),
+            "1",
+        ],
+    );
+    let v = report_json(&data, &["--sort", "module"]);
+    assert_eq!(v["metadata"]["event"], "task-clock");
+    assert_eq!(v["metadata"]["frequency"], 499);
+    assert!(
+        !v["rows"].to_string().contains("kernel"),
+        "no kernel frames with --no-kernel: {}",
+        v["rows"]
+    );
+    // 1 s at 499 Hz.
+    assert!((300..=600).contains(&samples(&v)), "{}", samples(&v));
+    let pf = dir.path().join("pf.data");
+    record(
+        &pf,
+        &["-e", "page-faults", "--", bin.to_str().unwrap(), "0.3"],
+    );
+    let v = report_json(&pf, &[]);
+    assert_eq!(v["metadata"]["event"], "page-faults");
+    assert!(samples(&v) > 0);
+}
+
+#[test]
+fn record_keeps_previous_file_as_old() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let data = dir.path().join("rprof.data");
+    record(&data, &["--", bin.to_str().unwrap(), "0.3"]);
+    let first = std::fs::read(&data).unwrap();
+    record(&data, &["--", bin.to_str().unwrap(), "0.3"]);
+    let old = dir.path().join("rprof.data.old");
+    assert_eq!(std::fs::read(&old).unwrap(), first);
+    report_json(&data, &[]);
+}
+
+#[test]
+fn flamegraph_one_step_records_and_renders() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "split");
+    let svg = dir.path().join("fg.svg");
+    let out = rprof()
+        .current_dir(dir.path())
+        .arg("flamegraph")
+        .arg("-o")
+        .arg(&svg)
+        .arg("--")
+        .arg(&bin)
+        .arg("1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("work_sixty") && text.contains("work_ten"));
+}
+
+#[test]
+fn record_errors_have_clear_messages() {
+    // These fail before any event is opened, so they need no perf_event_open.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("x.data");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["-p", "999999999", "-d", "1"],
+            "no such process: 999999999",
+        ),
+        (
+            &["--", "rprof-no-such-command-xyz"],
+            "command not found: rprof-no-such-command-xyz",
+        ),
+        (
+            &["-e", "bogus", "--", "true"],
+            "cycles, cpu-clock, task-clock, page-faults",
+        ),
+        (
+            &["--call-graph", "dwarf", "--", "true"],
+            "not yet supported",
+        ),
+        (&[], "nothing to record"),
+    ];
+    for (args, msg) in cases {
+        let out = rprof()
+            .arg("record")
+            .arg("-o")
+            .arg(&data)
+            .args(*args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = rprof()
+        .args(["record", "-o", "/nonexistent-dir/x.data", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the output"));
+    assert!(!data.exists());
+}
