@@ -1,9 +1,11 @@
 //! `--chart`: heap size over time as a self-contained SVG.
 //!
-//! Stacked bands show the biggest allocation sites (plus "other sites", allocator overhead and
-//! stacks) at the detailed snapshots, the only ones where massif says who holds the memory; a
-//! line on top shows the total at every snapshot, so the shape between detailed snapshots is
-//! never guessed. Axes carry units; every band has a hover title.
+//! Stacked bands show, at every snapshot, the biggest allocation sites (plus "other sites",
+//! allocator overhead and stacks). Only detailed snapshots say who holds the memory; between
+//! them a site is credited only with the bytes it held at both neighbouring detailed snapshots
+//! (a conservative reading), and the rest of the heap is a grey "not itemised" band, so the
+//! picture never claims more than the file says. A line on top marks the total. Axes carry
+//! units; every band has a hover title.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -96,15 +98,13 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
     let px = |t: f64| LEFT + t / end_time * pw;
     let py = |b: f64| TOP + ph - b / max_total * ph;
 
-    // Per detailed snapshot, bytes per site; sites ranked by their largest value anywhere.
-    let detailed: Vec<usize> = (0..snaps.len())
-        .filter(|&i| snaps[i].tree.is_some())
-        .collect();
-    let mut per_snap: Vec<HashMap<String, u64>> = Vec::with_capacity(detailed.len());
+    // Bytes per site at every detailed snapshot; sites ranked by their largest value anywhere.
+    let detailed = snaps.iter().filter(|s| s.tree.is_some()).count();
+    let mut per_snap: Vec<HashMap<String, u64>> = Vec::with_capacity(snaps.len());
     let mut best: HashMap<String, u64> = HashMap::new();
-    for &i in &detailed {
+    for s in snaps {
         let mut h: HashMap<String, u64> = HashMap::new();
-        if let Some(t) = &snaps[i].tree {
+        if let Some(t) = &s.tree {
             for c in t.children(0) {
                 let n = &t.nodes[c];
                 *h.entry(site_name(m.label(n))).or_insert(0) += n.bytes;
@@ -120,25 +120,67 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(top);
     let any_stacks = snaps.iter().any(|s| s.stacks > 0);
-    // Series bottom to top: sites, other sites, extra heap, stacks.
+    let any_undetailed = snaps.iter().any(|s| s.tree.is_none() && s.heap > 0);
+    // Series bottom to top: sites, other sites, heap of snapshots without a tree, extra heap,
+    // stacks. Every snapshot is a point; a site band is zero where massif did not say.
+    let nsites = ranked.len();
     let mut names: Vec<String> = ranked.iter().map(|r| r.0.clone()).collect();
     names.push("other sites".into());
+    let undetailed_k = names.len();
+    if any_undetailed {
+        names.push("useful heap, not itemised (between detailed snapshots)".into());
+    }
+    let extra_k = names.len();
     names.push("extra heap (allocator overhead)".into());
     if any_stacks {
         names.push("stacks".into());
     }
-    let series_vals = |k: usize, d: usize| -> u64 {
-        let s = &snaps[detailed[d]];
-        let nsites = ranked.len();
-        if k < nsites {
-            per_snap[d].get(&ranked[k].0).copied().unwrap_or(0)
-        } else if k == nsites {
-            let named: u64 = ranked
-                .iter()
-                .map(|r| per_snap[d].get(&r.0).copied().unwrap_or(0))
-                .sum();
+    // Site bytes (sites, then "other sites") per snapshot. Detailed snapshots are exact. For
+    // the others, a site is credited with what it held at both neighbouring detailed snapshots
+    // (the smaller of the two), capped by the snapshot's heap; the rest of the heap is grey.
+    let exact: Vec<Option<Vec<u64>>> = (0..snaps.len())
+        .map(|i| {
+            snaps[i].tree.as_ref().map(|_| {
+                let mut v: Vec<u64> = ranked
+                    .iter()
+                    .map(|r| per_snap[i].get(&r.0).copied().unwrap_or(0))
+                    .collect();
+                let named: u64 = v.iter().sum();
+                v.push(snaps[i].heap.saturating_sub(named));
+                v
+            })
+        })
+        .collect();
+    let mut site_vals: Vec<Vec<u64>> = Vec::with_capacity(snaps.len());
+    let mut prev: Option<usize> = None;
+    for i in 0..snaps.len() {
+        if let Some(v) = &exact[i] {
+            prev = Some(i);
+            site_vals.push(v.clone());
+            continue;
+        }
+        let next = (i + 1..snaps.len()).find(|&j| exact[j].is_some());
+        let mut v = vec![0u64; nsites + 1];
+        if let (Some(p), Some(n)) = (prev, next) {
+            if let (Some(pv), Some(nv)) = (&exact[p], &exact[n]) {
+                let mut room = snaps[i].heap;
+                for k in 0..nsites {
+                    let x = pv[k].min(nv[k]).min(room);
+                    v[k] = x;
+                    room -= x;
+                }
+            }
+        }
+        site_vals.push(v);
+    }
+    let series_vals = |k: usize, i: usize| -> u64 {
+        let s = &snaps[i];
+        if k <= nsites {
+            site_vals[i][k]
+        } else if any_undetailed && k == undetailed_k {
+            let named: u64 = site_vals[i].iter().sum();
             s.heap.saturating_sub(named)
-        } else if k == nsites + 1 {
+        } else if k == extra_k {
             s.extra
         } else {
             s.stacks
@@ -161,11 +203,11 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
     );
     let sub = match peak {
         Some(p) => format!(
-            "{name}; peak {} (useful + extra) at snapshot {}; bands: {} detailed snapshots, line: total at all {} snapshots",
+            "{name}; peak {} (useful + extra) at snapshot {}; {} snapshots, {} itemised by site (massif --detailed-freq=1 itemises all)",
             human_bytes(p.heap + p.extra),
             p.num,
-            detailed.len(),
-            snaps.len()
+            snaps.len(),
+            detailed
         ),
         None => name.to_string(),
     };
@@ -227,40 +269,33 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
         TOP + ph / 2.0
     );
 
-    // Stacked bands over the detailed snapshots.
-    if !detailed.is_empty() {
-        let mut lower = vec![0u64; detailed.len()];
+    // Stacked bands through every snapshot.
+    if !snaps.is_empty() {
+        let mut lower = vec![0u64; snaps.len()];
         for (k, sname) in names.iter().enumerate() {
-            let upper: Vec<u64> = (0..detailed.len())
-                .map(|d| lower[d] + series_vals(k, d))
+            let upper: Vec<u64> = (0..snaps.len())
+                .map(|i| lower[i] + series_vals(k, i))
                 .collect();
             let mut pts = String::new();
-            for (d, &i) in detailed.iter().enumerate() {
-                let _ = write!(
-                    pts,
-                    "{:.1},{:.1} ",
-                    px(snaps[i].time as f64),
-                    py(upper[d] as f64)
-                );
+            for (i, s) in snaps.iter().enumerate() {
+                let _ = write!(pts, "{:.1},{:.1} ", px(s.time as f64), py(upper[i] as f64));
             }
-            for (d, &i) in detailed.iter().enumerate().rev() {
-                let _ = write!(
-                    pts,
-                    "{:.1},{:.1} ",
-                    px(snaps[i].time as f64),
-                    py(lower[d] as f64)
-                );
+            for (i, s) in snaps.iter().enumerate().rev() {
+                let _ = write!(pts, "{:.1},{:.1} ", px(s.time as f64), py(lower[i] as f64));
             }
-            let peak_bytes = (0..detailed.len())
-                .map(|d| series_vals(k, d))
+            let peak_bytes = (0..snaps.len())
+                .map(|i| series_vals(k, i))
                 .max()
                 .unwrap_or(0);
+            let color = if any_undetailed && k == undetailed_k {
+                "#d9d9d9"
+            } else {
+                COLORS[k % COLORS.len()]
+            };
             let _ = writeln!(
                 o,
-                r#"<polygon class="band" points="{}" fill="{}" fill-opacity="0.85" stroke="{}" stroke-width="0.5"><title>{} (up to {})</title></polygon>"#,
+                r#"<polygon class="band" points="{}" fill="{color}" fill-opacity="0.85" stroke="{color}" stroke-width="0.5"><title>{} (up to {})</title></polygon>"#,
                 pts.trim_end(),
-                COLORS[k % COLORS.len()],
-                COLORS[k % COLORS.len()],
                 esc(sname),
                 esc(&human_bytes(peak_bytes))
             );
@@ -316,7 +351,11 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
             o,
             r#"<rect x="{lx}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{:.1}">{}<title>{}</title></text>"#,
             ly - 10.0,
-            COLORS[k % COLORS.len()],
+            if any_undetailed && k == undetailed_k {
+                "#d9d9d9"
+            } else {
+                COLORS[k % COLORS.len()]
+            },
             lx + 18.0,
             ly,
             esc(&label),
