@@ -94,10 +94,7 @@ fn massif_text_options_golden() {
 fn massif_folded_and_json_golden() {
     for f in FIXTURES {
         let name = format!("{f}.massif.out");
-        golden(
-            &format!("massif/{f}.folded"),
-            &massif(&[&name, "--folded"]),
-        );
+        golden(&format!("massif/{f}.folded"), &massif(&[&name, "--folded"]));
     }
     golden(
         "massif/normal.json",
@@ -125,15 +122,7 @@ fn massif_agrees_with_ms_print() {
         assert_eq!(ms_part(&ours), theirs, "{name}: ms_print text differs");
     }
     for (t, x, y) in [("0", "30", "8"), ("0.5", "100", "30"), ("5", "72", "20")] {
-        let ours = massif(&[
-            "threshold.massif.out",
-            "--threshold",
-            t,
-            "--x",
-            x,
-            "--y",
-            y,
-        ]);
+        let ours = massif(&["threshold.massif.out", "--threshold", t, "--x", x, "--y", y]);
         let theirs = ms_print(&[
             &format!("--threshold={t}"),
             &format!("--x={x}"),
@@ -182,8 +171,16 @@ fn massif_gzip_and_stdin() {
 #[test]
 fn massif_summary_names_peak_and_leak() {
     let out = massif(&["normal.massif.out", "--summary-only"]);
-    assert!(out.contains("Peak heap: 8.00 MiB (8,392,856 B = 8,392,768 B useful + 88 B extra) at snapshot 11"), "{out}");
-    assert!(out.contains("99.95%  8,388,608 B  build_index (heap.c:18)"), "{out}");
+    assert!(
+        out.contains(
+            "Peak heap: 8.00 MiB (8,392,856 B = 8,392,768 B useful + 88 B extra) at snapshot 11"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("99.95%  8,388,608 B  build_index (heap.c:18)"),
+        "{out}"
+    );
     assert!(out.contains("Still allocated at the last snapshot (possible leaks): 99.22 KiB (100,000 B useful + 1,600 B extra) at snapshot 61"), "{out}");
     assert!(out.contains("leak_some (heap.c:39)"), "{out}");
 }
@@ -203,7 +200,13 @@ fn massif_snapshot_choice() {
     assert!(err.contains("11"), "lists the detailed snapshots: {err}");
     let out = rprof()
         .current_dir(dir())
-        .args(["massif", "normal.massif.out", "--folded", "--snapshot", "999"])
+        .args([
+            "massif",
+            "normal.massif.out",
+            "--folded",
+            "--snapshot",
+            "999",
+        ])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
@@ -245,7 +248,10 @@ fn massif_svgs_parse_and_name_sites() {
         assert!(chart_text.contains("memory (bytes)"), "{f}: y axis label");
         if *f != "pages" {
             assert!(fg_text.contains("build_index"), "{f}: flame graph site");
-            assert!(chart_text.contains("build_index (heap.c:18)"), "{f}: chart site");
+            assert!(
+                chart_text.contains("build_index (heap.c:18)"),
+                "{f}: chart site"
+            );
         } else {
             assert!(fg_text.contains("mmap"), "pages: flame graph site");
         }
@@ -278,12 +284,19 @@ fn massif_diff_names_grown_site() {
         ])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let row = text
         .lines()
         .find(|l| l.contains("build_index"))
         .unwrap_or_else(|| panic!("build_index missing from the diff:\n{text}"));
-    assert!(row.contains("4,194,304") && row.contains("8,388,608"), "{row}");
+    assert!(
+        row.contains("4,194,304") && row.contains("8,388,608"),
+        "{row}"
+    );
     assert!(parse_svg(&svg).contains("build_index"));
 }

@@ -251,8 +251,8 @@ fn graph(m: &Massif, o: &TextOptions, out: &mut String) {
     for col in g.iter_mut().skip(1) {
         col[0] = b'-';
     }
-    for y in 1..=gy {
-        g[0][y] = b'|';
+    for cell in g[0].iter_mut().skip(1) {
+        *cell = b'|';
     }
     g[gx][0] = b'>';
     g[0][gy] = b'^';
@@ -296,14 +296,15 @@ fn graph(m: &Massif, o: &TextOptions, out: &mut String) {
         };
         let mut y_max = 0;
         let total = s.total();
-        for y in 1..=gy {
+        for (y, cell) in g[x].iter_mut().enumerate().skip(1) {
             if total as f64 >= y as f64 * k {
-                let cur = g[x][y];
+                // A peak mark is never overwritten, a detailed mark only by the peak.
+                let cur = *cell;
                 let draw = ch == b'#'
                     || (ch == b'@' && cur != b'#')
                     || (ch == b':' && cur != b'#' && cur != b'@');
                 if draw {
-                    g[x][y] = ch;
+                    *cell = ch;
                 }
                 y_max = y;
             }
