@@ -88,6 +88,16 @@ pub fn run(args: MassifArgs) -> Result<ExitCode> {
             args.threshold
         );
     }
+    // Trees are trimmed to what the output shows while they are read (ms_print's threshold),
+    // which keeps memory and time low on large files; JSON wants everything.
+    let popt = parse::ParseOptions {
+        threshold: if args.format == MassifFormat::Json {
+            0.0
+        } else {
+            args.threshold
+        },
+        full: args.snapshot.map(|n| n as u64),
+    };
     let (m, name) = match (&args.input, args.command.is_empty()) {
         (Some(_), false) => {
             bail!("give either a massif output file or a command after `--`, not both")
@@ -95,10 +105,10 @@ pub fn run(args: MassifArgs) -> Result<ExitCode> {
         (None, true) => bail!(
             "nothing to do: give a massif output file (`rprof massif massif.out.1234`) or a command (`rprof massif -- ./prog args`)"
         ),
-        (Some(path), true) => (read(path)?, display_name(path)),
+        (Some(path), true) => (read(path, &popt)?, display_name(path)),
         (None, false) => {
             let path = run_valgrind(&args)?;
-            (read(&path)?, path)
+            (read(&path, &popt)?, path)
         }
     };
     output(&args, &m, &name)?;
@@ -114,16 +124,16 @@ fn display_name(path: &str) -> String {
 }
 
 /// Parses the file (or stdin) as a stream.
-fn read(path: &str) -> Result<Massif> {
+fn read(path: &str, opt: &parse::ParseOptions) -> Result<Massif> {
     if path == "-" {
         let stdin = std::io::stdin();
-        return Ok(parse::parse_reader(stdin.lock(), "<stdin>")?);
+        return Ok(parse::parse_reader(stdin.lock(), "<stdin>", opt)?);
     }
     if Path::new(path).is_dir() {
         bail!("'{path}' is a directory, not a massif output file");
     }
     let f = File::open(path).with_context(|| format!("cannot open '{path}'"))?;
-    Ok(parse::parse_reader(f, path)?)
+    Ok(parse::parse_reader(f, path, opt)?)
 }
 
 /// Runs the command under massif; returns the path of the output file.

@@ -6,9 +6,35 @@
 //! small fraction of the file size while still allowing every tree to be printed afterwards.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+
+/// A small multiplicative hasher (the FxHash scheme) for interning node texts: SipHash's
+/// flooding resistance buys nothing here and costs a large share of the parse time.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The unit of the `time=` values (`time_unit:` header).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +100,32 @@ pub struct Node {
     pub children: u32,
     /// Index just past this node's subtree in [`Tree::nodes`], to skip subtrees in O(1).
     pub end: u32,
+    /// 0 for a node read from the file. Otherwise this node stands for that many siblings
+    /// (and their subtrees) that were below the print threshold and dropped while parsing;
+    /// `bytes` is their sum.
+    pub merged: u32,
+}
+
+/// Label id of merged nodes (they have no text in the file).
+pub const MERGED_LABEL: u32 = u32::MAX;
+
+/// Text shown for merged nodes.
+pub const MERGED_TEXT: &str = " in several places, all below the print threshold";
+
+/// ms_print's rule for printing a tree entry: the root always; everything when the threshold
+/// is 0; otherwise entries holding at least `threshold` percent of the snapshot's total.
+pub fn significant(is_top: bool, bytes: u64, total: u64, threshold: f64) -> bool {
+    is_top || threshold == 0.0 || (total != 0 && percent(bytes, total) >= threshold)
+}
+
+/// `part` as a percentage of `total` with ms_print's arithmetic (100 * part first, then a
+/// floating division); 0 when `total` is 0.
+pub fn percent(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        (100u128 * u128::from(part)) as f64 / total as f64
+    }
 }
 
 /// An allocation tree in pre-order; `nodes[0]` is the root (the allocation functions).
@@ -155,7 +207,7 @@ pub struct Massif {
     pub snapshots: Vec<Snapshot>,
     /// Interned node texts.
     pub labels: Vec<Box<str>>,
-    pub(crate) label_index: HashMap<Box<str>, u32>,
+    pub(crate) label_index: FxMap<Box<str>, u32>,
 }
 
 impl Massif {
@@ -167,7 +219,7 @@ impl Massif {
             time_unit,
             snapshots: Vec::new(),
             labels: Vec::new(),
-            label_index: HashMap::new(),
+            label_index: FxMap::default(),
         }
     }
 
@@ -184,6 +236,9 @@ impl Massif {
 
     /// The text of a node.
     pub fn label(&self, n: &Node) -> &str {
+        if n.merged > 0 {
+            return MERGED_TEXT;
+        }
         self.labels.get(n.label as usize).map_or("", |s| s)
     }
 
@@ -251,6 +306,9 @@ pub enum Site<'a> {
 /// Splits a node text (as stored, with its leading space) into its parts.
 pub fn parse_site(text: &str) -> Site<'_> {
     let t = text.trim();
+    if t == MERGED_TEXT.trim_start() {
+        return Site::Below { places: 0 };
+    }
     if t.starts_with('(') {
         return Site::Root(t);
     }
@@ -376,7 +434,10 @@ impl Serialize for JsonTree<'_> {
                 }
             }
         }
-        if n.children > 0 {
+        if n.merged > 0 {
+            map.serialize_entry("merged_below_threshold", &n.merged)?;
+        }
+        if n.end as usize > self.i + 1 {
             map.serialize_entry(
                 "children",
                 &JsonChildren {

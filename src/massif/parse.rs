@@ -11,11 +11,25 @@ use std::io::{BufRead, BufReader, Read};
 
 use thiserror::Error;
 
-use super::model::{Massif, Node, Snapshot, TimeUnit, Tree, TreeKind};
+use super::model::{
+    significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind, MERGED_LABEL,
+};
 
 /// Longest line accepted; massif's lines are short, so anything longer is not massif output and
 /// reading it whole could exhaust memory.
 const MAX_LINE: usize = 1 << 20;
+
+/// What to keep while parsing.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    /// Tree entries below this percentage of their snapshot's total are merged into one node
+    /// per parent as they are read (their subtrees are never stored), as ms_print would merge
+    /// them when printing. 0 keeps everything. The peak snapshot and `full` are always kept
+    /// whole.
+    pub threshold: f64,
+    /// A snapshot number whose tree is kept whole regardless of `threshold`.
+    pub full: Option<u64>,
+}
 
 /// Malformed or unreadable massif input.
 #[derive(Debug, Error)]
@@ -54,7 +68,7 @@ pub fn parse_bytes(bytes: &[u8], name: &str) -> Result<Massif, ParseError> {
         line: 1,
         msg: format!("read error: {e}"),
     })?;
-    parse(r, name)
+    parse(r, name, &ParseOptions::default())
 }
 
 struct Lines<'a, R> {
@@ -129,16 +143,16 @@ impl<R: BufRead> Lines<'_, R> {
             if t.is_empty() || t[0] == b'#' {
                 continue;
             }
-            self.text.clear();
-            match std::str::from_utf8(&self.buf) {
-                Ok(s) => self.text.push_str(s),
-                Err(_) if self.strict_utf8 => {
-                    return Err(self.err("not text (invalid UTF-8): this is not massif output"))
-                }
-                // Past the header, a stray non-UTF-8 byte (say, in a file name) should not
-                // make the whole profile unreadable.
-                Err(_) => self.text.push_str(&String::from_utf8_lossy(&self.buf)),
+            if std::str::from_utf8(&self.buf).is_ok() {
+                // Checked just above; borrowing `buf` directly avoids copying every line.
+                return Ok(std::str::from_utf8(&self.buf).ok());
             }
+            if self.strict_utf8 {
+                return Err(self.err("not text (invalid UTF-8): this is not massif output"));
+            }
+            // Past the header, a stray non-UTF-8 byte (say, in a file name) should not make
+            // the whole profile unreadable.
+            self.text = String::from_utf8_lossy(&self.buf).into_owned();
             return Ok(Some(&self.text));
         }
     }
@@ -201,7 +215,7 @@ fn tree_line(line: &str) -> Option<(u32, u64, &str)> {
 }
 
 /// Parses a whole massif file.
-pub fn parse<R: BufRead>(r: R, name: &str) -> Result<Massif, ParseError> {
+pub fn parse<R: BufRead>(r: R, name: &str, opt: &ParseOptions) -> Result<Massif, ParseError> {
     let mut ls = Lines {
         r,
         name,
@@ -266,7 +280,7 @@ pub fn parse<R: BufRead>(r: R, name: &str) -> Result<Massif, ParseError> {
     let mut m = Massif::new(cmd, desc, time_unit);
 
     // Snapshots.
-    let mut stack: Vec<(usize, u32)> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
     loop {
         let line = match ls.next()? {
             None => break,
@@ -302,7 +316,10 @@ pub fn parse<R: BufRead>(r: R, name: &str) -> Result<Massif, ParseError> {
         let tree = if kind == TreeKind::Empty {
             None
         } else {
-            Some(read_tree(&mut ls, &mut m, &mut stack, num)?)
+            let whole = kind == TreeKind::Peak || opt.full == Some(num) || opt.threshold == 0.0;
+            let total = heap.saturating_add(extra).saturating_add(stacks);
+            let th = if whole { 0.0 } else { opt.threshold };
+            Some(read_tree(&mut ls, &mut m, &mut stack, num, total, th)?)
         };
         m.snapshots.push(Snapshot {
             num,
@@ -324,12 +341,25 @@ pub fn parse<R: BufRead>(r: R, name: &str) -> Result<Massif, ParseError> {
     Ok(m)
 }
 
+/// A tree node whose children are still being read.
+struct Open {
+    /// Its index in the node array, None inside a dropped subtree.
+    idx: Option<usize>,
+    /// Children still to come.
+    left: u32,
+    /// The merged node collecting its dropped children, once one exists.
+    merged: Option<usize>,
+}
+
 /// Reads one allocation tree, iteratively (a corrupt file must not overflow our stack).
+/// Children below `threshold` percent of `total` are folded into one merged node per parent.
 fn read_tree<R: BufRead>(
     ls: &mut Lines<'_, R>,
     m: &mut Massif,
-    stack: &mut Vec<(usize, u32)>,
+    stack: &mut Vec<Open>,
     snapshot: u64,
+    total: u64,
+    threshold: f64,
 ) -> Result<Tree, ParseError> {
     let mut nodes: Vec<Node> = Vec::new();
     stack.clear();
@@ -340,7 +370,7 @@ fn read_tree<R: BufRead>(
             let msg = if nodes.is_empty() {
                 format!("unexpected end of file: snapshot {snapshot} says it has a tree, but none follows")
             } else {
-                let missing: u64 = stack.iter().map(|s| u64::from(s.1)).sum();
+                let missing: u64 = stack.iter().map(|s| u64::from(s.left)).sum();
                 format!(
                     "unexpected end of file inside the tree of snapshot {snapshot}: at least {missing} more node(s) expected (truncated file?)"
                 )
@@ -357,29 +387,63 @@ fn read_tree<R: BufRead>(
                 "expected a tree line (`nCHILDREN: BYTES location`) of snapshot {snapshot}, got `{got}`"
             )));
         };
-        let label = m.intern(rest);
-        let idx = nodes.len();
-        if idx >= u32::MAX as usize {
+        if nodes.len() >= u32::MAX as usize - 1 {
             return Err(ls.err("allocation tree too large"));
         }
-        nodes.push(Node {
-            bytes,
-            label,
-            children,
-            end: idx as u32 + 1,
-        });
+        let parent = stack.last_mut();
+        let keep = match &parent {
+            None => true,
+            Some(p) => p.idx.is_some() && significant(false, bytes, total, threshold),
+        };
+        let mut opened: Option<usize> = None;
+        if keep {
+            let idx = nodes.len();
+            nodes.push(Node {
+                bytes,
+                label: m.intern(rest),
+                children,
+                end: idx as u32 + 1,
+                merged: 0,
+            });
+            opened = Some(idx);
+        } else if let Some(p) = parent.filter(|p| p.idx.is_some()) {
+            // A dropped child of a kept node: count it in the parent's merged node.
+            match p.merged {
+                Some(mi) => {
+                    nodes[mi].bytes = nodes[mi].bytes.saturating_add(bytes);
+                    nodes[mi].merged += 1;
+                }
+                None => {
+                    let mi = nodes.len();
+                    nodes.push(Node {
+                        bytes,
+                        label: MERGED_LABEL,
+                        children: 0,
+                        end: mi as u32 + 1,
+                        merged: 1,
+                    });
+                    p.merged = Some(mi);
+                }
+            }
+        }
         if let Some(top) = stack.last_mut() {
-            top.1 -= 1;
+            top.left -= 1;
         }
         if children > 0 {
-            stack.push((idx, children));
+            stack.push(Open {
+                idx: opened,
+                left: children,
+                merged: None,
+            });
         }
         // Close every subtree that just received its last child.
-        while let Some(&(i, left)) = stack.last() {
-            if left > 0 {
+        while let Some(top) = stack.last() {
+            if top.left > 0 {
                 break;
             }
-            nodes[i].end = nodes.len() as u32;
+            if let Some(i) = top.idx {
+                nodes[i].end = nodes.len() as u32;
+            }
             stack.pop();
         }
         if stack.is_empty() {
@@ -390,13 +454,13 @@ fn read_tree<R: BufRead>(
 }
 
 /// Parses from any reader (wrapped in a buffer), gzip or plain.
-pub fn parse_reader<R: Read>(r: R, name: &str) -> Result<Massif, ParseError> {
+pub fn parse_reader<R: Read>(r: R, name: &str, opt: &ParseOptions) -> Result<Massif, ParseError> {
     let r = maybe_gunzip(BufReader::with_capacity(1 << 16, r)).map_err(|e| ParseError {
         name: name.to_string(),
         line: 1,
         msg: format!("read error: {e}"),
     })?;
-    parse(r, name)
+    parse(r, name, opt)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::model::{top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind};
+use super::model::{percent as pct, significant, top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind};
 use crate::render::thousands;
 
 /// How to print.
@@ -355,19 +355,6 @@ fn graph(m: &Massif, o: &TextOptions, out: &mut String) {
     out.push_str("]\n\n");
 }
 
-fn pct(part: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        // Same arithmetic as ms_print: 100 * bytes first, then a floating division.
-        (100u128 * u128::from(part)) as f64 / total as f64
-    }
-}
-
-fn significant(is_top: bool, bytes: u64, total: u64, threshold: f64) -> bool {
-    is_top || threshold == 0.0 || (total != 0 && pct(bytes, total) >= threshold)
-}
-
 /// One detailed snapshot's tree, as ms_print prints it: percentages of the snapshot's total
 /// (heap + extra + stacks), insignificant children merged into one line per parent.
 fn write_tree<W: Write>(w: &mut W, m: &Massif, tree: &Tree, total: u64, th: f64) -> io::Result<()> {
@@ -400,7 +387,7 @@ fn write_tree<W: Write>(w: &mut W, m: &Massif, tree: &Tree, total: u64, th: f64)
                 child_prefix,
             } => {
                 let n = &tree.nodes[node];
-                if !significant(node == 0, n.bytes, total, th) {
+                if n.merged > 0 || !significant(node == 0, n.bytes, total, th) {
                     continue;
                 }
                 writeln!(
@@ -413,17 +400,21 @@ fn write_tree<W: Write>(w: &mut W, m: &Massif, tree: &Tree, total: u64, th: f64)
                 let kids: Vec<usize> = tree.children(node).collect();
                 let (mut n_insig, mut insig_bytes) = (0u64, 0u64);
                 for &c in &kids {
-                    let b = tree.nodes[c].bytes;
-                    if !significant(false, b, total, th) {
+                    let k = &tree.nodes[c];
+                    if k.merged > 0 {
+                        // Dropped while parsing, already summed.
+                        n_insig += u64::from(k.merged);
+                        insig_bytes += k.bytes;
+                    } else if !significant(false, k.bytes, total, th) {
                         n_insig += 1;
-                        insig_bytes += b;
+                        insig_bytes += k.bytes;
                     }
                 }
                 todo.push(Task::After {
                     child_prefix: child_prefix.clone(),
                     n_insig,
                     insig_bytes,
-                    leaf: kids.is_empty(),
+                    leaf: n.children == 0,
                 });
                 let last = kids.len();
                 for (k, &c) in kids.iter().enumerate().rev() {
