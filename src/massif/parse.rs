@@ -11,9 +11,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use thiserror::Error;
 
-use super::model::{
-    significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind, MERGED_LABEL,
-};
+use super::model::{significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind, MERGED_LABEL};
 
 /// Longest line accepted; massif's lines are short, so anything longer is not massif output and
 /// reading it whole could exhaust memory.
@@ -63,12 +61,21 @@ pub fn maybe_gunzip<'a, R: BufRead + 'a>(mut r: R) -> std::io::Result<Box<dyn Bu
 
 /// Parses massif output from bytes (plain or gzip).
 pub fn parse_bytes(bytes: &[u8], name: &str) -> Result<Massif, ParseError> {
+    parse_bytes_with(bytes, name, &ParseOptions::default())
+}
+
+/// Parses massif output from bytes (plain or gzip) with options.
+pub fn parse_bytes_with(
+    bytes: &[u8],
+    name: &str,
+    opt: &ParseOptions,
+) -> Result<Massif, ParseError> {
     let r = maybe_gunzip(bytes).map_err(|e| ParseError {
         name: name.to_string(),
         line: 1,
         msg: format!("read error: {e}"),
     })?;
-    parse(r, name, &ParseOptions::default())
+    parse(r, name, opt)
 }
 
 struct Lines<'a, R> {

@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::model::{percent as pct, significant, top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind};
+use super::model::{
+    percent as pct, significant, top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind,
+};
 use crate::render::thousands;
 
 /// How to print.
