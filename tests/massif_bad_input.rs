@@ -79,6 +79,20 @@ fn massif_broken_tree_line() {
     );
     let e = fails("flamegraph", bad.as_bytes(), &["-o", "/dev/null"]);
     assert!(e.contains(&format!(":{line}: expected a tree line")), "{e}");
+    // A node bigger than its parent: corrupt, and would overflow sums downstream.
+    let huge = text.replacen(
+        " n1: 8388608 0x1091C1: build_index",
+        " n1: 18446744073709551615 0x1091C1: build_index",
+        1,
+    );
+    let e = fails("massif", huge.as_bytes(), &[]);
+    assert!(
+        e.contains(&format!(
+            ":{line}: tree line of snapshot 11 claims more bytes"
+        )),
+        "{e}"
+    );
+    fails("report", huge.as_bytes(), &[]);
     // A bad field value and a bad heap_tree kind.
     let e = fails(
         "massif",

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::model::TimeUnit;
-use super::model::{site_name, Massif};
+use super::model::{sat_sum, site_name, Massif};
 use super::text::human_bytes;
 
 const W: f64 = 1100.0;
@@ -107,7 +107,8 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
         if let Some(t) = &s.tree {
             for c in t.children(0) {
                 let n = &t.nodes[c];
-                *h.entry(site_name(m.label(n))).or_insert(0) += n.bytes;
+                let e = h.entry(site_name(m.label(n))).or_insert(0);
+                *e = e.saturating_add(n.bytes);
             }
         }
         for (k, v) in &h {
@@ -145,7 +146,7 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
                     .iter()
                     .map(|r| per_snap[i].get(&r.0).copied().unwrap_or(0))
                     .collect();
-                let named: u64 = v.iter().sum();
+                let named = sat_sum(v.iter().copied());
                 v.push(snaps[i].heap.saturating_sub(named));
                 v
             })
@@ -178,7 +179,7 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
         if k <= nsites {
             site_vals[i][k]
         } else if any_undetailed && k == undetailed_k {
-            let named: u64 = site_vals[i].iter().sum();
+            let named = sat_sum(site_vals[i].iter().copied());
             s.heap.saturating_sub(named)
         } else if k == extra_k {
             s.extra
@@ -204,7 +205,7 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
     let sub = match peak {
         Some(p) => format!(
             "{name}; peak {} (useful + extra) at snapshot {}; {} snapshots, {} itemised by site (massif --detailed-freq=1 itemises all)",
-            human_bytes(p.heap + p.extra),
+            human_bytes(p.heap_total()),
             p.num,
             snaps.len(),
             detailed
@@ -274,7 +275,7 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
         let mut lower = vec![0u64; snaps.len()];
         for (k, sname) in names.iter().enumerate() {
             let upper: Vec<u64> = (0..snaps.len())
-                .map(|i| lower[i] + series_vals(k, i))
+                .map(|i| lower[i].saturating_add(series_vals(k, i)))
                 .collect();
             let mut pts = String::new();
             for (i, s) in snaps.iter().enumerate() {

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Result};
 
-use super::model::{parse_site, Massif, Site, Tree};
+use super::model::{parse_site, sat_sum, Massif, Site, Tree};
 use crate::profile::{Frame, FrameId, Pid, Profile, Sample, Tid};
 
 /// Frame name for massif's merged `in N places, all below massif's threshold` entries; the
@@ -54,7 +54,7 @@ pub fn choose_snapshot(m: &Massif, num: Option<usize>) -> Result<usize> {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.tree.is_some())
-        .max_by_key(|(i, s)| (s.heap + s.extra, std::cmp::Reverse(*i)))
+        .max_by_key(|(i, s)| (s.heap_total(), std::cmp::Reverse(*i)))
         .map(|(i, _)| i);
     match best {
         Some(i) => Ok(i),
@@ -145,7 +145,7 @@ pub fn leaf_paths<'a>(m: &'a Massif, tree: &Tree) -> Vec<(Vec<&'a str>, u64)> {
         if depth > 0 {
             path.push(m.label(n));
         }
-        let kids: u64 = tree.children(i).map(|c| tree.nodes[c].bytes).sum();
+        let kids = sat_sum(tree.children(i).map(|c| tree.nodes[c].bytes));
         let own = n.bytes.saturating_sub(kids);
         if own > 0 {
             if depth == 0 {

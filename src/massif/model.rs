@@ -109,6 +109,11 @@ pub struct Node {
 /// Label id of merged nodes (they have no text in the file).
 pub const MERGED_LABEL: u32 = u32::MAX;
 
+/// Sum that stops at u64::MAX: byte counts come from the file and may be absurd.
+pub fn sat_sum(it: impl IntoIterator<Item = u64>) -> u64 {
+    it.into_iter().fold(0, u64::saturating_add)
+}
+
 /// Text shown for merged nodes.
 pub const MERGED_TEXT: &str = " in several places, all below the print threshold";
 
@@ -186,6 +191,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// heap + extra: what the program's heap occupies.
+    pub fn heap_total(&self) -> u64 {
+        self.heap.saturating_add(self.extra)
+    }
+
     /// heap + extra + stacks, the quantity ms_print graphs.
     pub fn total(&self) -> u64 {
         self.heap
@@ -250,10 +260,10 @@ impl Massif {
         }
         let mut best: Option<usize> = None;
         for (i, s) in self.snapshots.iter().enumerate() {
-            let h = s.heap + s.extra;
+            let h = s.heap_total();
             let better = match best {
                 None => true,
-                Some(b) => h > self.snapshots[b].heap + self.snapshots[b].extra,
+                Some(b) => h > self.snapshots[b].heap_total(),
             };
             if better {
                 best = Some(i);
@@ -393,7 +403,8 @@ pub fn top_sites(m: &Massif, tree: &Tree) -> Vec<(String, u64)> {
         if n.bytes == 0 {
             continue;
         }
-        *by.entry(site_name(m.label(n))).or_insert(0) += n.bytes;
+        let e = by.entry(site_name(m.label(n))).or_insert(0);
+        *e = e.saturating_add(n.bytes);
     }
     let mut v: Vec<(String, u64)> = by.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -11,7 +11,9 @@ use std::io::{BufRead, BufReader, Read};
 
 use thiserror::Error;
 
-use super::model::{significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind, MERGED_LABEL};
+use super::model::{
+    sat_sum, significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind, MERGED_LABEL,
+};
 
 /// Longest line accepted; massif's lines are short, so anything longer is not massif output and
 /// reading it whole could exhaust memory.
@@ -356,6 +358,9 @@ struct Open {
     left: u32,
     /// The merged node collecting its dropped children, once one exists.
     merged: Option<usize>,
+    /// Bytes not yet claimed by its children: in massif's trees a node holds the sum of its
+    /// children, so a child claiming more is corruption (and would overflow sums later).
+    room: u64,
 }
 
 /// Reads one allocation tree, iteratively (a corrupt file must not overflow our stack).
@@ -377,7 +382,7 @@ fn read_tree<R: BufRead>(
             let msg = if nodes.is_empty() {
                 format!("unexpected end of file: snapshot {snapshot} says it has a tree, but none follows")
             } else {
-                let missing: u64 = stack.iter().map(|s| u64::from(s.left)).sum();
+                let missing = sat_sum(stack.iter().map(|s| u64::from(s.left)));
                 format!(
                     "unexpected end of file inside the tree of snapshot {snapshot}: at least {missing} more node(s) expected (truncated file?)"
                 )
@@ -396,6 +401,15 @@ fn read_tree<R: BufRead>(
         };
         if nodes.len() >= u32::MAX as usize - 1 {
             return Err(ls.err("allocation tree too large"));
+        }
+        if let Some(p) = stack.last_mut() {
+            if bytes > p.room {
+                let got = short(line);
+                return Err(ls.err(format!(
+                    "tree line of snapshot {snapshot} claims more bytes than its parent has left: `{got}`"
+                )));
+            }
+            p.room -= bytes;
         }
         let parent = stack.last_mut();
         let keep = match &parent {
@@ -441,6 +455,7 @@ fn read_tree<R: BufRead>(
                 idx: opened,
                 left: children,
                 merged: None,
+                room: bytes,
             });
         }
         // Close every subtree that just received its last child.

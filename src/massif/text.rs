@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::model::{
-    percent as pct, significant, top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind,
+    percent as pct, sat_sum, significant, top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind,
 };
 use crate::render::thousands;
 
@@ -78,7 +78,7 @@ fn sites_block(out: &mut String, m: &Massif, tree: &Tree, top: usize) {
         let _ = writeln!(out, "  {pct:6.2}%  {:>width$} B  {name}", thousands(*bytes));
     }
     if sites.len() > top {
-        let rest: u64 = sites[top..].iter().map(|s| s.1).sum();
+        let rest = sat_sum(sites[top..].iter().map(|s| s.1));
         let _ = writeln!(
             out,
             "  ... and {} more site(s) holding {} B",
@@ -120,8 +120,8 @@ pub fn summary(m: &Massif, o: &TextOptions) -> String {
     let _ = writeln!(
         out,
         "\nPeak heap: {} ({} B = {} B useful + {} B extra) at {}",
-        human_bytes(p.heap + p.extra),
-        thousands(p.heap + p.extra),
+        human_bytes(p.heap_total()),
+        thousands(p.heap_total()),
         thousands(p.heap),
         thousands(p.extra),
         when(p)
@@ -152,7 +152,7 @@ pub fn summary(m: &Massif, o: &TextOptions) -> String {
         }
     }
     if let Some(last) = m.snapshots.last() {
-        if last.heap + last.extra == 0 {
+        if last.heap_total() == 0 {
             let _ = writeln!(
                 out,
                 "\nNothing is still allocated at the last snapshot ({}).",
@@ -162,7 +162,7 @@ pub fn summary(m: &Massif, o: &TextOptions) -> String {
             let _ = writeln!(
                 out,
                 "\nStill allocated at the last snapshot (possible leaks): {} ({} B useful + {} B extra) at {}",
-                human_bytes(last.heap + last.extra),
+                human_bytes(last.heap_total()),
                 thousands(last.heap),
                 thousands(last.extra),
                 when(last)
@@ -406,10 +406,10 @@ fn write_tree<W: Write>(w: &mut W, m: &Massif, tree: &Tree, total: u64, th: f64)
                     if k.merged > 0 {
                         // Dropped while parsing, already summed.
                         n_insig += u64::from(k.merged);
-                        insig_bytes += k.bytes;
+                        insig_bytes = insig_bytes.saturating_add(k.bytes);
                     } else if !significant(false, k.bytes, total, th) {
                         n_insig += 1;
-                        insig_bytes += k.bytes;
+                        insig_bytes = insig_bytes.saturating_add(k.bytes);
                     }
                 }
                 todo.push(Task::After {
