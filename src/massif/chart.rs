@@ -1,10 +1,11 @@
 //! `--chart`: heap size over time as a self-contained SVG.
 //!
 //! Stacked bands show, at every snapshot, the biggest allocation sites (plus "other sites",
-//! allocator overhead and stacks). Only detailed snapshots say who holds the memory; between
-//! them a site is credited only with the bytes it held at both neighbouring detailed snapshots
-//! (a conservative reading), and the rest of the heap is a grey "not itemised" band, so the
-//! picture never claims more than the file says. A line on top marks the total. Axes carry
+//! allocator overhead and stacks). Only detailed snapshots say who holds the memory. A snapshot
+//! between them with exactly the useful heap of a neighbouring detailed one takes its
+//! breakdown; otherwise a site is credited only with the bytes it held at both neighbouring
+//! detailed snapshots (a conservative reading), and the rest of the heap is a grey "not
+//! itemised" band, so the picture does not claim more than the file supports. A line on top marks the total. Axes carry
 //! units; every band has a hover title.
 
 use std::collections::HashMap;
@@ -20,9 +21,9 @@ const LEFT: f64 = 90.0;
 const RIGHT: f64 = 330.0;
 const TOP: f64 = 60.0;
 const BOTTOM: f64 = 60.0;
-const COLORS: [&str; 12] = [
+const COLORS: [&str; 10] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac", "#8cd17d", "#d4a6c8",
+    "#9c755f", "#17becf",
 ];
 
 /// Escapes text for XML content and attributes.
@@ -87,6 +88,23 @@ fn time_tick(v: f64, unit: TimeUnit) -> String {
             }
         }
     }
+}
+
+/// The corners of a step line through `n` snapshots, as (snapshot giving x, snapshot giving
+/// y): each value holds until the next snapshot's time, as massif's memory does between
+/// snapshots and as ms_print's graph draws it. `rev` walks back (the lower edge of a band).
+fn step_path(n: usize, rev: bool) -> Vec<(usize, usize)> {
+    let mut v = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        v.push((i, i));
+        if i + 1 < n {
+            v.push((i + 1, i));
+        }
+    }
+    if rev {
+        v.reverse();
+    }
+    v
 }
 
 /// Renders the chart; `top` is how many sites get their own band.
@@ -161,6 +179,16 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
             continue;
         }
         let next = (i + 1..snaps.len()).find(|&j| exact[j].is_some());
+        // Same useful heap as a neighbouring detailed snapshot: almost surely the same
+        // allocations (massif snapshots when memory changes), so take its breakdown.
+        let same = [prev, next]
+            .into_iter()
+            .flatten()
+            .find(|&j| snaps[j].heap == snaps[i].heap);
+        if let Some(v) = same.and_then(|j| exact[j].clone()) {
+            site_vals.push(v);
+            continue;
+        }
         let mut v = vec![0u64; nsites + 1];
         if let (Some(p), Some(n)) = (prev, next) {
             if let (Some(pv), Some(nv)) = (&exact[p], &exact[n]) {
@@ -185,6 +213,21 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
             s.extra
         } else {
             s.stacks
+        }
+    };
+
+    // Sites cycle through the palette; the fixed series get colours of their own.
+    let series_color = |k: usize| -> &'static str {
+        if any_undetailed && k == undetailed_k {
+            "#d9d9d9"
+        } else if k == extra_k {
+            "#7f7f7f"
+        } else if k > extra_k {
+            "#bcbd22"
+        } else if k == nsites {
+            "#c7e9c0"
+        } else {
+            COLORS[k % COLORS.len()]
         }
     };
 
@@ -278,21 +321,27 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
                 .map(|i| lower[i].saturating_add(series_vals(k, i)))
                 .collect();
             let mut pts = String::new();
-            for (i, s) in snaps.iter().enumerate() {
-                let _ = write!(pts, "{:.1},{:.1} ", px(s.time as f64), py(upper[i] as f64));
+            for (x, i) in step_path(snaps.len(), false) {
+                let _ = write!(
+                    pts,
+                    "{:.1},{:.1} ",
+                    px(snaps[x].time as f64),
+                    py(upper[i] as f64)
+                );
             }
-            for (i, s) in snaps.iter().enumerate().rev() {
-                let _ = write!(pts, "{:.1},{:.1} ", px(s.time as f64), py(lower[i] as f64));
+            for (x, i) in step_path(snaps.len(), true) {
+                let _ = write!(
+                    pts,
+                    "{:.1},{:.1} ",
+                    px(snaps[x].time as f64),
+                    py(lower[i] as f64)
+                );
             }
             let peak_bytes = (0..snaps.len())
                 .map(|i| series_vals(k, i))
                 .max()
                 .unwrap_or(0);
-            let color = if any_undetailed && k == undetailed_k {
-                "#d9d9d9"
-            } else {
-                COLORS[k % COLORS.len()]
-            };
+            let color = series_color(k);
             let _ = writeln!(
                 o,
                 r#"<polygon class="band" points="{}" fill="{color}" fill-opacity="0.85" stroke="{color}" stroke-width="0.5"><title>{} (up to {})</title></polygon>"#,
@@ -305,8 +354,13 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
     }
     // Total line at every snapshot, with a marker on detailed ones.
     let mut pts = String::new();
-    for s in snaps {
-        let _ = write!(pts, "{:.1},{:.1} ", px(s.time as f64), py(s.total() as f64));
+    for (x, i) in step_path(snaps.len(), false) {
+        let _ = write!(
+            pts,
+            "{:.1},{:.1} ",
+            px(snaps[x].time as f64),
+            py(snaps[i].total() as f64)
+        );
     }
     let _ = writeln!(
         o,
@@ -352,11 +406,7 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
             o,
             r#"<rect x="{lx}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{:.1}">{}<title>{}</title></text>"#,
             ly - 10.0,
-            if any_undetailed && k == undetailed_k {
-                "#d9d9d9"
-            } else {
-                COLORS[k % COLORS.len()]
-            },
+            series_color(k),
             lx + 18.0,
             ly,
             esc(&label),
