@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -133,7 +134,18 @@ fn read(path: &str, opt: &parse::ParseOptions) -> Result<Massif> {
         bail!("'{path}' is a directory, not a massif output file");
     }
     let f = File::open(path).with_context(|| format!("cannot open '{path}'"))?;
-    Ok(parse::parse_reader(f, path, opt)?)
+    let looks_runnable = f
+        .metadata()
+        .map(|md| md.is_file() && md.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
+    match parse::parse_reader(f, path, opt) {
+        Ok(m) => Ok(m),
+        // `rprof massif ./prog` is an easy slip for `rprof massif -- ./prog`.
+        Err(e) if looks_runnable && e.line == 1 => Err(anyhow::Error::new(e).context(format!(
+            "'{path}' is not massif output; to profile it, run `rprof massif -- {path}`"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs the command under massif; returns the path of the output file.
