@@ -186,6 +186,20 @@ fn massif_summary_names_peak_and_leak() {
 }
 
 #[test]
+fn massif_pages_as_heap_sites_look_through_mmap() {
+    // With --pages-as-heap the tree starts at mmap/brk; the sites named are the callers of
+    // the allocator, as in a normal heap profile.
+    let out = massif(&["pages.massif.out", "--summary-only"]);
+    let first = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Top allocation sites"))
+        .nth(1)
+        .expect("a site");
+    assert!(first.contains("build_index (heap.c:18)"), "{out}");
+    assert!(!out.contains("__mmap64"), "{out}");
+}
+
+#[test]
 fn massif_snapshot_choice() {
     let f = massif(&["normal.massif.out", "--folded", "--snapshot", "52"]);
     assert_eq!(f, "main;leak_some 82000\n");

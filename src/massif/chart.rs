@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::model::TimeUnit;
-use super::model::{sat_sum, site_name, Massif};
+use super::model::{sat_sum, sites_of, Massif};
 use super::text::human_bytes;
 
 const W: f64 = 1100.0;
@@ -121,14 +121,10 @@ pub fn render(m: &Massif, name: &str, top: usize) -> String {
     let mut per_snap: Vec<HashMap<String, u64>> = Vec::with_capacity(snaps.len());
     let mut best: HashMap<String, u64> = HashMap::new();
     for s in snaps {
-        let mut h: HashMap<String, u64> = HashMap::new();
-        if let Some(t) = &s.tree {
-            for c in t.children(0) {
-                let n = &t.nodes[c];
-                let e = h.entry(site_name(m.label(n))).or_insert(0);
-                *e = e.saturating_add(n.bytes);
-            }
-        }
+        let h: HashMap<String, u64> = match &s.tree {
+            Some(t) => sites_of(m, t),
+            None => HashMap::new(),
+        };
         for (k, v) in &h {
             let e = best.entry(k.clone()).or_insert(0);
             *e = (*e).max(*v);

@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn trimming_while_parsing_prints_the_same_text() {
         let bytes = fixture("threshold.massif.out");
-        let full = parse::parse_bytes(&bytes, "t").expect("parses");
+        let full = parse::parse_bytes_with(&bytes, "t", &Default::default()).expect("parses");
         for th in [0.0, 0.5, 1.0, 5.0, 50.0] {
             let opt = parse::ParseOptions {
                 threshold: th,

@@ -394,19 +394,87 @@ pub fn site_name(text: &str) -> String {
     }
 }
 
-/// Allocation sites (the root's children) of a tree, merged by function and location (the same
-/// line may appear under several addresses), biggest first: `(name, bytes)`.
-pub fn top_sites(m: &Massif, tree: &Tree) -> Vec<(String, u64)> {
-    let mut by: HashMap<String, u64> = HashMap::new();
-    for c in tree.children(0) {
-        let n = &tree.nodes[c];
-        if n.bytes == 0 {
-            continue;
+/// True for frames inside the allocator or the kernel-call wrappers beneath it. With
+/// `--pages-as-heap` massif's tree starts at mmap/brk, so the code that wanted the memory is
+/// several allocator frames further out; these frames are looked through when naming sites.
+fn allocator_internal(text: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "mmap",
+        "mmap64",
+        "__mmap",
+        "__mmap64",
+        "brk",
+        "__brk",
+        "sbrk",
+        "__sbrk",
+        "mremap",
+        "__mremap",
+        "sysmalloc",
+        "sysmalloc_mmap",
+        "_int_malloc",
+        "_int_realloc",
+        "_int_memalign",
+        "_mid_memalign",
+        "malloc",
+        "calloc",
+        "realloc",
+        "memalign",
+        "posix_memalign",
+        "aligned_alloc",
+        "valloc",
+        "pvalloc",
+        "__libc_malloc",
+        "__libc_calloc",
+        "__libc_realloc",
+        "__libc_memalign",
+        "tcache_init",
+        "tcache_init.part",
+        "new_heap",
+        "alloc_new_heap",
+        "grow_heap",
+        "__default_morecore",
+        "__glibc_morecore",
+    ];
+    match parse_site(text) {
+        Site::Code { function, .. } => {
+            // Compiler clones carry suffixes: `sysmalloc_mmap.constprop.0`, `foo.isra.0`.
+            let base = function.split('.').next().unwrap_or(function);
+            NAMES.contains(&base) || function.starts_with("operator new")
         }
-        let e = by.entry(site_name(m.label(n))).or_insert(0);
-        *e = e.saturating_add(n.bytes);
+        _ => false,
     }
-    let mut v: Vec<(String, u64)> = by.into_iter().collect();
+}
+
+/// Bytes per allocation site of a tree: the root's children, merged by function and location
+/// (the same line may appear under several addresses), looking through allocator frames.
+pub fn sites_of(m: &Massif, tree: &Tree) -> HashMap<String, u64> {
+    let mut by: HashMap<String, u64> = HashMap::new();
+    let mut add = |name: String, bytes: u64| {
+        if bytes > 0 {
+            let e = by.entry(name).or_insert(0);
+            *e = e.saturating_add(bytes);
+        }
+    };
+    let mut todo: Vec<usize> = tree.children(0).collect();
+    while let Some(i) = todo.pop() {
+        let n = &tree.nodes[i];
+        let text = m.label(n);
+        if n.merged == 0 && n.end as usize > i + 1 && allocator_internal(text) {
+            let kids: Vec<usize> = tree.children(i).collect();
+            let claimed = sat_sum(kids.iter().map(|&k| tree.nodes[k].bytes));
+            // Whatever the children do not account for stays with this frame.
+            add(site_name(text), n.bytes.saturating_sub(claimed));
+            todo.extend(kids);
+        } else {
+            add(site_name(text), n.bytes);
+        }
+    }
+    by
+}
+
+/// [`sites_of`] as a list, biggest first: `(name, bytes)`.
+pub fn top_sites(m: &Massif, tree: &Tree) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = sites_of(m, tree).into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v
 }

@@ -61,11 +61,6 @@ pub fn maybe_gunzip<'a, R: BufRead + 'a>(mut r: R) -> std::io::Result<Box<dyn Bu
     })
 }
 
-/// Parses massif output from bytes (plain or gzip).
-pub fn parse_bytes(bytes: &[u8], name: &str) -> Result<Massif, ParseError> {
-    parse_bytes_with(bytes, name, &ParseOptions::default())
-}
-
 /// Parses massif output from bytes (plain or gzip) with options.
 pub fn parse_bytes_with(
     bytes: &[u8],
@@ -489,11 +484,15 @@ pub fn parse_reader<R: Read>(r: R, name: &str, opt: &ParseOptions) -> Result<Mas
 mod tests {
     use super::*;
 
+    fn parse_all(bytes: &[u8], name: &str) -> Result<Massif, ParseError> {
+        parse_bytes_with(bytes, name, &ParseOptions::default())
+    }
+
     const SMALL: &str = "desc: --x\ncmd: ./p 1\ntime_unit: i\n#---\nsnapshot=0\n#---\ntime=0\nmem_heap_B=0\nmem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=empty\nsnapshot=1\ntime=10\nmem_heap_B=300\nmem_heap_extra_B=8\nmem_stacks_B=0\nheap_tree=peak\nn2: 300 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.\n n1: 200 0x1: f (a.c:1)\n  n0: 200 0x2: main (a.c:9)\n n0: 100 in 2 places, all below massif's threshold (1.00%)\n";
 
     #[test]
     fn parses_small_file() {
-        let m = parse_bytes(SMALL.as_bytes(), "t").expect("parses");
+        let m = parse_all(SMALL.as_bytes(), "t").expect("parses");
         assert_eq!(m.cmd, "./p 1");
         assert_eq!(m.snapshots.len(), 2);
         let t = m.snapshots[1].tree.as_ref().expect("tree");
@@ -506,7 +505,7 @@ mod tests {
     #[test]
     fn truncated_tree_names_line() {
         let cut = &SMALL[..SMALL.find(" n0: 100").expect("line")];
-        let e = parse_bytes(cut.as_bytes(), "t").expect_err("fails");
+        let e = parse_all(cut.as_bytes(), "t").expect_err("fails");
         assert!(e.msg.contains("tree of snapshot 1"), "{e}");
         assert_eq!(e.line, 21);
     }
@@ -514,14 +513,14 @@ mod tests {
     #[test]
     fn broken_tree_line() {
         let bad = SMALL.replace("  n0: 200 0x2", "  x0: 200 0x2");
-        let e = parse_bytes(bad.as_bytes(), "t").expect_err("fails");
+        let e = parse_all(bad.as_bytes(), "t").expect_err("fails");
         assert_eq!(e.line, 20);
     }
 
     #[test]
     fn empty_and_garbage() {
-        assert_eq!(parse_bytes(b"", "t").expect_err("empty").line, 1);
-        let e = parse_bytes(&[0xff, 0xfe, 0x00, 0x13, b'\n'], "t").expect_err("garbage");
+        assert_eq!(parse_all(b"", "t").expect_err("empty").line, 1);
+        let e = parse_all(&[0xff, 0xfe, 0x00, 0x13, b'\n'], "t").expect_err("garbage");
         assert_eq!(e.line, 1);
     }
 }
