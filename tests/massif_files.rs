@@ -9,7 +9,15 @@ use std::process::Command;
 
 use common::{fixture, golden, have, live, rprof};
 
-const FIXTURES: &[&str] = &["normal", "pages", "stacks", "time-b", "threshold", "before"];
+const FIXTURES: &[&str] = &[
+    "normal",
+    "pages",
+    "stacks",
+    "time-b",
+    "time-ms",
+    "threshold",
+    "before",
+];
 
 fn dir() -> std::path::PathBuf {
     fixture("massif")
