@@ -217,7 +217,7 @@ pub struct Massif {
     pub snapshots: Vec<Snapshot>,
     /// Interned node texts.
     pub labels: Vec<Box<str>>,
-    pub(crate) label_index: FxMap<Box<str>, u32>,
+    pub(crate) label_index: FxMap<Box<[u8]>, u32>,
 }
 
 impl Massif {
@@ -233,14 +233,16 @@ impl Massif {
         }
     }
 
-    /// Interns a node text.
-    pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.label_index.get(s) {
+    /// Interns a node text given as raw bytes; it is decoded (lossily: a stray byte in a file
+    /// name must not make the profile unreadable) only the first time it is seen.
+    pub fn intern_bytes(&mut self, b: &[u8]) -> u32 {
+        if let Some(&i) = self.label_index.get(b) {
             return i;
         }
         let i = self.labels.len() as u32;
-        self.labels.push(s.into());
-        self.label_index.insert(s.into(), i);
+        self.labels
+            .push(String::from_utf8_lossy(b).into_owned().into_boxed_str());
+        self.label_index.insert(b.into(), i);
         i
     }
 
