@@ -80,7 +80,6 @@ struct Lines<'a, R> {
     name: &'a str,
     buf: Vec<u8>,
     line: u64,
-    strict_utf8: bool,
 }
 
 impl<R: BufRead> Lines<'_, R> {
@@ -144,13 +143,13 @@ impl<R: BufRead> Lines<'_, R> {
             return Ok(None);
         }
         match std::str::from_utf8(&self.buf) {
-            Ok(_) => {}
-            Err(_) if self.strict_utf8 => {
-                return Err(self.err("not text (invalid UTF-8): this is not massif output"))
-            }
-            Err(_) => self.buf = String::from_utf8_lossy(&self.buf).into_owned().into_bytes(),
+            Ok(s) => Ok(Some(s)),
+            Err(_) => Err(ParseError {
+                name: self.name.to_string(),
+                line: self.line.max(1),
+                msg: "not text (invalid UTF-8): this is not massif output".into(),
+            }),
         }
-        Ok(std::str::from_utf8(&self.buf).ok())
     }
 
     /// Reads the `field=VALUE` line that must come next and converts VALUE with `f`.
@@ -239,7 +238,6 @@ pub fn parse<R: BufRead>(r: R, name: &str, opt: &ParseOptions) -> Result<Massif,
         name,
         buf: Vec::with_capacity(256),
         line: 0,
-        strict_utf8: true,
     };
     // Header: desc lines, cmd, time_unit.
     let mut desc = Vec::new();
@@ -293,7 +291,6 @@ pub fn parse<R: BufRead>(r: R, name: &str, opt: &ParseOptions) -> Result<Massif,
             short(&tu)
         ))
     })?;
-    ls.strict_utf8 = false;
     let mut m = Massif::new(cmd, desc, time_unit);
 
     // Snapshots.
