@@ -4,6 +4,7 @@
 //! node's text (`0xADDR: function (file:line)`) interned once per profile. Large massif files
 //! repeat the same few thousand call sites in every detailed snapshot, so this keeps memory a
 //! small fraction of the file size while still allowing every tree to be printed afterwards.
+//! Entries below the print threshold may have been summed into "merged" nodes while parsing.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

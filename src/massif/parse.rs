@@ -3,7 +3,10 @@
 //! The file is read line by line from any `BufRead` (a file, stdin, a gzip decoder), so memory
 //! follows the size of the parsed model, not of the file: a line is never held longer than it
 //! takes to parse it, and tree nodes go straight into the compact pre-order arrays of
-//! [`Tree`]. Every error names the input and the line.
+//! [`Tree`]. Lines are handled as bytes; only node texts that are kept get decoded, once each.
+//! Optionally ([`ParseOptions::threshold`]) entries the output will not show are summed into
+//! one merged node per parent instead of being stored. Every error names the input and the
+//! line.
 //!
 //! Like ms_print, blank lines and lines starting with `#` are skipped anywhere.
 
