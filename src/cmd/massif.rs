@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -175,7 +176,15 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         Err(e) => return Err(e).context("cannot start valgrind"),
     };
     let pid = child.id();
-    let status = child.wait().context("waiting for valgrind")?;
+    // Ctrl-C reaches valgrind too: it stops the program and still writes its output, which is
+    // then worth analysing. So rprof itself ignores SIGINT until valgrind is done. (Ignoring
+    // only after the spawn keeps the program's own SIGINT handling intact.)
+    // SAFETY: plain libc call with a valid signal number and handler constant.
+    let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let status = child.wait();
+    // SAFETY: restores the disposition returned above.
+    unsafe { libc::signal(libc::SIGINT, old) };
+    let status = status.context("waiting for valgrind")?;
     let path = match &args.keep {
         Some(k) => k.clone(),
         None => format!("massif.out.{pid}"),
@@ -187,7 +196,12 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         );
     }
     if !status.success() {
-        eprintln!("rprof: the command exited with {status}; analysing what massif recorded");
+        let how = if status.signal() == Some(libc::SIGINT) {
+            "was interrupted".to_string()
+        } else {
+            format!("exited with {status}")
+        };
+        eprintln!("rprof: the command {how}; analysing what massif recorded");
     }
     eprintln!("rprof: massif output kept in {path}");
     Ok(path)
