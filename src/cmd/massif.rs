@@ -46,8 +46,8 @@ pub struct MassifArgs {
     #[arg(long, value_name = "FILE")]
     pub keep: Option<String>,
     /// Merge tree entries below this percentage of the snapshot's total, like ms_print's
-    /// --threshold.
-    #[arg(long, default_value_t = 1.0, value_name = "PCT")]
+    /// --threshold (0 to 100; a trailing % is accepted).
+    #[arg(long, default_value_t = 1.0, value_name = "PCT", value_parser = parse_percent)]
     pub threshold: f64,
     /// Width of the ASCII graph in columns (4 to 1000), like ms_print's --x.
     #[arg(long = "x", default_value_t = 72, value_name = "COLUMNS",
@@ -80,16 +80,23 @@ pub struct MassifArgs {
     pub summary_only: bool,
 }
 
+/// `1.5` or `1.5%`, from 0 to 100.
+fn parse_percent(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is outside 0 to 100"))
+    }
+}
+
 const INSTALL_HINT: &str = "install it with `apt-get install valgrind` (Debian, Ubuntu) or `dnf install valgrind` (Fedora)";
 
 /// Runs `rprof massif`.
 pub fn run(args: MassifArgs) -> Result<ExitCode> {
-    if !(0.0..=100.0).contains(&args.threshold) {
-        bail!(
-            "--threshold must be a percentage from 0 to 100, got {}",
-            args.threshold
-        );
-    }
     // Trees are trimmed to what the output shows while they are read (ms_print's threshold),
     // which keeps memory and time low on large files; JSON wants everything.
     let popt = parse::ParseOptions {
