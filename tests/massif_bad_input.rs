@@ -153,6 +153,13 @@ fn massif_other_bad_input() {
     huge.extend(vec![b'a'; 3 << 20]);
     let e = fails("massif", &huge, &[]);
     assert!(e.contains(":1: line longer than"), "{e}");
+    // A program given where a massif file is expected: say how to run it.
+    let out = rprof()
+        .args(["massif", "/bin/true"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rprof massif -- /bin/true"));
     // Missing file and directory.
     let out = rprof()
         .args(["massif", "/nonexistent/massif.out"])

@@ -112,6 +112,15 @@ fn massif_folded_and_json_golden() {
         serde_json::from_str(&massif(&["normal.massif.out", "--format", "json"])).expect("json");
     assert_eq!(v["cmd"], "./heap 8");
     assert_eq!(v["snapshots"].as_array().map(Vec::len), Some(62));
+    assert_eq!(v["peak_snapshot"], 11);
+    let peak = &v["snapshots"][11];
+    assert_eq!(peak["heap_tree"], "peak");
+    assert_eq!(peak["tree"]["bytes"], 8_392_768);
+    let site = &peak["tree"]["children"][0];
+    assert_eq!(site["function"], "build_index");
+    assert_eq!(site["file"], "heap.c");
+    assert_eq!(site["line"], 18);
+    assert_eq!(site["children"][0]["function"], "main");
 }
 
 #[test]
@@ -289,6 +298,35 @@ fn massif_svgs_parse_and_name_sites() {
     ]);
     let t = parse_svg(&fg);
     assert!(t.contains("leak_some") && !t.contains("build_index"));
+}
+
+#[test]
+fn massif_input_to_flamegraph_and_report() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let svg = tmp.path().join("fg.svg");
+    let out = rprof()
+        .current_dir(dir())
+        .args(["flamegraph", "normal.massif.out", "-o"])
+        .arg(&svg)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(parse_svg(&svg).contains("build_index"));
+    let out = rprof()
+        .current_dir(dir())
+        .args(["report", "normal.massif.out"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("event: heap bytes"), "{text}");
+    assert!(
+        text.contains("8,388,608") && text.contains("build_index"),
+        "{text}"
+    );
 }
 
 #[test]

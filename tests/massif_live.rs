@@ -116,3 +116,41 @@ fn massif_without_valgrind_gives_install_hint() {
     assert!(e.contains("valgrind is not installed"), "{e}");
     assert!(e.contains("apt-get install valgrind"), "{e}");
 }
+
+#[test]
+fn massif_ctrl_c_still_analyses() {
+    use std::os::unix::process::CommandExt;
+    if !live("valgrind", have("valgrind")) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let keep = tmp.path().join("int.massif");
+    // Its own process group, so the SIGINT below reaches rprof and valgrind together, as a
+    // terminal's Ctrl-C does.
+    let child = std::process::Command::new(common::rprof_path())
+        .current_dir(tmp.path())
+        .args(["massif", "--summary-only", "--keep"])
+        .arg(&keep)
+        .args(["--", "sh", "-c", "sleep 30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawns");
+    // Long enough for valgrind to start the program, even on a busy machine.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let pgid = child.id() as i32;
+    // SAFETY: sends a signal to the process group we just created.
+    unsafe { libc::kill(-pgid, libc::SIGINT) };
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().expect("waits");
+    assert!(start.elapsed().as_secs() < 20, "did not stop on SIGINT");
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{se}");
+    assert!(se.contains("the command was interrupted"), "{se}");
+    assert!(so.contains("Heap profile of"), "{so}");
+    assert!(keep.exists());
+}

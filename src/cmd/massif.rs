@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -45,8 +46,8 @@ pub struct MassifArgs {
     #[arg(long, value_name = "FILE")]
     pub keep: Option<String>,
     /// Merge tree entries below this percentage of the snapshot's total, like ms_print's
-    /// --threshold.
-    #[arg(long, default_value_t = 1.0, value_name = "PCT")]
+    /// --threshold (0 to 100; a trailing % is accepted).
+    #[arg(long, default_value_t = 1.0, value_name = "PCT", value_parser = parse_percent)]
     pub threshold: f64,
     /// Width of the ASCII graph in columns (4 to 1000), like ms_print's --x.
     #[arg(long = "x", default_value_t = 72, value_name = "COLUMNS",
@@ -79,16 +80,23 @@ pub struct MassifArgs {
     pub summary_only: bool,
 }
 
+/// `1.5` or `1.5%`, from 0 to 100.
+fn parse_percent(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is outside 0 to 100"))
+    }
+}
+
 const INSTALL_HINT: &str = "install it with `apt-get install valgrind` (Debian, Ubuntu) or `dnf install valgrind` (Fedora)";
 
 /// Runs `rprof massif`.
 pub fn run(args: MassifArgs) -> Result<ExitCode> {
-    if !(0.0..=100.0).contains(&args.threshold) {
-        bail!(
-            "--threshold must be a percentage from 0 to 100, got {}",
-            args.threshold
-        );
-    }
     // Trees are trimmed to what the output shows while they are read (ms_print's threshold),
     // which keeps memory and time low on large files; JSON wants everything.
     let popt = parse::ParseOptions {
@@ -175,7 +183,15 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         Err(e) => return Err(e).context("cannot start valgrind"),
     };
     let pid = child.id();
-    let status = child.wait().context("waiting for valgrind")?;
+    // Ctrl-C reaches valgrind too: it stops the program and still writes its output, which is
+    // then worth analysing. So rprof itself ignores SIGINT until valgrind is done. (Ignoring
+    // only after the spawn keeps the program's own SIGINT handling intact.)
+    // SAFETY: plain libc call with a valid signal number and handler constant.
+    let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let status = child.wait();
+    // SAFETY: restores the disposition returned above.
+    unsafe { libc::signal(libc::SIGINT, old) };
+    let status = status.context("waiting for valgrind")?;
     let path = match &args.keep {
         Some(k) => k.clone(),
         None => format!("massif.out.{pid}"),
@@ -187,7 +203,12 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         );
     }
     if !status.success() {
-        eprintln!("rprof: the command exited with {status}; analysing what massif recorded");
+        let how = if status.signal() == Some(libc::SIGINT) {
+            "was interrupted".to_string()
+        } else {
+            format!("exited with {status}")
+        };
+        eprintln!("rprof: the command {how}; analysing what massif recorded");
     }
     eprintln!("rprof: massif output kept in {path}");
     Ok(path)

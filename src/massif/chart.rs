@@ -5,8 +5,9 @@
 //! between them with exactly the useful heap of a neighbouring detailed one takes its
 //! breakdown; otherwise a site is credited only with the bytes it held at both neighbouring
 //! detailed snapshots (a conservative reading), and the rest of the heap is a grey "not
-//! itemised" band, so the picture does not claim more than the file supports. A line on top marks the total. Axes carry
-//! units; every band has a hover title.
+//! itemised" band, so the picture does not claim more than the file supports. Values hold
+//! until the next snapshot (steps, as in ms_print's graph); a line on top marks the total. Axes
+//! carry units; every band has a hover title.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -4,6 +4,7 @@
 //! node's text (`0xADDR: function (file:line)`) interned once per profile. Large massif files
 //! repeat the same few thousand call sites in every detailed snapshot, so this keeps memory a
 //! small fraction of the file size while still allowing every tree to be printed afterwards.
+//! Entries below the print threshold may have been summed into "merged" nodes while parsing.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -217,7 +218,7 @@ pub struct Massif {
     pub snapshots: Vec<Snapshot>,
     /// Interned node texts.
     pub labels: Vec<Box<str>>,
-    pub(crate) label_index: FxMap<Box<str>, u32>,
+    pub(crate) label_index: FxMap<Box<[u8]>, u32>,
 }
 
 impl Massif {
@@ -233,14 +234,16 @@ impl Massif {
         }
     }
 
-    /// Interns a node text.
-    pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.label_index.get(s) {
+    /// Interns a node text given as raw bytes; it is decoded (lossily: a stray byte in a file
+    /// name must not make the profile unreadable) only the first time it is seen.
+    pub fn intern_bytes(&mut self, b: &[u8]) -> u32 {
+        if let Some(&i) = self.label_index.get(b) {
             return i;
         }
         let i = self.labels.len() as u32;
-        self.labels.push(s.into());
-        self.label_index.insert(s.into(), i);
+        self.labels
+            .push(String::from_utf8_lossy(b).into_owned().into_boxed_str());
+        self.label_index.insert(b.into(), i);
         i
     }
 

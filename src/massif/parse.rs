@@ -3,7 +3,10 @@
 //! The file is read line by line from any `BufRead` (a file, stdin, a gzip decoder), so memory
 //! follows the size of the parsed model, not of the file: a line is never held longer than it
 //! takes to parse it, and tree nodes go straight into the compact pre-order arrays of
-//! [`Tree`]. Every error names the input and the line.
+//! [`Tree`]. Lines are handled as bytes; only node texts that are kept get decoded, once each.
+//! Optionally ([`ParseOptions::threshold`]) entries the output will not show are summed into
+//! one merged node per parent instead of being stored. Every error names the input and the
+//! line.
 //!
 //! Like ms_print, blank lines and lines starting with `#` are skipped anywhere.
 
@@ -79,9 +82,7 @@ struct Lines<'a, R> {
     r: R,
     name: &'a str,
     buf: Vec<u8>,
-    text: String,
     line: u64,
-    strict_utf8: bool,
 }
 
 impl<R: BufRead> Lines<'_, R> {
@@ -96,49 +97,36 @@ impl<R: BufRead> Lines<'_, R> {
     /// Reads one raw line into `buf` (without its newline); false at end of input.
     fn read_raw(&mut self) -> Result<bool, ParseError> {
         self.buf.clear();
-        let mut any = false;
-        loop {
-            let avail = match self.r.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.line += 1;
-                    return Err(self.err(format!("read error: {e}")));
-                }
-            };
-            if avail.is_empty() {
-                break;
-            }
-            any = true;
-            let (chunk, done) = match avail.iter().position(|&b| b == b'\n') {
-                Some(p) => (&avail[..p], Some(p + 1)),
-                None => (avail, None),
-            };
-            if self.buf.len() + chunk.len() > MAX_LINE {
+        // `read_until` finds the newline with a fast memchr; `take` bounds a line without one.
+        let n = match (&mut self.r)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut self.buf)
+        {
+            Ok(n) => n,
+            Err(e) => {
                 self.line += 1;
-                return Err(self.err(format!(
-                    "line longer than {MAX_LINE} bytes: this is not massif output"
-                )));
+                return Err(self.err(format!("read error: {e}")));
             }
-            self.buf.extend_from_slice(chunk);
-            let used = done.unwrap_or(avail.len());
-            self.r.consume(used);
-            if done.is_some() {
-                break;
-            }
-        }
-        if !any {
+        };
+        if n == 0 {
             return Ok(false);
         }
         self.line += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        } else if self.buf.len() > MAX_LINE {
+            return Err(self.err(format!(
+                "line longer than {MAX_LINE} bytes: this is not massif output"
+            )));
+        }
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
         Ok(true)
     }
 
-    /// The next meaningful line (not blank, not a comment), or None at end of input.
-    fn next(&mut self) -> Result<Option<&str>, ParseError> {
+    /// The next meaningful line as bytes (text is only decoded where it is kept or shown).
+    fn next_bytes(&mut self) -> Result<Option<&[u8]>, ParseError> {
         loop {
             if !self.read_raw()? {
                 return Ok(None);
@@ -147,52 +135,83 @@ impl<R: BufRead> Lines<'_, R> {
             if t.is_empty() || t[0] == b'#' {
                 continue;
             }
-            if std::str::from_utf8(&self.buf).is_ok() {
-                // Checked just above; borrowing `buf` directly avoids copying every line.
-                return Ok(std::str::from_utf8(&self.buf).ok());
-            }
-            if self.strict_utf8 {
-                return Err(self.err("not text (invalid UTF-8): this is not massif output"));
-            }
-            // Past the header, a stray non-UTF-8 byte (say, in a file name) should not make
-            // the whole profile unreadable.
-            self.text = String::from_utf8_lossy(&self.buf).into_owned();
-            return Ok(Some(&self.text));
+            return Ok(Some(&self.buf));
         }
     }
 
-    /// Reads the `field=VALUE` line that must come next.
-    fn field(&mut self, field: &str, snapshot: Option<u64>) -> Result<String, ParseError> {
+    /// The next meaningful line (not blank, not a comment) as text, or None at end of input;
+    /// for the header, where anything but text means this is not massif output.
+    fn next(&mut self) -> Result<Option<&str>, ParseError> {
+        if self.next_bytes()?.is_none() {
+            return Ok(None);
+        }
+        match std::str::from_utf8(&self.buf) {
+            Ok(s) => Ok(Some(s)),
+            Err(_) => Err(ParseError {
+                name: self.name.to_string(),
+                line: self.line.max(1),
+                msg: "not text (invalid UTF-8): this is not massif output".into(),
+            }),
+        }
+    }
+
+    /// Reads the `field=VALUE` line that must come next and converts VALUE with `f`.
+    fn field<T>(
+        &mut self,
+        field: &str,
+        snapshot: Option<u64>,
+        f: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Result<T, ParseError> {
         let name = self.name;
-        let line = self.next()?.map(str::to_string);
-        let Some(line) = line else {
+        let eof_line = self.line + 1;
+        let Some(line) = self.next_bytes()? else {
             let which = snapshot.map_or(String::new(), |n| format!(" of snapshot {n}"));
             return Err(ParseError {
                 name: name.to_string(),
-                line: self.line + 1,
+                line: eof_line,
                 msg: format!(
                     "unexpected end of file: expected the `{field}=` line{which} (truncated file?)"
                 ),
             });
         };
-        match line.strip_prefix(field).and_then(|r| r.strip_prefix('=')) {
-            Some(v) => Ok(v.trim().to_string()),
-            None => Err(self.err(format!(
+        let res = match line
+            .strip_prefix(field.as_bytes())
+            .and_then(|r| r.strip_prefix(b"="))
+        {
+            Some(v) => f(v.trim_ascii()),
+            None => Err(format!(
                 "expected a `{field}=` line, got `{}`",
-                short(&line)
-            ))),
-        }
+                short_b(line)
+            )),
+        };
+        res.map_err(|m| self.err(m))
     }
 
     fn num_field(&mut self, field: &str, snapshot: Option<u64>) -> Result<u64, ParseError> {
-        let v = self.field(field, snapshot)?;
-        v.parse().map_err(|_| {
-            self.err(format!(
-                "`{field}=` wants a whole number, got `{}`",
-                short(&v)
-            ))
+        self.field(field, snapshot, |v| {
+            parse_u64(v)
+                .ok_or_else(|| format!("`{field}=` wants a whole number, got `{}`", short_b(v)))
         })
     }
+}
+
+/// A whole unsigned decimal number, None on anything else or on overflow.
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+fn short_b(b: &[u8]) -> String {
+    short(&String::from_utf8_lossy(&b[..b.len().min(256)]))
 }
 
 fn short(s: &str) -> String {
@@ -205,16 +224,13 @@ fn short(s: &str) -> String {
 }
 
 /// Parses `nCHILDREN: BYTES rest` (any leading indentation); returns children, bytes, rest.
-fn tree_line(line: &str) -> Option<(u32, u64, &str)> {
-    let t = line.trim_start().strip_prefix('n')?;
-    let colon = t.find(':')?;
-    let children: u32 = t[..colon].parse().ok()?;
-    let rest = t[colon + 1..].trim_start();
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return None;
-    }
-    let bytes: u64 = rest[..digits].parse().ok()?;
+fn tree_line(line: &[u8]) -> Option<(u32, u64, &[u8])> {
+    let t = line.trim_ascii_start().strip_prefix(b"n")?;
+    let colon = t.iter().position(|&b| b == b':')?;
+    let children = u32::try_from(parse_u64(&t[..colon])?).ok()?;
+    let rest = t[colon + 1..].trim_ascii_start();
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let bytes = parse_u64(&rest[..digits])?;
     Some((children, bytes, &rest[digits..]))
 }
 
@@ -224,9 +240,7 @@ pub fn parse<R: BufRead>(r: R, name: &str, opt: &ParseOptions) -> Result<Massif,
         r,
         name,
         buf: Vec::with_capacity(256),
-        text: String::with_capacity(256),
         line: 0,
-        strict_utf8: true,
     };
     // Header: desc lines, cmd, time_unit.
     let mut desc = Vec::new();
@@ -280,43 +294,37 @@ pub fn parse<R: BufRead>(r: R, name: &str, opt: &ParseOptions) -> Result<Massif,
             short(&tu)
         ))
     })?;
-    ls.strict_utf8 = false;
     let mut m = Massif::new(cmd, desc, time_unit);
 
     // Snapshots.
     let mut stack: Vec<Open> = Vec::new();
     loop {
-        let line = match ls.next()? {
+        let num = match ls.next_bytes()? {
             None => break,
-            Some(l) => l.to_string(),
+            Some(line) => match line.strip_prefix(b"snapshot=") {
+                Some(v) => parse_u64(v.trim_ascii()).ok_or_else(|| {
+                    format!("`snapshot=` wants a whole number, got `{}`", short_b(v))
+                }),
+                None => Err(format!(
+                    "expected a `snapshot=` line, got `{}`",
+                    short_b(line)
+                )),
+            },
         };
-        let Some(num) = line.strip_prefix("snapshot=") else {
-            return Err(ls.err(format!(
-                "expected a `snapshot=` line, got `{}`",
-                short(&line)
-            )));
-        };
-        let num: u64 = num.trim().parse().map_err(|_| {
-            ls.err(format!(
-                "`snapshot=` wants a whole number, got `{}`",
-                short(num)
-            ))
-        })?;
+        let num = num.map_err(|m| ls.err(m))?;
         let time = ls.num_field("time", Some(num))?;
         let heap = ls.num_field("mem_heap_B", Some(num))?;
         let extra = ls.num_field("mem_heap_extra_B", Some(num))?;
         let stacks = ls.num_field("mem_stacks_B", Some(num))?;
-        let kind = match ls.field("heap_tree", Some(num))?.as_str() {
-            "empty" => TreeKind::Empty,
-            "detailed" => TreeKind::Detailed,
-            "peak" => TreeKind::Peak,
-            other => {
-                return Err(ls.err(format!(
-                    "`heap_tree=` must be empty, detailed or peak, got `{}`",
-                    short(other)
-                )))
-            }
-        };
+        let kind = ls.field("heap_tree", Some(num), |v| match v {
+            b"empty" => Ok(TreeKind::Empty),
+            b"detailed" => Ok(TreeKind::Detailed),
+            b"peak" => Ok(TreeKind::Peak),
+            other => Err(format!(
+                "`heap_tree=` must be empty, detailed or peak, got `{}`",
+                short_b(other)
+            )),
+        })?;
         let tree = if kind == TreeKind::Empty {
             None
         } else {
@@ -373,7 +381,7 @@ fn read_tree<R: BufRead>(
     loop {
         let name = ls.name;
         let line_no = ls.line;
-        let Some(line) = ls.next()? else {
+        let Some(line) = ls.next_bytes()? else {
             let msg = if nodes.is_empty() {
                 format!("unexpected end of file: snapshot {snapshot} says it has a tree, but none follows")
             } else {
@@ -389,7 +397,7 @@ fn read_tree<R: BufRead>(
             });
         };
         let Some((children, bytes, rest)) = tree_line(line) else {
-            let got = short(line);
+            let got = short_b(line);
             return Err(ls.err(format!(
                 "expected a tree line (`nCHILDREN: BYTES location`) of snapshot {snapshot}, got `{got}`"
             )));
@@ -399,7 +407,7 @@ fn read_tree<R: BufRead>(
         }
         if let Some(p) = stack.last_mut() {
             if bytes > p.room {
-                let got = short(line);
+                let got = short_b(line);
                 return Err(ls.err(format!(
                     "tree line of snapshot {snapshot} claims more bytes than its parent has left: `{got}`"
                 )));
@@ -416,7 +424,7 @@ fn read_tree<R: BufRead>(
             let idx = nodes.len();
             nodes.push(Node {
                 bytes,
-                label: m.intern(rest),
+                label: m.intern_bytes(rest),
                 children,
                 end: idx as u32 + 1,
                 merged: 0,

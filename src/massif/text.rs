@@ -87,7 +87,12 @@ fn sites_block(out: &mut String, m: &Massif, tree: &Tree, top: usize) {
         );
     }
     if sites.is_empty() {
-        let _ = writeln!(out, "  (no allocation sites: the heap is empty)");
+        let why = if total == 0 {
+            "the heap is empty"
+        } else {
+            "massif recorded no call sites for these bytes"
+        };
+        let _ = writeln!(out, "  (no allocation sites: {why})");
     }
 }
 
