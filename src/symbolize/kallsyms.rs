@@ -66,8 +66,12 @@ impl Kallsyms {
         };
         let start = self.names.len() as u32;
         self.names.push_str(name);
-        self.syms
-            .push((addr, start, name.len() as u16, module.min(u16::MAX as usize) as u16));
+        self.syms.push((
+            addr,
+            start,
+            name.len() as u16,
+            module.min(u16::MAX as usize) as u16,
+        ));
     }
 
     fn finish(&mut self) {
