@@ -1,1 +1,2 @@
 //! unwind (see DESIGN.md).
+pub mod dwarf;
