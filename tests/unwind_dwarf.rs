@@ -196,7 +196,14 @@ fn unwinder_for(pid: Pid, maps: &[Mapping], cache: &ModuleCache) -> ProcessUnwin
 /// A test-side symbolizer, independent of the unwinder: ELF symbol tables (.symtab, else
 /// .dynsym) of each mapped file, load bias from the PT_LOAD segment holding the mapping offset.
 struct Symbols {
-    modules: Vec<(Mapping, u64, Vec<(u64, u64, String)>)>,
+    modules: Vec<SymbolModule>,
+}
+
+/// One mapped file: its mapping, load bias and sorted (start, end, name) function symbols.
+struct SymbolModule {
+    map: Mapping,
+    bias: u64,
+    syms: Vec<(u64, u64, String)>,
 }
 
 impl Symbols {
@@ -229,7 +236,11 @@ impl Symbols {
                 })
                 .collect();
             syms.sort();
-            modules.push((m.clone(), bias, syms));
+            modules.push(SymbolModule {
+                map: m.clone(),
+                bias,
+                syms,
+            });
         }
         Symbols { modules }
     }
@@ -238,9 +249,9 @@ impl Symbols {
     fn module(&self, lookup: u64) -> String {
         self.modules
             .iter()
-            .find(|(m, _, _)| (m.start..m.end).contains(&lookup))
-            .map(|(m, _, _)| {
-                Path::new(&m.path)
+            .find(|m| (m.map.start..m.map.end).contains(&lookup))
+            .map(|m| {
+                Path::new(&m.map.path)
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default()
@@ -250,8 +261,8 @@ impl Symbols {
 
     /// Function name of a lookup address, or `?@module`.
     fn name(&self, lookup: u64) -> String {
-        for (m, bias, syms) in &self.modules {
-            if !(m.start..m.end).contains(&lookup) {
+        for SymbolModule { map, bias, syms } in &self.modules {
+            if !(map.start..map.end).contains(&lookup) {
                 continue;
             }
             let svma = lookup - bias;
@@ -306,23 +317,28 @@ fn session(exe: &Path) -> Option<Session> {
     })
 }
 
+/// One unwound snapshot: frame names, outcome, and whether its ip was in the wanted leaf.
+struct Sample {
+    names: Vec<String>,
+    outcome: UnwindOutcome,
+    hit: bool,
+}
+
 /// Samples `tid` until `want` snapshots have their ip in a function named `leaf` (or in a
 /// module named `leaf` when it starts with '['), unwinding and naming every snapshot taken.
 /// Returns all (names, outcome) of every snapshot and how many matched.
-fn sample_until(
-    s: &mut Session,
-    tid: Pid,
-    leaf: &str,
-    want: usize,
-) -> Vec<(Vec<String>, UnwindOutcome, bool)> {
+fn sample_until(s: &mut Session, tid: Pid, leaf: &str, want: usize) -> Vec<Sample> {
     let mut out = Vec::new();
     let mut frames = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while out.iter().filter(|x: &&(_, _, bool)| x.2).count() < want {
+    while out.iter().filter(|x: &&Sample| x.hit).count() < want {
         assert!(
             Instant::now() < deadline,
             "never stopped inside {leaf}; last stacks: {:?}",
-            &out[out.len().saturating_sub(3)..]
+            out[out.len().saturating_sub(3)..]
+                .iter()
+                .map(|x| &x.names)
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(3));
         let snap = snapshot(tid);
@@ -336,7 +352,11 @@ fn sample_until(
         } else {
             names[0] == leaf
         };
-        out.push((names, outcome, hit));
+        out.push(Sample {
+            names,
+            outcome,
+            hit,
+        });
     }
     out
 }
@@ -355,7 +375,12 @@ fn c_chain_without_frame_pointers_unwinds_to_start() {
     let Some(mut s) = session(&exe) else { return };
     let tid = s.tids[0];
     let samples = sample_until(&mut s, tid, "c", 10);
-    for (names, outcome, hit) in &samples {
+    for Sample {
+        names,
+        outcome,
+        hit,
+    } in &samples
+    {
         // Wherever the thread was stopped (c, b, a, main, loop glue), the stack is whole.
         assert_eq!(*outcome, UnwindOutcome::Complete, "{names:?}");
         assert_eq!(
@@ -372,7 +397,7 @@ fn c_chain_without_frame_pointers_unwinds_to_start() {
             assert!(!libc_frames.is_empty(), "{names:?}");
         }
     }
-    eprintln!("{} snapshots, e.g. {:?}", samples.len(), samples[0].0);
+    eprintln!("{} snapshots, e.g. {:?}", samples.len(), samples[0].names);
 }
 
 #[test]
@@ -395,7 +420,12 @@ fn qsort_comparator_unwinds_through_libc() {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for (names, outcome, hit) in &samples {
+    for Sample {
+        names,
+        outcome,
+        hit,
+    } in &samples
+    {
         assert_eq!(*outcome, UnwindOutcome::Complete, "{names:?}");
         assert_eq!(
             names.last().map(String::as_str),
@@ -420,7 +450,7 @@ fn qsort_comparator_unwinds_through_libc() {
             "main's callee is {caller_of_main}, not qsort: {names:?}"
         );
     }
-    let hit = samples.iter().find(|x| x.2).map(|x| &x.0);
+    let hit = samples.iter().find(|x| x.hit).map(|x| &x.names);
     eprintln!("{} snapshots, e.g. {hit:?}", samples.len());
 }
 
@@ -455,7 +485,12 @@ fn two_threads_both_unwound() {
         } else {
             ("spin_two", "worker_two")
         };
-        for (names, outcome, hit) in sample_until(&mut s, tid, leaf, 5) {
+        for Sample {
+            names,
+            outcome,
+            hit,
+        } in sample_until(&mut s, tid, leaf, 5)
+        {
             assert_eq!(outcome, UnwindOutcome::Complete, "{names:?}");
             if hit {
                 assert_eq!(&names[..2], [leaf, worker], "{names:?}");
@@ -483,7 +518,12 @@ fn vdso_frames_unwind_through_the_vdso_eh_frame() {
     assert!(s.maps.iter().any(|m| m.path == "[vdso]"), "no vdso mapped");
     let tid = s.tids[0];
     let samples = sample_until(&mut s, tid, "[vdso]", 5);
-    for (names, outcome, hit) in &samples {
+    for Sample {
+        names,
+        outcome,
+        hit,
+    } in &samples
+    {
         assert_eq!(*outcome, UnwindOutcome::Complete, "{names:?}");
         assert_eq!(
             names.last().map(String::as_str),
@@ -513,7 +553,12 @@ fn rust_release_binary_unwinds_to_main() {
     let Some(mut s) = session(&exe) else { return };
     let tid = s.tids[0];
     let samples = sample_until(&mut s, tid, "rust_chain::leaf", 5);
-    for (names, outcome, hit) in &samples {
+    for Sample {
+        names,
+        outcome,
+        hit,
+    } in &samples
+    {
         assert_eq!(*outcome, UnwindOutcome::Complete, "{names:?}");
         assert_eq!(
             names.last().map(String::as_str),
