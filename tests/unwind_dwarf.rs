@@ -12,7 +12,7 @@ mod dwarf;
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -54,6 +54,8 @@ struct Target {
     /// Threads we seized: after SIGKILL each must be reaped by us (the tracer) with __WALL,
     /// or the thread-group leader stays a zombie and `Child::wait` blocks forever.
     traced: Vec<Pid>,
+    /// The fixture's stdout, past its "ready" line.
+    lines: BufReader<std::process::ChildStdout>,
 }
 
 impl Drop for Target {
@@ -83,20 +85,33 @@ fn build_c(dir: &Path, src: &str, name: &str) -> PathBuf {
 /// Starts `exe` and waits for its "ready" line, so every library is mapped and main is running.
 fn start(exe: &Path) -> Target {
     let mut child = Command::new(exe)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {}: {e}", exe.display()));
     let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read ready line");
+    lines.read_line(&mut line).expect("read ready line");
     assert_eq!(line.trim(), "ready", "fixture did not start");
     let pid = Pid::from_raw(child.id() as i32);
     Target {
         child,
         pid,
         traced: Vec::new(),
+        lines,
+    }
+}
+
+impl Target {
+    /// Sends a line to the fixture's stdin and waits for its next stdout line.
+    fn say(&mut self, line: &str) -> String {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("write to fixture");
+        stdin.flush().expect("flush");
+        let mut reply = String::new();
+        self.lines.read_line(&mut reply).expect("read fixture");
+        reply.trim().to_string()
     }
 }
 
@@ -325,7 +340,7 @@ struct Sample {
 }
 
 /// Samples `tid` until `want` snapshots have their ip in a function named `leaf` (or in a
-/// module named `leaf` when it starts with '['), unwinding and naming every snapshot taken.
+/// module named `leaf` when it starts with '[', `[libm]` meaning libm.so), unwinding and naming every snapshot taken.
 /// Returns all (names, outcome) of every snapshot and how many matched.
 fn sample_until(s: &mut Session, tid: Pid, leaf: &str, want: usize) -> Vec<Sample> {
     let mut out = Vec::new();
@@ -347,7 +362,11 @@ fn sample_until(s: &mut Session, tid: Pid, leaf: &str, want: usize) -> Vec<Sampl
             .unwinder
             .unwind(snap.ip, snap.sp, snap.bp, &snap.stack, &mut frames);
         let names = s.symbols.frames(&frames);
-        let hit = if leaf.starts_with('[') {
+        let hit = if leaf == "[libm]" {
+            s.unwinder
+                .module_name_at(snap.ip)
+                .is_some_and(|m| m.contains("/libm.so"))
+        } else if leaf.starts_with('[') {
             s.unwinder.module_name_at(snap.ip) == Some(leaf)
         } else {
             names[0] == leaf
@@ -581,6 +600,87 @@ fn rust_release_binary_unwinds_to_main() {
                 "{names:?}"
             );
             assert!(names.iter().any(|n| n == "main"), "{names:?}");
+        }
+    }
+}
+
+#[test]
+fn dlopen_after_attach_is_unwound_once_added() {
+    if !live_tools(&["gcc"]) {
+        return;
+    }
+    let dir = tmpdir();
+    let exe = build_c(dir.path(), "dlopen_late.c", "dlopen_late");
+    let Some(mut s) = session(&exe) else { return };
+    assert!(
+        !s.maps.iter().any(|m| m.path.contains("libm.so")),
+        "libm must not be mapped before dlopen"
+    );
+    // The tracee must run to dlopen: the seized threads are running (not stopped) here.
+    assert_eq!(s.target.say("go"), "loaded");
+    // Before libm is registered, a sample inside it stops at once, honestly truncated, instead of
+    // guessing callers with frame pointers libm does not keep.
+    let tid = s.tids[0];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < deadline, "never stopped inside libm");
+        let snap = snapshot(tid);
+        if s.unwinder.module_name_at(snap.ip).is_some() {
+            continue;
+        }
+        let mut frames = Vec::new();
+        let outcome = s
+            .unwinder
+            .unwind(snap.ip, snap.sp, snap.bp, &snap.stack, &mut frames);
+        assert_eq!(
+            outcome,
+            UnwindOutcome::Truncated(dwarf::StopReason::NoModule { address: snap.ip })
+        );
+        assert_eq!(frames, [snap.ip]);
+        break;
+    }
+    // As record does for MMAP2 records: register only the mappings that appeared.
+    let now = exec_mappings(s.target.pid);
+    let new: Vec<Mapping> = now
+        .iter()
+        .filter(|m| {
+            !s.maps
+                .iter()
+                .any(|o| o.start == m.start && o.path == m.path)
+        })
+        .cloned()
+        .collect();
+    assert!(new.iter().any(|m| m.path.contains("libm.so")), "{new:?}");
+    for m in &new {
+        s.unwinder
+            .add_module(Path::new(&m.path), m.start, m.end, m.offset)
+            .unwrap_or_else(|e| panic!("{}: {e}", m.path));
+    }
+    s.symbols = Symbols::new(&now);
+    s.maps = now;
+    let samples = sample_until(&mut s, tid, "[libm]", 5);
+    for Sample {
+        names,
+        outcome,
+        hit,
+    } in &samples
+    {
+        assert_eq!(*outcome, UnwindOutcome::Complete, "{names:?}");
+        assert_eq!(
+            names.last().map(String::as_str),
+            Some("_start"),
+            "{names:?}"
+        );
+        if *hit {
+            let at = names
+                .iter()
+                .position(|n| n == "poll_cos")
+                .expect("poll_cos");
+            assert_eq!(
+                names.get(at + 1).map(String::as_str),
+                Some("main"),
+                "{names:?}"
+            );
         }
     }
 }
