@@ -10,6 +10,18 @@
 //!
 //! One [`ProcessUnwinder`] per address space; one [`ModuleCache`] per recording (or the global
 //! one behind [`ProcessUnwinder::new`]).
+//!
+//! Limits worth knowing:
+//! - x86_64 only (framehop's `UnwinderX86_64`); only IP, SP and BP are used, which is what
+//!   `.eh_frame` CFI on x86_64 needs in practice.
+//! - An address in no registered module, or in a module without `.eh_frame`/`.debug_frame`,
+//!   stops the unwind ([`StopReason`]). An address inside a module *with* CFI but not covered by
+//!   any FDE is handed by framehop to its frame-pointer rule; in code without frame pointers
+//!   that can yield a wrong caller or stop with a zero frame pointer (reported as complete), so
+//!   `record` judges completeness by the outermost symbol ([`is_thread_entry`]).
+//! - Separate debug files are not consulted for `.debug_frame`: `.eh_frame` is always in the
+//!   loaded file and covers everything gcc, clang and rustc emit on Linux.
+//! - JIT code (no ELF file) is not unwound through.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -740,12 +752,16 @@ mod tests {
 
     #[test]
     fn unwinds_own_thread_to_clone3() {
-        let (ip, sp, bp, stack) = nested(5);
+        // On a thread of our own, so the root is libc's clone3 even under --test-threads=1
+        // (where libtest runs tests on the main thread).
+        let (ip, sp, bp, stack) = std::thread::spawn(|| nested(5))
+            .join()
+            .expect("snapshot thread");
         let mut u = own_unwinder();
         let mut frames = Vec::new();
         let outcome = u.unwind(ip, sp, bp, &stack, &mut frames);
         assert_eq!(outcome, UnwindOutcome::Complete, "frames: {frames:x?}");
-        // snapshot_here + 6 nested + test harness frames + thread start.
+        // snapshot_here + 6 nested + std thread-start frames + start_thread + clone3.
         assert!(frames.len() >= 10, "only {} frames", frames.len());
         let exe = std::env::current_exe().expect("current exe");
         let exe = exe.to_string_lossy();
@@ -754,7 +770,7 @@ mod tests {
             .filter(|&&a| u.module_name_at(a - 1) == Some(&*exe))
             .count();
         assert!(in_exe >= 8, "{in_exe} frames in the test binary");
-        // The test runs on a spawned thread: its outermost frame is libc's clone3.
+        // The snapshot was taken on a spawned thread: its outermost frame is libc's clone3.
         let last = *frames.last().expect("frames");
         let lib = u.module_name_at(last - 1).unwrap_or("");
         assert!(lib.contains("libc"), "outermost frame in {lib:?}");
