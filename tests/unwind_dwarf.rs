@@ -84,7 +84,13 @@ fn build_c(dir: &Path, src: &str, name: &str) -> PathBuf {
 
 /// Starts `exe` and waits for its "ready" line, so every library is mapped and main is running.
 fn start(exe: &Path) -> Target {
+    start_with_args(exe, &[])
+}
+
+/// [`start`] with arguments.
+fn start_with_args(exe: &Path, args: &[&str]) -> Target {
     let mut child = Command::new(exe)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -149,6 +155,11 @@ fn read_mem(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
 
 /// Stops `tid`, copies its registers and stack, and lets it run again.
 fn snapshot(tid: Pid) -> Snapshot {
+    snapshot_sized(tid, STACK_BYTES)
+}
+
+/// [`snapshot`] copying `stack_bytes` of stack.
+fn snapshot_sized(tid: Pid, stack_bytes: usize) -> Snapshot {
     ptrace::interrupt(tid).expect("PTRACE_INTERRUPT");
     let resume = loop {
         match waitpid(tid, Some(WaitPidFlag::__WALL)).expect("waitpid") {
@@ -160,7 +171,7 @@ fn snapshot(tid: Pid) -> Snapshot {
         }
     };
     let regs = ptrace::getregs(tid).expect("PTRACE_GETREGS");
-    let stack = read_mem(tid, regs.rsp, STACK_BYTES);
+    let stack = read_mem(tid, regs.rsp, stack_bytes);
     ptrace::cont(tid, resume.filter(|s| *s != Signal::SIGSTOP)).expect("PTRACE_CONT");
     Snapshot {
         ip: regs.rip,
@@ -312,7 +323,11 @@ struct Session {
 }
 
 fn session(exe: &Path) -> Option<Session> {
-    let mut target = start(exe);
+    session_with_args(exe, &[])
+}
+
+fn session_with_args(exe: &Path, args: &[&str]) -> Option<Session> {
+    let mut target = start_with_args(exe, args);
     let tids = match seize_all(target.pid, &mut target.traced) {
         Ok(t) => t,
         Err(why) => {
@@ -737,6 +752,90 @@ fn bench_unwind_ns_per_sample() {
             u.module_count(),
             cold.as_secs_f64() * 1e3,
             warm.as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// How much stack copy complete unwinding needs, to choose record's default: real programs
+/// (python3 running a recursive workload; the Rust fixture) are stopped 200 times each, 128 KiB
+/// of stack copied, and each snapshot unwound with the copy cut to 4..128 KiB. Prints the share
+/// of complete stacks per size. Run by bench/unwind/run.sh.
+#[test]
+#[ignore]
+fn bench_stack_copy_size_needed() {
+    if !live_tools(&["python3", "rustc"]) {
+        return;
+    }
+    let dir = tmpdir();
+    let rust = dir.path().join("rust_chain");
+    let status = Command::new("rustc")
+        .args(["-C", "opt-level=2", "-C", "debuginfo=1", "-o"])
+        .arg(&rust)
+        .arg(common::fixture("unwind/rust_chain.rs"))
+        .status()
+        .expect("run rustc");
+    assert!(status.success());
+    // Recursion 40 deep through the interpreter, with dict/str/json work at the leaves.
+    let py = r#"
+import json
+def rec(n):
+    if n == 0:
+        d = {str(i): [i, str(i) * 3] for i in range(200)}
+        return len(json.dumps(d))
+    return rec(n - 1) + 1
+print('ready', flush=True)
+while True:
+    rec(40)
+"#;
+    let python = PathBuf::from("/usr/bin/python3");
+    let sizes = [4usize, 8, 16, 32, 64, 128];
+    for (label, exe, args) in [
+        (
+            "python3 (recursion 40 deep)",
+            python.clone(),
+            vec!["-c", py],
+        ),
+        (
+            "rust_chain (release, no frame pointers)",
+            rust.clone(),
+            vec![],
+        ),
+    ] {
+        let Some(mut s) = session_with_args(&exe, &args) else {
+            return;
+        };
+        let tid = s.tids[0];
+        let mut complete = [0usize; 6];
+        let mut frames = Vec::new();
+        let n = 200;
+        let mut depth = 0usize;
+        for _ in 0..n {
+            std::thread::sleep(Duration::from_millis(2));
+            let snap = snapshot_sized(tid, 128 * 1024);
+            for (i, kib) in sizes.iter().enumerate() {
+                let len = (kib * 1024).min(snap.stack.len());
+                frames.clear();
+                let outcome =
+                    s.unwinder
+                        .unwind(snap.ip, snap.sp, snap.bp, &snap.stack[..len], &mut frames);
+                if outcome.is_complete() {
+                    complete[i] += 1;
+                }
+            }
+            depth += frames.len();
+        }
+        // The last snapshot's frames, to see where "complete" stacks end.
+        let names = s.symbols.frames(&frames);
+        let row: Vec<String> = sizes
+            .iter()
+            .zip(complete)
+            .map(|(k, c)| format!("{k} KiB {:.1}%", 100.0 * c as f64 / n as f64))
+            .collect();
+        println!(
+            "STACK {label}: {:.1} frames avg; complete with {}; e.g. {}",
+            depth as f64 / n as f64,
+            row.join(", "),
+            names.join(" <- ")
         );
     }
 }

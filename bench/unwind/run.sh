@@ -21,6 +21,9 @@ if [ "${SKIP_RPROF:-0}" != 1 ]; then
   RPROF_BENCH_ITERS=${RPROF_BENCH_ITERS:-100000} \
     cargo test -q --release --test unwind_dwarf -- --ignored --nocapture bench_unwind_ns_per_sample \
     2>&1 | grep '^BENCH' | tee "$OUT/rprof.txt"
+  echo "== stack copy size needed for complete stacks (python3, Rust fixture)"
+  cargo test -q --release --test unwind_dwarf -- --ignored --nocapture bench_stack_copy_size_needed \
+    2>&1 | grep '^STACK' | tee "$OUT/stack-size.txt"
 fi
 
 if ! command -v perf >/dev/null; then
