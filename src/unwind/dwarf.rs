@@ -38,6 +38,10 @@ use object::{Object, ObjectSection, ObjectSegment, SegmentFlags};
 /// corrupt stack contents, and the bound keeps the per-sample cost predictable.
 pub const MAX_FRAMES: usize = 1024;
 
+/// A read further than this above the stack copy cannot be a real stack slot (8 MiB is the
+/// default main-thread stack limit); it is reported as a bad address, not a short copy.
+const MAX_STACK_SPAN: u64 = 8 << 20;
+
 /// Page size used to align segment file offsets the way the loader does (`mmap` needs
 /// page-aligned offsets, so a PT_LOAD whose `p_offset` is not aligned is mapped from the page
 /// below it).
@@ -602,7 +606,11 @@ impl ProcessUnwinder {
                 },
                 Ok(None) => return UnwindOutcome::Complete,
                 Err(framehop::Error::CouldNotReadStack(stack_address)) => {
-                    let reason = if stack_address >= stack_end.saturating_sub(7) {
+                    // Just past the copy: the copy was short. Far past it (more than a whole
+                    // default thread stack) or below sp: the rules led somewhere bogus.
+                    let beyond = stack_address >= stack_end.saturating_sub(7)
+                        && stack_address < stack_end.saturating_add(MAX_STACK_SPAN);
+                    let reason = if beyond {
                         StopReason::StackExhausted { stack_address }
                     } else {
                         StopReason::BadStackAddress { stack_address }
@@ -889,6 +897,15 @@ mod tests {
         b.remove_modules_in(start, start + 1);
         assert_eq!(b.module_count(), before - 1);
         assert!(b.module_name_at(start).is_none());
+    }
+
+    #[test]
+    fn unwinder_can_move_to_a_worker_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<ProcessUnwinder>();
+        assert_send::<ModuleCache>();
+        fn assert_sync<T: Sync>() {}
+        assert_sync::<ModuleCache>();
     }
 
     #[test]
