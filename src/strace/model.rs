@@ -90,6 +90,8 @@ pub struct Stat {
     pub total_ns: u64,
     /// Largest measured latency, ns.
     pub max_ns: u64,
+    /// Smallest measured latency, ns (valid when `timed > 0`).
+    pub min_ns: u64,
     hist: Option<Box<Hist>>,
     /// Error code (positive errno) -> count.
     pub errnos: Vec<(i32, u64)>,
@@ -104,6 +106,9 @@ impl Stat {
         self.total_ns += ns;
         if ns > self.max_ns {
             self.max_ns = ns;
+        }
+        if self.timed == 1 || ns < self.min_ns {
+            self.min_ns = ns;
         }
         self.hist
             .get_or_insert_with(|| Box::new(Hist::new()))
@@ -126,6 +131,13 @@ impl Stat {
         self.timed += o.timed;
         self.total_ns += o.total_ns;
         self.max_ns = self.max_ns.max(o.max_ns);
+        if o.timed > 0 {
+            self.min_ns = if self.timed == o.timed {
+                o.min_ns
+            } else {
+                self.min_ns.min(o.min_ns)
+            };
+        }
         if let Some(h) = &o.hist {
             match &mut self.hist {
                 Some(mine) => mine.merge(h),
@@ -140,12 +152,13 @@ impl Stat {
         }
     }
 
-    /// Latency quantile in ns; never above the exact maximum.
+    /// Latency quantile in ns; kept within the exact minimum and maximum, so a bucket's
+    /// midpoint never reports a value no call had at the edges.
     pub fn quantile_ns(&self, q: f64) -> Option<u64> {
         self.hist
             .as_ref()
             .and_then(|h| h.quantile(q))
-            .map(|v| v.min(self.max_ns))
+            .map(|v| v.clamp(self.min_ns, self.max_ns))
     }
 
     /// Mean latency in ns over timed calls.
