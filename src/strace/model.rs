@@ -155,6 +155,9 @@ impl Stat {
     /// Latency quantile in ns; kept within the exact minimum and maximum, so a bucket's
     /// midpoint never reports a value no call had at the edges.
     pub fn quantile_ns(&self, q: f64) -> Option<u64> {
+        if q >= 1.0 && self.timed > 0 {
+            return Some(self.max_ns);
+        }
         self.hist
             .as_ref()
             .and_then(|h| h.quantile(q))
