@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use crate::strace::model::{Meta, Summary};
 use crate::strace::render::{self, Grouping, RenderOpts, SortKey};
-use crate::strace::{log, perf, ptrace, target};
+use crate::strace::{bpf, log, perf, ptrace, target};
 
 /// Which tracing mechanism to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,6 +199,26 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
         Backend::Perf => "perf",
         _ => "ptrace",
     };
+    // Counts-only on perf: count in the kernel with BPF when it loads (exact, nothing to lose),
+    // else sample entries and failing exits.
+    let bpf = if args.counts_only && backend == Backend::Perf {
+        match bpf::Counter::load(args.per_thread || args.per_process) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!(
+                    "rprof: in-kernel counting unavailable ({e:#}); sampling entries instead"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let backend_name = if bpf.is_some() {
+        "perf+bpf"
+    } else {
+        backend_name
+    };
     target::install_stop_handlers()?;
     let mut launched = if args.command.is_empty() {
         None
@@ -232,6 +252,22 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
         }
     };
     let result = match backend {
+        Backend::Perf if bpf.is_some() => {
+            let pids = match launched_pid {
+                Some(p) => vec![p],
+                None => args.pids.clone(),
+            };
+            let counter = bpf.ok_or_else(|| anyhow::anyhow!("bpf counter missing"))?;
+            bpf::run(
+                counter,
+                pids,
+                launched_pid,
+                deadline,
+                &mut release,
+                &mut status,
+            )
+            .map(|(t, reason)| (t, 0, 0, reason))
+        }
         Backend::Perf => {
             let t = match launched_pid {
                 Some(p) => perf::PerfTarget::Launch(p),

@@ -503,8 +503,9 @@ pub fn available() -> Result<()> {
     let mut s = Session::new(true, false)?;
     let me = std::process::id();
     let mut a = s.attrs.enter;
-    open_event(&mut a, me as i32, s.cpus[0]).map_err(|e| open_error(e, me))?;
+    let fd = open_event(&mut a, me as i32, s.cpus[0]).map_err(|e| open_error(e, me))?;
     s.rings.clear();
+    target::keep_until_end(fd);
     Ok(())
 }
 
@@ -621,7 +622,9 @@ pub fn run(
         counts_only,
         None,
     );
+    let fds: Vec<OwnedFd> = rings.iter_mut().flat_map(|r| r._fds.drain(..)).collect();
     drop(rings);
+    target::close_parallel(fds);
     let names = dec.names;
     let (threads, in_flight) = rec.finish(counts_only, &|pid, tid| {
         names

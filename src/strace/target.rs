@@ -240,3 +240,28 @@ pub fn describe_status(st: nix::sys::wait::WaitStatus) -> Option<(String, u8)> {
         _ => None,
     }
 }
+
+/// Descriptors kept open until the end of tracing (the auto-backend probe): while one event
+/// stays on a tracepoint, closing the others does not unregister it.
+static KEEP: std::sync::Mutex<Vec<OwnedFd>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `fd` open until [`close_parallel`].
+pub fn keep_until_end(fd: OwnedFd) {
+    if let Ok(mut k) = KEEP.lock() {
+        k.push(fd);
+    }
+}
+
+/// Closes perf/BPF descriptors on parallel threads. The last close of an event on a tracepoint
+/// unregisters it and waits for an RCU grace period (~60 ms here); one after another, that
+/// was most of rprof's fixed cost.
+pub fn close_parallel(mut fds: Vec<OwnedFd>) {
+    if let Ok(mut k) = KEEP.lock() {
+        fds.append(&mut k);
+    }
+    std::thread::scope(|s| {
+        for fd in fds {
+            s.spawn(move || drop(fd));
+        }
+    });
+}
