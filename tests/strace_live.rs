@@ -65,7 +65,7 @@ fn launched(backend: &str, extra: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "rprof failed: {stderr}");
     assert!(
-        stderr.contains(&format!("with the {backend} backend")),
+        stderr.contains(&format!("with the {backend}")),
         "backend named: {stderr}"
     );
     assert!(stderr.contains("exited with status 0"), "{stderr}");
@@ -205,7 +205,10 @@ fn attached(backend: &str, extra: &[&str]) {
     assert!(ok, "rprof failed: {rest}");
     assert!(rest.contains("target exited"), "{rest}");
     assert!(target.wait().expect("wait").success());
-    assert_mix(&out, &format!("attach {backend} {extra:?}"));
+    assert_mix(
+        &out,
+        &format!("attach {backend} {extra:?} (stderr: {rest})"),
+    );
 }
 
 #[test]

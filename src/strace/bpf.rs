@@ -104,6 +104,7 @@ const LDX_DW: u8 = 0x79;
 const LDX_W: u8 = 0x61;
 const LD_DW_IMM: u8 = 0x18;
 const JEQ_K: u8 = 0x15;
+const JNE_K: u8 = 0x55;
 const JGT_K: u8 = 0x25;
 const JSGE_K: u8 = 0x75;
 const JSLT_K: u8 = 0xc5;
@@ -113,6 +114,11 @@ const EXIT: u8 = 0x95;
 const HELPER_LOOKUP: i32 = 1;
 const HELPER_UPDATE: i32 = 2;
 const HELPER_PID_TGID: i32 = 14;
+const HELPER_PROBE_READ_KERNEL: i32 = 113;
+/// offsetof(struct pt_regs, orig_ax) on x86_64: the syscall number at exit.
+const ORIG_AX_OFFSET: i32 = 15 * 8;
+const PROG_RAW_TRACEPOINT: u32 = 17;
+const BPF_RAW_TRACEPOINT_OPEN: i32 = 17;
 
 fn ld_map(v: &mut Vec<Insn>, dst: u8, fd: &OwnedFd) {
     v.push(i(LD_DW_IMM, dst, 1, 0, fd.as_raw_fd())); // src=1: BPF_PSEUDO_MAP_FD
@@ -133,13 +139,19 @@ fn emit_pid_check(v: &mut Vec<Insn>, pids: &OwnedFd, out_label: &mut Vec<usize>)
     v.push(i(JEQ_K, 0, 0, 0, 0)); // patched to jump to "out"
 }
 
-/// Emits: key {tgid, tid, nr=ctx[8], errno=r8 or 0} at fp-24, then counts[key] += 1.
-fn emit_count(v: &mut Vec<Insn>, counts: &OwnedFd, errno_in_r8: bool, out_label: &mut Vec<usize>) {
+/// Emits: key {tgid, tid, nr=*(reg+off), errno=r8 or 0} at fp-24, then counts[key] += 1.
+fn emit_count(
+    v: &mut Vec<Insn>,
+    counts: &OwnedFd,
+    errno_in_r8: bool,
+    nr_at: (u8, i16),
+    out_label: &mut Vec<usize>,
+) {
     v.push(i(MOV64_X, 1, 7, 0, 0));
     v.push(i(RSH64_K, 1, 0, 0, 32));
     v.push(i(STX_W, 10, 1, -24, 0));
     v.push(i(STX_W, 10, 7, -20, 0));
-    v.push(i(LDX_DW, 1, 6, 8, 0));
+    v.push(i(LDX_DW, 1, nr_at.0, nr_at.1, 0));
     v.push(i(STX_W, 10, 1, -16, 0));
     if errno_in_r8 {
         v.push(i(STX_W, 10, 8, -12, 0));
@@ -166,12 +178,12 @@ fn emit_count(v: &mut Vec<Insn>, counts: &OwnedFd, errno_in_r8: bool, out_label:
     v.push(i(CALL, 0, 0, 0, HELPER_UPDATE));
 }
 
-fn finish_prog(mut v: Vec<Insn>, outs: Vec<usize>) -> Vec<Insn> {
+fn finish_prog(mut v: Vec<Insn>, outs: Vec<usize>, ret: i32) -> Vec<Insn> {
     let out = v.len();
     for j in outs {
         v[j].off = (out - j - 1) as i16;
     }
-    v.push(i(MOV64_K, 0, 0, 0, 0));
+    v.push(i(MOV64_K, 0, 0, 0, ret));
     v.push(i(EXIT, 0, 0, 0, 0));
     v
 }
@@ -201,12 +213,13 @@ fn enter_prog(pids: &OwnedFd, counts: &OwnedFd, calls: Option<&OwnedFd>) -> Vec<
         let here = v.len();
         v[skip].off = (here - skip - 1) as i16;
     }
-    emit_count(&mut v, counts, false, &mut outs);
-    finish_prog(v, outs)
+    emit_count(&mut v, counts, false, (6, 8), &mut outs);
+    finish_prog(v, outs, 0)
 }
 
+/// Raw `sys_exit(regs, ret)`: the context is {regs, ret}; the number is regs->orig_ax.
 fn exit_prog(pids: &OwnedFd, counts: &OwnedFd) -> Vec<Insn> {
-    let mut v = vec![i(MOV64_X, 6, 1, 0, 0), i(LDX_DW, 8, 6, 16, 0)];
+    let mut v = vec![i(MOV64_X, 6, 1, 0, 0), i(LDX_DW, 8, 6, 8, 0)];
     let mut outs = Vec::new();
     // Only errors (-4095..-1) are counted at exit; everything else leaves at once.
     outs.push(v.len());
@@ -215,8 +228,16 @@ fn exit_prog(pids: &OwnedFd, counts: &OwnedFd) -> Vec<Insn> {
     v.push(i(JSLT_K, 8, 0, 0, -4095));
     v.push(i(NEG64, 8, 0, 0, 0));
     emit_pid_check(&mut v, pids, &mut outs);
-    emit_count(&mut v, counts, true, &mut outs);
-    finish_prog(v, outs)
+    v.push(i(LDX_DW, 3, 6, 0, 0));
+    v.push(i(ADD64_K, 3, 0, 0, ORIG_AX_OFFSET));
+    v.push(i(MOV64_X, 1, 10, 0, 0));
+    v.push(i(ADD64_K, 1, 0, 0, -40));
+    v.push(i(MOV64_K, 2, 0, 0, 8));
+    v.push(i(CALL, 0, 0, 0, HELPER_PROBE_READ_KERNEL));
+    outs.push(v.len());
+    v.push(i(JNE_K, 0, 0, 0, 0));
+    emit_count(&mut v, counts, true, (10, -40), &mut outs);
+    finish_prog(v, outs, 0)
 }
 
 fn fork_prog(pids: &OwnedFd, child_off: i16) -> Vec<Insn> {
@@ -233,13 +254,15 @@ fn fork_prog(pids: &OwnedFd, child_off: i16) -> Vec<Insn> {
     v.push(i(ADD64_K, 3, 0, 0, -12));
     v.push(i(MOV64_K, 4, 0, 0, 0));
     v.push(i(CALL, 0, 0, 0, HELPER_UPDATE));
-    finish_prog(v, outs)
+    // 1: a perf tracepoint program returning 0 would suppress the samples of every other
+    // perf user of sched_process_fork; our carrier event itself never matches its filter.
+    finish_prog(v, outs, 1)
 }
 
-fn prog_load(insns: &[Insn]) -> Result<OwnedFd> {
+fn prog_load(ty: u32, insns: &[Insn]) -> Result<OwnedFd> {
     let license = c"Dual MIT/GPL";
     let mut a = [0u8; 128];
-    put32(&mut a, 0, PROG_TRACEPOINT);
+    put32(&mut a, 0, ty);
     put32(&mut a, 4, insns.len() as u32);
     put64(&mut a, 8, insns.as_ptr() as u64);
     put64(&mut a, 16, license.as_ptr() as u64);
@@ -293,7 +316,20 @@ fn field_offset(path: &str, field: &str) -> Result<i16> {
     bail!("no field {field} in {path}/format")
 }
 
-/// Attaches `prog` to the tracepoint `tp` on every CPU through one perf event.
+/// Attaches a raw tracepoint program: no perf record is built, and no other perf user of the
+/// tracepoint is affected.
+fn attach_raw(name: &std::ffi::CStr, prog: &OwnedFd) -> Result<OwnedFd> {
+    let mut a = [0u8; 128];
+    put64(&mut a, 0, name.as_ptr() as u64);
+    put32(&mut a, 8, prog.as_raw_fd() as u32);
+    let fd = bpf(BPF_RAW_TRACEPOINT_OPEN, &mut a)
+        .map_err(|e| anyhow!("attaching to raw tracepoint {name:?}: {e}"))?;
+    // SAFETY: fresh fd from the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Attaches `prog` to the tracepoint `tp` on every CPU through one perf event whose own
+/// samples are filtered out.
 fn attach(tp: u64, prog: &OwnedFd) -> Result<OwnedFd> {
     let mut a = b::perf_event_attr::default();
     a.type_ = b::PERF_TYPE_TRACEPOINT;
@@ -320,6 +356,14 @@ fn attach(tp: u64, prog: &OwnedFd) -> Result<OwnedFd> {
             std::io::Error::last_os_error()
         );
     }
+    let filter = c"child_pid < 0";
+    // SAFETY: valid fd and NUL-terminated string.
+    if unsafe { sys::ioctls::SET_FILTER(fd.as_raw_fd(), filter.as_ptr() as *mut _) } < 0 {
+        bail!(
+            "PERF_EVENT_IOC_SET_FILTER: {}",
+            std::io::Error::last_os_error()
+        );
+    }
     // SAFETY: valid fd.
     if unsafe { sys::ioctls::ENABLE(fd.as_raw_fd(), 0) } < 0 {
         bail!("PERF_EVENT_IOC_ENABLE: {}", std::io::Error::last_os_error());
@@ -332,7 +376,9 @@ pub struct Counter {
     pids: OwnedFd,
     counts: OwnedFd,
     calls: Option<OwnedFd>,
-    progs: Vec<(u64, OwnedFd)>,
+    enter: OwnedFd,
+    exit: OwnedFd,
+    fork: (u64, OwnedFd),
     links: Vec<OwnedFd>,
 }
 
@@ -341,8 +387,9 @@ impl Counter {
     /// `per_thread`: key calls by thread (needed for --per-thread/--per-process); otherwise
     /// calls are counted per syscall only, which is cheaper.
     pub fn load(per_thread: bool) -> Result<Self> {
-        let enter = tp_id("raw_syscalls/sys_enter")?;
-        let exit = tp_id("raw_syscalls/sys_exit")?;
+        if !cfg!(target_arch = "x86_64") {
+            bail!("in-kernel counting is implemented for x86_64 only");
+        }
         let fork = tp_id("sched/sched_process_fork")?;
         let child_off = field_offset("sched/sched_process_fork", "child_pid")?;
         let pids = map_create(MAP_HASH, 4, 4, 65536)?;
@@ -352,19 +399,22 @@ impl Counter {
         } else {
             Some(map_create(MAP_PERCPU_ARRAY, 4, 8, ARRAY_SLOTS)?)
         };
-        let progs = vec![
-            (
-                enter,
-                prog_load(&enter_prog(&pids, &counts, calls.as_ref()))?,
-            ),
-            (exit, prog_load(&exit_prog(&pids, &counts))?),
-            (fork, prog_load(&fork_prog(&pids, child_off))?),
-        ];
+        let enter = prog_load(
+            PROG_RAW_TRACEPOINT,
+            &enter_prog(&pids, &counts, calls.as_ref()),
+        )?;
+        let exit = prog_load(PROG_RAW_TRACEPOINT, &exit_prog(&pids, &counts))?;
+        let fork = (
+            fork,
+            prog_load(PROG_TRACEPOINT, &fork_prog(&pids, child_off))?,
+        );
         Ok(Counter {
             pids,
             counts,
             calls,
-            progs,
+            enter,
+            exit,
+            fork,
             links: Vec::new(),
         })
     }
@@ -376,9 +426,10 @@ impl Counter {
 
     /// Attaches the programs: counting starts.
     pub fn start(&mut self) -> Result<()> {
-        for (tp, p) in &self.progs {
-            self.links.push(attach(*tp, p)?);
-        }
+        // Fork first, so no child is missed between the syscall programs starting and it.
+        self.links.push(attach(self.fork.0, &self.fork.1)?);
+        self.links.push(attach_raw(c"sys_enter", &self.enter)?);
+        self.links.push(attach_raw(c"sys_exit", &self.exit)?);
         Ok(())
     }
 
