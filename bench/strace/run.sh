@@ -36,6 +36,7 @@ run() {
   T[$name]=$best
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 run bare "$REPS" "$MIX" "$N"
 run rprof_perf "$REPS" "$RPROF" strace-summary -o "$TMP/perf.txt" -- "$MIX" "$N"
 NOTE[rprof_perf]=$(grep -h "calls," "$TMP/rprof_perf.err" | sed 's/^rprof: //')
@@ -49,7 +50,8 @@ if command -v strace >/dev/null; then
 fi
 if command -v perf >/dev/null && perf trace -s -o "$TMP/pt.probe" true >/dev/null 2>&1; then
   run perf_trace "$SLOW_REPS" perf trace -s -o "$TMP/perf_trace.txt" "$MIX" "$N"
-  NOTE[perf_trace]=$(awk '$1=="write"{w=$2} $1=="getppid"{g=$2} /LOST/{l=l" "$0} END{print "write " w ", getppid " g (l?"; "l:"")}' "$TMP/perf_trace.txt")
+  # perf trace prints one table per thread: sum them; LOST lines say what it dropped.
+  NOTE[perf_trace]=$(awk '$1=="write"{w+=$2} $1=="getppid"{g+=$2} $1=="open"{o+=$2} /LOST/{l=l" "$0} END{print "write " w ", getppid " g ", open " o (l?"; "l:"")}' "$TMP/perf_trace.txt")
 fi
 
 bare=${T[bare]}
@@ -69,4 +71,6 @@ for name in bare rprof_perf rprof_counts rprof_ptrace strace perf_trace; do
     'BEGIN { printf "| %s | %.3f | %.1f | %s |\n", l, t/1e9, t/b, n }'
 done
 echo
-echo "N=$N ($(( 2*N + N + N/5 )) syscalls from the workers); $(nproc) CPUs; $(uname -r); min of $REPS runs for bare/perf/counts, $SLOW_REPS for the rest."
+echo "N=$N: the workers make write=$(( 2*N )), getppid=$N, open=$(( N/5 )) (all ENOENT), $(( 2*N + N + N/5 )) syscalls in all;"
+echo "$(nproc) CPUs; kernel $(uname -r); load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg);"
+echo "min of $REPS runs for bare/perf/counts-only, $SLOW_REPS for the others. Wall times include rprof's start-up and teardown."
