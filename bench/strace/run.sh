@@ -42,6 +42,11 @@ run rprof_perf "$REPS" "$RPROF" strace-summary -o "$TMP/perf.txt" -- "$MIX" "$N"
 NOTE[rprof_perf]=$(grep -h "calls," "$TMP/rprof_perf.err" | sed 's/^rprof: //')
 run rprof_counts "$REPS" "$RPROF" strace-summary --counts-only -o "$TMP/counts.txt" -- "$MIX" "$N"
 NOTE[rprof_counts]=$(grep -h "calls," "$TMP/rprof_counts.err" | sed 's/^rprof: //')
+if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+  # The floor for any tracepoint-based tool: merely counting the two tracepoints.
+  run perf_stat "$REPS" perf stat -x, -o "$TMP/stat.txt" -e raw_syscalls:sys_enter,raw_syscalls:sys_exit "$MIX" "$N"
+  NOTE[perf_stat]=$(awk -F, '/sys_enter/{print $1 " entries (no breakdown by syscall)"}' "$TMP/stat.txt")
+fi
 run rprof_ptrace "$SLOW_REPS" "$RPROF" strace-summary --backend ptrace -o "$TMP/ptrace.txt" -- "$MIX" "$N"
 NOTE[rprof_ptrace]=$(grep -h "calls," "$TMP/rprof_ptrace.err" | sed 's/^rprof: //')
 if command -v strace >/dev/null; then
@@ -56,11 +61,12 @@ fi
 
 bare=${T[bare]}
 printf '| run | wall s | x bare | counted |\n|---|---:|---:|---|\n'
-for name in bare rprof_perf rprof_counts rprof_ptrace strace perf_trace; do
+for name in bare perf_stat rprof_perf rprof_counts rprof_ptrace strace perf_trace; do
   [[ -n ${T[$name]:-} ]] || continue
   label=$name
   case $name in
     bare) label="bare \`mix $N\`";;
+    perf_stat) label="\`perf stat -e raw_syscalls:*\` (floor: counting only)";;
     rprof_perf) label="\`rprof strace-summary\` (perf, times)";;
     rprof_counts) label="\`rprof strace-summary --counts-only\` (perf+bpf)";;
     rprof_ptrace) label="\`rprof strace-summary --backend ptrace\`";;

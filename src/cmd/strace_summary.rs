@@ -194,25 +194,26 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     for &p in &args.pids {
         target::threads_of(p)?;
     }
-    let backend = choose_backend(args.backend)?;
+    // Counts-only on perf: count in the kernel with BPF when it loads (exact, nothing to lose),
+    // else sample entries and failing exits. Loading it also proves perf works, so `auto`
+    // skips its probe then.
+    let mut bpf = None;
+    if args.counts_only && args.backend != Backend::Ptrace {
+        match bpf::Counter::load(args.per_thread || args.per_process) {
+            Ok(c) => bpf = Some(c),
+            Err(e) => {
+                eprintln!("rprof: in-kernel counting unavailable ({e:#}); sampling entries instead")
+            }
+        }
+    }
+    let backend = if bpf.is_some() {
+        Backend::Perf
+    } else {
+        choose_backend(args.backend)?
+    };
     let backend_name = match backend {
         Backend::Perf => "perf",
         _ => "ptrace",
-    };
-    // Counts-only on perf: count in the kernel with BPF when it loads (exact, nothing to lose),
-    // else sample entries and failing exits.
-    let bpf = if args.counts_only && backend == Backend::Perf {
-        match bpf::Counter::load(args.per_thread || args.per_process) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!(
-                    "rprof: in-kernel counting unavailable ({e:#}); sampling entries instead"
-                );
-                None
-            }
-        }
-    } else {
-        None
     };
     let backend_name = if bpf.is_some() {
         "perf+bpf"
