@@ -226,6 +226,11 @@ fn strace_attach_ptrace_exact_counts() {
     attached("ptrace", &[]);
 }
 
+#[test]
+fn strace_attach_ptrace_counts_only_exact_counts() {
+    attached("ptrace", &["--counts-only"]);
+}
+
 fn tracer_pid(pid: u32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?

@@ -136,7 +136,10 @@ fn quality_line(s: &Summary) {
         total.errors,
         if threads == 1 { "" } else { "s" }
     )];
-    if m.backend != "strace log" {
+    if m.backend.starts_with("ptrace") {
+        // ptrace stops the tracee for every event: nothing can be dropped.
+        parts.push(format!("{:.2}s traced, {}", m.duration_s, m.stop_reason));
+    } else if m.backend != "strace log" {
         let lost_pct = if total.calls + m.lost_events > 0 {
             100.0 * m.lost_events as f64 / (total.calls + m.lost_events) as f64
         } else {

@@ -513,14 +513,18 @@ pub fn run(
     let mut names: HashMap<u32, String> = HashMap::new();
     for &p in &pids {
         counter.add_pid(p)?;
+    }
+    counter.start()?;
+    release()?;
+    // Names are read after release: a launched command has exec'd by then (before, it is
+    // still a copy of rprof). Threads that exit before the end keep these names.
+    for &p in &pids {
         for tid in target::threads_of(p).unwrap_or_default() {
             if let Some(c) = target::comm_of(p, tid) {
                 names.insert(tid, c);
             }
         }
     }
-    counter.start()?;
-    release()?;
     let pidfds: Vec<OwnedFd> = pids.iter().filter_map(|&p| target::pidfd(p)).collect();
     let mut forwarded = false;
     let reason = loop {

@@ -46,7 +46,15 @@ struct SyscallInfo {
 }
 
 const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+const PTRACE_LISTEN: libc::c_uint = 0x4208;
 const OP_ENTRY: u8 = 1;
+
+fn is_stop_signal(s: Signal) -> bool {
+    matches!(
+        s,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+    )
+}
 const OP_EXIT: u8 = 2;
 
 fn syscall_info(tid: Pid) -> Option<SyscallInfo> {
@@ -284,10 +292,17 @@ pub fn run(
                 }
                 let _ = ptrace::syscall(pid, None);
             }
-            WaitStatus::PtraceEvent(pid, _, ev) => {
+            WaitStatus::PtraceEvent(pid, sig, ev) => {
                 if detaching {
                     let _ = ptrace::detach(pid, None);
                     traced.remove(&pid);
+                    continue;
+                }
+                if ev == libc::PTRACE_EVENT_STOP && is_stop_signal(sig) {
+                    // A group-stop (SIGSTOP, Ctrl-Z...): stay stopped, as without a tracer,
+                    // but keep listening for the SIGCONT that ends it.
+                    // SAFETY: PTRACE_LISTEN on a tracee in group-stop, no pointers.
+                    unsafe { libc::ptrace(PTRACE_LISTEN, pid.as_raw(), 0, 0) };
                     continue;
                 }
                 if ev == libc::PTRACE_EVENT_EXEC {
