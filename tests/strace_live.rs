@@ -357,3 +357,55 @@ fn strace_nothing_to_trace() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to trace"));
 }
+
+/// Runs rprof as the unprivileged user `nobody` (root only: otherwise skipped).
+fn as_nobody(args: &[&str]) -> Option<std::process::Output> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || have("setpriv").is_err() {
+        eprintln!("SKIP: needs root and setpriv to drop privileges");
+        return None;
+    }
+    Some(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(rprof_path())
+            .args(args)
+            .current_dir("/")
+            .output()
+            .expect("run setpriv"),
+    )
+}
+
+#[test]
+fn strace_unprivileged_perf_says_why_and_auto_falls_back() {
+    let Some(out) = as_nobody(&["strace-summary", "--backend", "perf", "--", "/bin/true"]) else {
+        return;
+    };
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.starts_with("rprof: "), "{e}");
+    assert!(
+        e.contains("permission denied") || e.contains("perf_event_paranoid"),
+        "{e}"
+    );
+    assert!(e.contains("--backend ptrace"), "the fix is suggested: {e}");
+    let Some(out) = as_nobody(&["strace-summary", "--format", "json", "--", "/bin/true"]) else {
+        return;
+    };
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    assert!(e.contains("using the ptrace backend"), "{e}");
+    assert!(e.contains("with the ptrace backend"), "{e}");
+}
+
+#[test]
+fn strace_unprivileged_ptrace_attach_denied() {
+    // pid 1 belongs to root: an unprivileged ptrace attach must fail with the fix.
+    let Some(out) = as_nobody(&["strace-summary", "--backend", "ptrace", "-p", "1"]) else {
+        return;
+    };
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains("permission denied attaching to 1"), "{e}");
+    assert!(e.contains("CAP_SYS_PTRACE"), "{e}");
+}

@@ -56,6 +56,22 @@ fn strace_log_golden_pid_prefix_sorted_by_calls() {
 }
 
 #[test]
+fn strace_log_without_times_is_counts_only() {
+    let log = fixture("strace/no-times.log");
+    let p = log.to_str().expect("path");
+    golden(
+        "strace/no-times-per-process.txt",
+        &run_ok(&[
+            "strace-summary",
+            "--from-log",
+            p,
+            "--per-process",
+            "--errors",
+        ]),
+    );
+}
+
+#[test]
 fn strace_log_output_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dest = dir.path().join("summary.txt");

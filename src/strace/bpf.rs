@@ -288,6 +288,8 @@ fn prog_load(ty: u32, insns: &[Insn]) -> Result<OwnedFd> {
 }
 
 fn tp_id(path: &str) -> Result<u64> {
+    // Same errors (with their fixes) as the sampling backend.
+    super::perf::tracepoint_id("sys_enter")?;
     for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
         if let Ok(s) = std::fs::read_to_string(format!("{root}/events/{path}/id")) {
             return s

@@ -44,14 +44,23 @@ pub struct PerfRun {
 const TRACEFS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
 /// Reads the id of `raw_syscalls:NAME` from tracefs (either mount point).
-fn tracepoint_id(name: &str) -> Result<u64> {
+pub fn tracepoint_id(name: &str) -> Result<u64> {
     for root in TRACEFS {
         let p = format!("{root}/events/raw_syscalls/{name}/id");
-        if let Ok(s) = std::fs::read_to_string(&p) {
-            return s
-                .trim()
-                .parse()
-                .map_err(|_| anyhow!("unexpected content in {p}: {s:?}"));
+        match std::fs::read_to_string(&p) {
+            Ok(s) => {
+                return s
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow!("unexpected content in {p}: {s:?}"))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+                "permission denied reading {p}: tracefs is readable by root only here; run as \
+                 root, or grant access (`sudo chmod -R go+rX {root}` or mount it with \
+                 `mode=755`) together with CAP_PERFMON or `sysctl kernel.perf_event_paranoid=-1`; \
+                 or use --backend ptrace"
+            ),
+            Err(_) => {}
         }
     }
     bail!(
