@@ -409,3 +409,33 @@ fn strace_unprivileged_ptrace_attach_denied() {
     assert!(e.contains("permission denied attaching to 1"), "{e}");
     assert!(e.contains("CAP_SYS_PTRACE"), "{e}");
 }
+
+#[test]
+fn strace_lost_events_are_reported() {
+    if !live("perf_event_open", perf_event_check()) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = fixture_bin(dir.path());
+    // A one-page ring cannot hold a busy second of syscalls: the kernel must drop records,
+    // and rprof must say so rather than print a plausible, silently short table.
+    let out = rprof()
+        .env("RPROF_STRACE_RING_PAGES", "1")
+        .args([
+            "strace-summary",
+            "--backend",
+            "perf",
+            "--format",
+            "json",
+            "--",
+        ])
+        .arg(&bin)
+        .arg("100000")
+        .output()
+        .expect("run");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{e}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["lost_events"].as_u64().unwrap_or(0) > 0, "{e}");
+    assert!(e.contains("warning: the kernel dropped"), "{e}");
+}

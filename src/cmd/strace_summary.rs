@@ -140,12 +140,22 @@ fn quality_line(s: &Summary) {
         // ptrace stops the tracee for every event: nothing can be dropped.
         parts.push(format!("{:.2}s traced, {}", m.duration_s, m.stop_reason));
     } else if m.backend != "strace log" {
-        let lost_pct = if total.calls + m.lost_events > 0 {
-            100.0 * m.lost_events as f64 / (total.calls + m.lost_events) as f64
+        // Records, not calls: timed mode writes an entry and an exit per call, counts-only
+        // sampling an entry per call and an exit per error.
+        let records = if m.timed {
+            2 * total.calls
+        } else {
+            total.calls + total.errors
+        };
+        let lost_pct = if records + m.lost_events > 0 {
+            100.0 * m.lost_events as f64 / (records + m.lost_events) as f64
         } else {
             0.0
         };
-        parts.push(format!("lost events: {} ({lost_pct:.2}%)", m.lost_events));
+        parts.push(format!(
+            "lost events: {} ({lost_pct:.2}% of records)",
+            m.lost_events
+        ));
         parts.push(format!("{:.2}s traced, {}", m.duration_s, m.stop_reason));
     } else if m.skipped_lines > 0 {
         parts.push(format!("{} unrecognised lines skipped", m.skipped_lines));

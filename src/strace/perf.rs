@@ -247,7 +247,13 @@ impl Session {
         let enter_id = tracepoint_id("sys_enter")?;
         let exit_id = tracepoint_id("sys_exit")?;
         let page = 4096usize;
-        let pages = 4096usize; // 16 MiB per CPU, halved on ENOMEM/EPERM (mlock limit).
+        // 16 MiB per CPU, halved on ENOMEM/EPERM (mlock limit). RPROF_STRACE_RING_PAGES
+        // (a power of two) overrides it: tests use a tiny ring to check lost-event reporting.
+        let pages = std::env::var("RPROF_STRACE_RING_PAGES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|p| p.is_power_of_two())
+            .unwrap_or(4096);
         let wakeup = (pages * page / 4) as u32;
         let st = if counts_only {
             b::PERF_SAMPLE_TID | b::PERF_SAMPLE_RAW
