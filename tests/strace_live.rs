@@ -12,6 +12,27 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
+/// Whether the raw_syscalls tracepoints can be used: perf_event_open works and tracefs is
+/// mounted and readable (it is not always mounted, e.g. in containers).
+fn tracepoints_check() -> Result<(), String> {
+    perf_event_check()?;
+    for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
+        if std::fs::read_to_string(format!("{root}/events/raw_syscalls/sys_enter/id")).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(
+        "tracefs is not mounted or not readable (mount -t tracefs nodev /sys/kernel/tracing)"
+            .into(),
+    )
+}
+
+/// Gate for a backend: perf needs the tracepoints; ptrace needs nothing more than the tests
+/// already assume.
+fn backend_live(backend: &str) -> bool {
+    backend != "perf" || live("raw_syscalls tracepoints", tracepoints_check())
+}
+
 /// Per-thread iterations of the fixture: writes = 2N, getppid = N, failing open = N/5.
 const N: u64 = 3000;
 
@@ -52,7 +73,7 @@ fn assert_mix(json: &str, what: &str) {
 }
 
 fn launched(backend: &str, extra: &[&str]) {
-    if !live("perf_event_open", perf_event_check()) {
+    if !backend_live(backend) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -97,7 +118,7 @@ fn strace_launch_ptrace_counts_only_exact_counts() {
 
 #[test]
 fn strace_launch_auto_says_backend() {
-    if !live("perf_event_open", perf_event_check()) {
+    if !live("raw_syscalls tracepoints", tracepoints_check()) {
         return;
     }
     let out = rprof()
@@ -189,7 +210,7 @@ fn finish(
 }
 
 fn attached(backend: &str, extra: &[&str]) {
-    if !live("perf_event_open", perf_event_check()) {
+    if !backend_live(backend) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -239,7 +260,7 @@ fn tracer_pid(pid: u32) -> Option<String> {
 }
 
 fn sigint_leaves_target_running(backend: &str) {
-    if !live("perf_event_open", perf_event_check()) {
+    if !backend_live(backend) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -286,7 +307,7 @@ fn strace_sigint_ptrace_target_survives() {
 
 #[test]
 fn strace_duration_and_per_thread_names() {
-    if !live("perf_event_open", perf_event_check()) {
+    if !live("raw_syscalls tracepoints", tracepoints_check()) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -327,7 +348,7 @@ fn strace_no_such_pid() {
 #[test]
 fn strace_no_such_command() {
     for backend in ["perf", "ptrace"] {
-        if backend == "perf" && !live("perf_event_open", perf_event_check()) {
+        if !backend_live(backend) {
             continue;
         }
         let out = rprof()
@@ -412,7 +433,7 @@ fn strace_unprivileged_ptrace_attach_denied() {
 
 #[test]
 fn strace_lost_events_are_reported() {
-    if !live("perf_event_open", perf_event_check()) {
+    if !live("raw_syscalls tracepoints", tracepoints_check()) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
