@@ -462,3 +462,34 @@ fn strace_lost_events_are_reported() {
     assert!(v["lost_events"].as_u64().unwrap_or(0) > 0, "{e}");
     assert!(e.contains("warning: the kernel dropped"), "{e}");
 }
+
+#[test]
+fn strace_unknown_syscall_number_is_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = fixture_bin(dir.path());
+    for backend in ["perf", "ptrace"] {
+        if !backend_live(backend) {
+            continue;
+        }
+        let out = rprof()
+            .env("MIX_UNKNOWN", "1")
+            .args(["strace-summary", "--errors", "--backend", backend, "--"])
+            .arg(&bin)
+            .arg("10")
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let row = text
+            .lines()
+            .find(|l| l.ends_with(" syscall_999"))
+            .unwrap_or_else(|| panic!("{backend}: no syscall_999 row:\n{text}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!((cols[3], cols[4]), ("1", "1"), "{backend}: {row}");
+        assert!(text.contains("syscall_999  ENOSYS ×1"), "{backend}: {text}");
+    }
+}
