@@ -493,3 +493,37 @@ fn strace_unknown_syscall_number_is_shown() {
         assert!(text.contains("syscall_999  ENOSYS ×1"), "{backend}: {text}");
     }
 }
+
+/// Attaching while the target starts threads: threads created during the attach may carry
+/// both an inherited event and one opened on them (perf), or be auto-attached before the scan
+/// reaches them (ptrace). Every call must still be counted exactly once.
+#[test]
+fn strace_attach_during_thread_creation_counts_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = compile("strace/spawner.c", dir.path(), "spawner", &["-O2"]);
+    for backend in ["perf", "ptrace"] {
+        if !backend_live(backend) {
+            continue;
+        }
+        let mut target = Command::new(&bin).spawn().expect("start spawner");
+        std::thread::sleep(Duration::from_millis(30));
+        let pid = target.id().to_string();
+        let out = rprof()
+            .args([
+                "strace-summary",
+                "--format",
+                "json",
+                "--backend",
+                backend,
+                "-p",
+                &pid,
+            ])
+            .output()
+            .expect("run rprof");
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{backend}: {e}");
+        assert!(target.wait().expect("wait").success());
+        let c = counts(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(c.get("getppid"), Some(&(100_000, 0)), "{backend}: {e}");
+    }
+}

@@ -508,7 +508,7 @@ pub fn run(
     mut counter: Counter,
     pids: Vec<u32>,
     launched: Option<u32>,
-    deadline: Deadline,
+    mut deadline: Deadline,
     release: &mut dyn FnMut() -> Result<()>,
     status: &mut Option<nix::sys::wait::WaitStatus>,
 ) -> Result<(Vec<ThreadSummary>, String)> {
@@ -518,6 +518,7 @@ pub fn run(
     }
     counter.start()?;
     release()?;
+    deadline.start();
     // Names are read after release: a launched command has exec'd by then (before, it is
     // still a copy of rprof). Threads that exit before the end keep these names.
     for &p in &pids {

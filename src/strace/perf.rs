@@ -255,11 +255,8 @@ impl Session {
             .filter(|p| p.is_power_of_two())
             .unwrap_or(4096);
         let wakeup = (pages * page / 4) as u32;
-        let st = if counts_only {
-            b::PERF_SAMPLE_TID | b::PERF_SAMPLE_RAW
-        } else {
-            b::PERF_SAMPLE_TID | b::PERF_SAMPLE_TIME | b::PERF_SAMPLE_RAW
-        } as u64;
+        // TIME in counts mode too: it is what tells a duplicate record (below) from a call.
+        let st = (b::PERF_SAMPLE_TID | b::PERF_SAMPLE_TIME | b::PERF_SAMPLE_RAW) as u64;
         let cpus = cpus();
         let n = cpus.len();
         Ok(Session {
@@ -381,8 +378,10 @@ const EXIT_BIT: u32 = 1 << 31;
 struct Decoder {
     enter_type: u16,
     exit_type: u16,
-    timed: bool,
     lost: u64,
+    /// The previous sample of the ring being read, to drop double records.
+    last: Option<Ev>,
+    duplicates: u64,
     names: HashMap<u32, String>,
 }
 
@@ -406,11 +405,7 @@ impl Decoder {
             b::PERF_RECORD_SAMPLE => {
                 let pid = u32_at(8);
                 let tid = u32_at(12);
-                let (t, raw) = if self.timed {
-                    (u64_at(16), 24)
-                } else {
-                    (0, 16)
-                };
+                let (t, raw) = (u64_at(16), 24);
                 // raw: u32 size, then the tracepoint record: u16 common_type at 0, id at 8,
                 // and for sys_exit ret at 16.
                 let data = raw + 4;
@@ -423,24 +418,32 @@ impl Decoder {
                 } else {
                     EXIT_BIT - 1
                 };
-                if common == self.enter_type {
-                    out.push(Ev {
-                        t,
-                        pid,
-                        tid,
-                        nr,
-                        ret: 0,
-                    });
+                let (nr, ret) = if common == self.enter_type {
+                    (nr, 0)
                 } else if common == self.exit_type {
-                    let ret = u64_at(data + 16) as i64;
-                    out.push(Ev {
-                        t,
-                        pid,
-                        tid,
-                        nr: nr | EXIT_BIT,
-                        ret,
-                    });
+                    (nr | EXIT_BIT, u64_at(data + 16) as i64)
+                } else {
+                    return;
+                };
+                // A thread started while we attached can carry both an event inherited from
+                // its creator and one we opened on it: the same hit then yields two records,
+                // back to back in this ring, nanoseconds apart. A real second entry (or exit)
+                // of one thread needs a full call in between, so it is never this close.
+                if let Some(last) = self.last {
+                    if last.tid == tid && last.nr == nr && t.wrapping_sub(last.t) < 1_000 {
+                        self.duplicates += 1;
+                        return;
+                    }
                 }
+                let ev = Ev {
+                    t,
+                    pid,
+                    tid,
+                    nr,
+                    ret,
+                };
+                self.last = Some(ev);
+                out.push(ev);
             }
             b::PERF_RECORD_LOST => self.lost += u64_at(16),
             b::PERF_RECORD_COMM => {
@@ -478,6 +481,19 @@ pub type ExitStatus = Option<nix::sys::wait::WaitStatus>;
 /// Opens the events for the target (attach: every thread, rescanning until no new thread
 /// appears; launch: the held child) and returns the session.
 fn open(target: &PerfTarget, counts_only: bool) -> Result<(Session, HashMap<u32, String>)> {
+    // Two events per thread and CPU when attaching: a busy server exhausts the default soft
+    // limit of 1024 descriptors, so take the hard limit.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid rlimit pointers.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
     let launch = matches!(target, PerfTarget::Launch(_));
     let mut s = Session::new(counts_only, launch)?;
     let mut names = HashMap::new();
@@ -529,12 +545,13 @@ pub fn available() -> Result<()> {
 pub fn run(
     target: PerfTarget,
     counts_only: bool,
-    deadline: Deadline,
+    mut deadline: Deadline,
     release: &mut dyn FnMut() -> Result<()>,
     status: &mut ExitStatus,
 ) -> Result<PerfRun> {
     let (mut session, names) = open(&target, counts_only)?;
     release()?;
+    deadline.start();
     let pidfds: Vec<(u32, OwnedFd)> = match &target {
         PerfTarget::Launch(p) => target::pidfd(*p).map(|f| (*p, f)).into_iter().collect(),
         PerfTarget::Attach(ps) => ps
@@ -545,8 +562,9 @@ pub fn run(
     let mut dec = Decoder {
         enter_type: session.attrs.enter.config as u16,
         exit_type: session.attrs.exit.config as u16,
-        timed: !counts_only,
         lost: 0,
+        last: None,
+        duplicates: 0,
         names,
     };
     let mut rec = Recorder::default();
@@ -667,6 +685,7 @@ fn drain(
     cutoff: Option<u64>,
 ) {
     for r in rings.iter_mut() {
+        dec.last = None;
         r.drain(|rec_bytes| dec.record(rec_bytes, pending));
     }
     if counts_only {

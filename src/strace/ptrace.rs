@@ -157,7 +157,7 @@ const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
 pub fn run(
     target: PtraceTarget,
     counts_only: bool,
-    deadline: Deadline,
+    mut deadline: Deadline,
     release: &mut dyn FnMut() -> Result<()>,
     status: &mut Option<WaitStatus>,
 ) -> Result<PtraceRun> {
@@ -192,6 +192,13 @@ pub fn run(
                         match ptrace::seize(t, OPTIONS) {
                             Ok(()) => {}
                             Err(Errno::ESRCH) if tid != p => continue,
+                            // Started by a thread seized a moment ago: TRACECLONE already
+                            // attached it to us.
+                            Err(Errno::EPERM) if tid != p => {
+                                traced.insert(t);
+                                tgids.insert(t, p);
+                                continue;
+                            }
                             Err(e) => return Err(attach_error(e, tid)),
                         }
                         let _ = ptrace::interrupt(t);
@@ -210,6 +217,7 @@ pub fn run(
         }
     }
     release()?;
+    deadline.start();
     start_ticker()?;
     let mut rec = Recorder::default();
     let mut detaching = false;
