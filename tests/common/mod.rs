@@ -81,8 +81,8 @@ pub fn perf_event_check() -> Result<(), String> {
     };
     if fd < 0 {
         let e = std::io::Error::last_os_error();
-        let paranoid =
-            std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid").unwrap_or_default();
+        let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+            .unwrap_or_default();
         return Err(format!(
             "perf_event_open failed: {e} (perf_event_paranoid={})",
             paranoid.trim()
