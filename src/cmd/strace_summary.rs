@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use crate::strace::model::{Meta, Summary};
 use crate::strace::render::{self, Grouping, RenderOpts, SortKey};
-use crate::strace::{log, perf, ptrace, target};
+use crate::strace::{bpf, log, perf, ptrace, target};
 
 /// Which tracing mechanism to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -136,13 +136,26 @@ fn quality_line(s: &Summary) {
         total.errors,
         if threads == 1 { "" } else { "s" }
     )];
-    if m.backend != "strace log" {
-        let lost_pct = if total.calls + m.lost_events > 0 {
-            100.0 * m.lost_events as f64 / (total.calls + m.lost_events) as f64
+    if m.backend.starts_with("ptrace") {
+        // ptrace stops the tracee for every event: nothing can be dropped.
+        parts.push(format!("{:.2}s traced, {}", m.duration_s, m.stop_reason));
+    } else if m.backend != "strace log" {
+        // Records, not calls: timed mode writes an entry and an exit per call, counts-only
+        // sampling an entry per call and an exit per error.
+        let records = if m.timed {
+            2 * total.calls
+        } else {
+            total.calls + total.errors
+        };
+        let lost_pct = if records + m.lost_events > 0 {
+            100.0 * m.lost_events as f64 / (records + m.lost_events) as f64
         } else {
             0.0
         };
-        parts.push(format!("lost events: {} ({lost_pct:.2}%)", m.lost_events));
+        parts.push(format!(
+            "lost events: {} ({lost_pct:.2}% of records)",
+            m.lost_events
+        ));
         parts.push(format!("{:.2}s traced, {}", m.duration_s, m.stop_reason));
     } else if m.skipped_lines > 0 {
         parts.push(format!("{} unrecognised lines skipped", m.skipped_lines));
@@ -194,10 +207,31 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     for &p in &args.pids {
         target::threads_of(p)?;
     }
-    let backend = choose_backend(args.backend)?;
+    // Counts-only on perf: count in the kernel with BPF when it loads (exact, nothing to lose),
+    // else sample entries and failing exits. Loading it also proves perf works, so `auto`
+    // skips its probe then.
+    let mut bpf = None;
+    if args.counts_only && args.backend != Backend::Ptrace {
+        match bpf::Counter::load(args.per_thread || args.per_process) {
+            Ok(c) => bpf = Some(c),
+            Err(e) => {
+                eprintln!("rprof: in-kernel counting unavailable ({e:#}); sampling entries instead")
+            }
+        }
+    }
+    let backend = if bpf.is_some() {
+        Backend::Perf
+    } else {
+        choose_backend(args.backend)?
+    };
     let backend_name = match backend {
         Backend::Perf => "perf",
         _ => "ptrace",
+    };
+    let backend_name = if bpf.is_some() {
+        "perf+bpf"
+    } else {
+        backend_name
     };
     target::install_stop_handlers()?;
     let mut launched = if args.command.is_empty() {
@@ -232,6 +266,22 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
         }
     };
     let result = match backend {
+        Backend::Perf if bpf.is_some() => {
+            let pids = match launched_pid {
+                Some(p) => vec![p],
+                None => args.pids.clone(),
+            };
+            let counter = bpf.ok_or_else(|| anyhow::anyhow!("bpf counter missing"))?;
+            bpf::run(
+                counter,
+                pids,
+                launched_pid,
+                deadline,
+                &mut release,
+                &mut status,
+            )
+            .map(|(t, reason)| (t, 0, 0, reason))
+        }
         Backend::Perf => {
             let t = match launched_pid {
                 Some(p) => perf::PerfTarget::Launch(p),

@@ -193,6 +193,10 @@ static ERRNOS: std::sync::LazyLock<Vec<(String, i32)>> = std::sync::LazyLock::ne
         .collect()
 });
 
+fn returned_nothing(raw: &str) -> bool {
+    raw.trim_end().ends_with("= ?")
+}
+
 /// Summarises an strace log.
 pub fn parse(text: &str) -> Result<Summary, LogError> {
     let mut threads: BTreeMap<u32, BTreeMap<String, Stat>> = BTreeMap::new();
@@ -202,7 +206,6 @@ pub fn parse(text: &str) -> Result<Summary, LogError> {
     let mut skipped = 0u64;
     let mut timed = false;
     let mut in_flight = 0u64;
-    let mut unknown_errno = false;
     for raw in text.lines() {
         lines += 1;
         // strace -C appends its own table; everything from its header on is not trace.
@@ -231,6 +234,12 @@ pub fn parse(text: &str) -> Result<Summary, LogError> {
             }
             Line::Call { name, errno, ns } => (name, errno, ns),
         };
+        // `= ?` without an error code: the call never returned (exit, exit_group, or a thread
+        // killed mid-call). strace -c leaves these out, and so does the summary.
+        if ns.is_none() && errno.is_none() && returned_nothing(raw) {
+            in_flight += 1;
+            continue;
+        }
         calls += 1;
         let s = threads
             .entry(pid)
@@ -245,12 +254,9 @@ pub fn parse(text: &str) -> Result<Summary, LogError> {
             None => s.calls += 1,
         }
         if let Some(e) = errno {
-            let n = errno_number(e);
-            unknown_errno |= n < 0;
-            s.add_error(n.max(0));
+            s.add_error(errno_number(e));
         }
     }
-    let _ = unknown_errno;
     if calls == 0 {
         return Err(LogError::NoSyscalls { lines });
     }
@@ -261,7 +267,11 @@ pub fn parse(text: &str) -> Result<Summary, LogError> {
             // strace logs do not say which pids are threads of which process: each is its own.
             pid,
             tid: pid,
-            name: "?".into(),
+            name: if pid == 0 {
+                "no pid prefix".into()
+            } else {
+                "?".into()
+            },
             syscalls,
         })
         .collect();

@@ -1,6 +1,7 @@
 //! Syscall summaries (`rprof strace-summary`): live tracing through perf tracepoints or ptrace,
 //! `strace -f -T` log parsing, one summary model and its text/JSON renderers.
 
+pub mod bpf;
 pub mod log;
 pub mod model;
 pub mod names;

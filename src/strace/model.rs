@@ -90,6 +90,8 @@ pub struct Stat {
     pub total_ns: u64,
     /// Largest measured latency, ns.
     pub max_ns: u64,
+    /// Smallest measured latency, ns (valid when `timed > 0`).
+    pub min_ns: u64,
     hist: Option<Box<Hist>>,
     /// Error code (positive errno) -> count.
     pub errnos: Vec<(i32, u64)>,
@@ -104,6 +106,9 @@ impl Stat {
         self.total_ns += ns;
         if ns > self.max_ns {
             self.max_ns = ns;
+        }
+        if self.timed == 1 || ns < self.min_ns {
+            self.min_ns = ns;
         }
         self.hist
             .get_or_insert_with(|| Box::new(Hist::new()))
@@ -126,6 +131,13 @@ impl Stat {
         self.timed += o.timed;
         self.total_ns += o.total_ns;
         self.max_ns = self.max_ns.max(o.max_ns);
+        if o.timed > 0 {
+            self.min_ns = if self.timed == o.timed {
+                o.min_ns
+            } else {
+                self.min_ns.min(o.min_ns)
+            };
+        }
         if let Some(h) = &o.hist {
             match &mut self.hist {
                 Some(mine) => mine.merge(h),
@@ -140,12 +152,16 @@ impl Stat {
         }
     }
 
-    /// Latency quantile in ns; never above the exact maximum.
+    /// Latency quantile in ns; kept within the exact minimum and maximum, so a bucket's
+    /// midpoint never reports a value no call had at the edges.
     pub fn quantile_ns(&self, q: f64) -> Option<u64> {
+        if q >= 1.0 && self.timed > 0 {
+            return Some(self.max_ns);
+        }
         self.hist
             .as_ref()
             .and_then(|h| h.quantile(q))
-            .map(|v| v.min(self.max_ns))
+            .map(|v| v.clamp(self.min_ns, self.max_ns))
     }
 
     /// Mean latency in ns over timed calls.
@@ -245,17 +261,27 @@ impl Hasher for TidHasher {
 type TidMap<V> = HashMap<u32, V, BuildHasherDefault<TidHasher>>;
 
 const NO_PENDING: u32 = u32::MAX;
+/// The number the perf decoder gives an invalid (negative) syscall id.
+const EXIT_BIT_MASK: u32 = (1 << 31) - 1;
+
+/// Syscall numbers below this are indexed directly; larger ones (invalid numbers such as -1,
+/// or x32 ones) go to a map so a stray number cannot allocate gigabytes.
+const DIRECT: u32 = 1024;
 
 struct ThreadRec {
     pid: u32,
     pending_nr: u32,
     pending_t: u64,
     stats: Vec<Stat>,
+    big: BTreeMap<u32, Stat>,
 }
 
 impl ThreadRec {
     #[inline]
     fn stat(&mut self, nr: u32) -> &mut Stat {
+        if nr >= DIRECT {
+            return self.big.entry(nr).or_default();
+        }
         let i = nr as usize;
         if i >= self.stats.len() {
             self.stats.resize_with(i + 1, Stat::default);
@@ -281,6 +307,7 @@ impl Recorder {
             pending_nr: NO_PENDING,
             pending_t: 0,
             stats: Vec::new(),
+            big: BTreeMap::new(),
         })
     }
 
@@ -327,6 +354,20 @@ impl Recorder {
         }
     }
 
+    /// Adds in-kernel counts: `n` calls of `nr` when `errno` is 0, else `n` errors `errno`.
+    pub fn add_counts(&mut self, pid: u32, tid: u32, nr: u32, errno: u32, n: u64) {
+        let s = self.thread(pid, tid).stat(nr);
+        if errno == 0 {
+            s.calls += n;
+        } else {
+            s.errors += n;
+            match s.errnos.iter_mut().find(|(e, _)| *e == errno as i32) {
+                Some((_, m)) => *m += n,
+                None => s.errnos.push((errno as i32, n)),
+            }
+        }
+    }
+
     /// A call counted at entry (counts-only mode) whose exit will say whether it failed:
     /// for backends whose exits do not carry the syscall number.
     #[inline]
@@ -369,9 +410,21 @@ impl Recorder {
                 }
             }
             let mut syscalls = BTreeMap::new();
-            for (nr, s) in th.stats.into_iter().enumerate() {
+            let big = std::mem::take(&mut th.big);
+            let all = th
+                .stats
+                .into_iter()
+                .enumerate()
+                .map(|(nr, s)| (nr as u32, s))
+                .chain(big);
+            for (nr, s) in all {
                 if s.calls > 0 || s.errors > 0 {
-                    syscalls.insert(names::syscall_name(nr as u32), s);
+                    let name = if nr == u32::MAX || nr == EXIT_BIT_MASK {
+                        "syscall_-1".to_string()
+                    } else {
+                        names::syscall_name(nr)
+                    };
+                    syscalls.entry(name).or_insert_with(Stat::default).merge(&s);
                 }
             }
             if syscalls.is_empty() {

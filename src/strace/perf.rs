@@ -44,14 +44,23 @@ pub struct PerfRun {
 const TRACEFS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
 /// Reads the id of `raw_syscalls:NAME` from tracefs (either mount point).
-fn tracepoint_id(name: &str) -> Result<u64> {
+pub fn tracepoint_id(name: &str) -> Result<u64> {
     for root in TRACEFS {
         let p = format!("{root}/events/raw_syscalls/{name}/id");
-        if let Ok(s) = std::fs::read_to_string(&p) {
-            return s
-                .trim()
-                .parse()
-                .map_err(|_| anyhow!("unexpected content in {p}: {s:?}"));
+        match std::fs::read_to_string(&p) {
+            Ok(s) => {
+                return s
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow!("unexpected content in {p}: {s:?}"))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+                "permission denied reading {p}: tracefs is readable by root only here; run as \
+                 root, or grant access (`sudo chmod -R go+rX {root}` or mount it with \
+                 `mode=755`) together with CAP_PERFMON or `sysctl kernel.perf_event_paranoid=-1`; \
+                 or use --backend ptrace"
+            ),
+            Err(_) => {}
         }
     }
     bail!(
@@ -238,13 +247,16 @@ impl Session {
         let enter_id = tracepoint_id("sys_enter")?;
         let exit_id = tracepoint_id("sys_exit")?;
         let page = 4096usize;
-        let pages = 4096usize; // 16 MiB per CPU, halved on ENOMEM/EPERM (mlock limit).
+        // 16 MiB per CPU, halved on ENOMEM/EPERM (mlock limit). RPROF_STRACE_RING_PAGES
+        // (a power of two) overrides it: tests use a tiny ring to check lost-event reporting.
+        let pages = std::env::var("RPROF_STRACE_RING_PAGES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|p| p.is_power_of_two())
+            .unwrap_or(4096);
         let wakeup = (pages * page / 4) as u32;
-        let st = if counts_only {
-            b::PERF_SAMPLE_TID | b::PERF_SAMPLE_RAW
-        } else {
-            b::PERF_SAMPLE_TID | b::PERF_SAMPLE_TIME | b::PERF_SAMPLE_RAW
-        } as u64;
+        // TIME in counts mode too: it is what tells a duplicate record (below) from a call.
+        let st = (b::PERF_SAMPLE_TID | b::PERF_SAMPLE_TIME | b::PERF_SAMPLE_RAW) as u64;
         let cpus = cpus();
         let n = cpus.len();
         Ok(Session {
@@ -366,8 +378,10 @@ const EXIT_BIT: u32 = 1 << 31;
 struct Decoder {
     enter_type: u16,
     exit_type: u16,
-    timed: bool,
     lost: u64,
+    /// The previous sample of the ring being read, to drop double records.
+    last: Option<Ev>,
+    duplicates: u64,
     names: HashMap<u32, String>,
 }
 
@@ -391,11 +405,7 @@ impl Decoder {
             b::PERF_RECORD_SAMPLE => {
                 let pid = u32_at(8);
                 let tid = u32_at(12);
-                let (t, raw) = if self.timed {
-                    (u64_at(16), 24)
-                } else {
-                    (0, 16)
-                };
+                let (t, raw) = (u64_at(16), 24);
                 // raw: u32 size, then the tracepoint record: u16 common_type at 0, id at 8,
                 // and for sys_exit ret at 16.
                 let data = raw + 4;
@@ -408,24 +418,32 @@ impl Decoder {
                 } else {
                     EXIT_BIT - 1
                 };
-                if common == self.enter_type {
-                    out.push(Ev {
-                        t,
-                        pid,
-                        tid,
-                        nr,
-                        ret: 0,
-                    });
+                let (nr, ret) = if common == self.enter_type {
+                    (nr, 0)
                 } else if common == self.exit_type {
-                    let ret = u64_at(data + 16) as i64;
-                    out.push(Ev {
-                        t,
-                        pid,
-                        tid,
-                        nr: nr | EXIT_BIT,
-                        ret,
-                    });
+                    (nr | EXIT_BIT, u64_at(data + 16) as i64)
+                } else {
+                    return;
+                };
+                // A thread started while we attached can carry both an event inherited from
+                // its creator and one we opened on it: the same hit then yields two records,
+                // back to back in this ring, nanoseconds apart. A real second entry (or exit)
+                // of one thread needs a full call in between, so it is never this close.
+                if let Some(last) = self.last {
+                    if last.tid == tid && last.nr == nr && t.wrapping_sub(last.t) < 1_000 {
+                        self.duplicates += 1;
+                        return;
+                    }
                 }
+                let ev = Ev {
+                    t,
+                    pid,
+                    tid,
+                    nr,
+                    ret,
+                };
+                self.last = Some(ev);
+                out.push(ev);
             }
             b::PERF_RECORD_LOST => self.lost += u64_at(16),
             b::PERF_RECORD_COMM => {
@@ -463,6 +481,19 @@ pub type ExitStatus = Option<nix::sys::wait::WaitStatus>;
 /// Opens the events for the target (attach: every thread, rescanning until no new thread
 /// appears; launch: the held child) and returns the session.
 fn open(target: &PerfTarget, counts_only: bool) -> Result<(Session, HashMap<u32, String>)> {
+    // Two events per thread and CPU when attaching: a busy server exhausts the default soft
+    // limit of 1024 descriptors, so take the hard limit.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid rlimit pointers.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
     let launch = matches!(target, PerfTarget::Launch(_));
     let mut s = Session::new(counts_only, launch)?;
     let mut names = HashMap::new();
@@ -503,8 +534,9 @@ pub fn available() -> Result<()> {
     let mut s = Session::new(true, false)?;
     let me = std::process::id();
     let mut a = s.attrs.enter;
-    open_event(&mut a, me as i32, s.cpus[0]).map_err(|e| open_error(e, me))?;
+    let fd = open_event(&mut a, me as i32, s.cpus[0]).map_err(|e| open_error(e, me))?;
     s.rings.clear();
+    target::keep_until_end(fd);
     Ok(())
 }
 
@@ -513,12 +545,13 @@ pub fn available() -> Result<()> {
 pub fn run(
     target: PerfTarget,
     counts_only: bool,
-    deadline: Deadline,
+    mut deadline: Deadline,
     release: &mut dyn FnMut() -> Result<()>,
     status: &mut ExitStatus,
 ) -> Result<PerfRun> {
     let (mut session, names) = open(&target, counts_only)?;
     release()?;
+    deadline.start();
     let pidfds: Vec<(u32, OwnedFd)> = match &target {
         PerfTarget::Launch(p) => target::pidfd(*p).map(|f| (*p, f)).into_iter().collect(),
         PerfTarget::Attach(ps) => ps
@@ -529,8 +562,9 @@ pub fn run(
     let mut dec = Decoder {
         enter_type: session.attrs.enter.config as u16,
         exit_type: session.attrs.exit.config as u16,
-        timed: !counts_only,
         lost: 0,
+        last: None,
+        duplicates: 0,
         names,
     };
     let mut rec = Recorder::default();
@@ -621,7 +655,9 @@ pub fn run(
         counts_only,
         None,
     );
+    let fds: Vec<OwnedFd> = rings.iter_mut().flat_map(|r| r._fds.drain(..)).collect();
     drop(rings);
+    target::close_parallel(fds);
     let names = dec.names;
     let (threads, in_flight) = rec.finish(counts_only, &|pid, tid| {
         names
@@ -649,6 +685,7 @@ fn drain(
     cutoff: Option<u64>,
 ) {
     for r in rings.iter_mut() {
+        dec.last = None;
         r.drain(|rec_bytes| dec.record(rec_bytes, pending));
     }
     if counts_only {

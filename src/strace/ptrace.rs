@@ -46,7 +46,15 @@ struct SyscallInfo {
 }
 
 const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+const PTRACE_LISTEN: libc::c_uint = 0x4208;
 const OP_ENTRY: u8 = 1;
+
+fn is_stop_signal(s: Signal) -> bool {
+    matches!(
+        s,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+    )
+}
 const OP_EXIT: u8 = 2;
 
 fn syscall_info(tid: Pid) -> Option<SyscallInfo> {
@@ -149,7 +157,7 @@ const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
 pub fn run(
     target: PtraceTarget,
     counts_only: bool,
-    deadline: Deadline,
+    mut deadline: Deadline,
     release: &mut dyn FnMut() -> Result<()>,
     status: &mut Option<WaitStatus>,
 ) -> Result<PtraceRun> {
@@ -184,6 +192,13 @@ pub fn run(
                         match ptrace::seize(t, OPTIONS) {
                             Ok(()) => {}
                             Err(Errno::ESRCH) if tid != p => continue,
+                            // Started by a thread seized a moment ago: TRACECLONE already
+                            // attached it to us.
+                            Err(Errno::EPERM) if tid != p => {
+                                traced.insert(t);
+                                tgids.insert(t, p);
+                                continue;
+                            }
                             Err(e) => return Err(attach_error(e, tid)),
                         }
                         let _ = ptrace::interrupt(t);
@@ -202,6 +217,7 @@ pub fn run(
         }
     }
     release()?;
+    deadline.start();
     start_ticker()?;
     let mut rec = Recorder::default();
     let mut detaching = false;
@@ -284,10 +300,17 @@ pub fn run(
                 }
                 let _ = ptrace::syscall(pid, None);
             }
-            WaitStatus::PtraceEvent(pid, _, ev) => {
+            WaitStatus::PtraceEvent(pid, sig, ev) => {
                 if detaching {
                     let _ = ptrace::detach(pid, None);
                     traced.remove(&pid);
+                    continue;
+                }
+                if ev == libc::PTRACE_EVENT_STOP && is_stop_signal(sig) {
+                    // A group-stop (SIGSTOP, Ctrl-Z...): stay stopped, as without a tracer,
+                    // but keep listening for the SIGCONT that ends it.
+                    // SAFETY: PTRACE_LISTEN on a tracee in group-stop, no pointers.
+                    unsafe { libc::ptrace(PTRACE_LISTEN, pid.as_raw(), 0, 0) };
                     continue;
                 }
                 if ev == libc::PTRACE_EVENT_EXEC {

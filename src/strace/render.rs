@@ -106,12 +106,12 @@ fn sorted(rows: &BTreeMap<String, Stat>, key: SortKey) -> Vec<(&String, &Stat)> 
     let mut v: Vec<(&String, &Stat)> = rows.iter().collect();
     // Ties fall back to name order (BTreeMap order, kept by the stable sort) for determinism.
     match key {
-        SortKey::Time => v.sort_by(|a, b| b.1.total_ns.cmp(&a.1.total_ns)),
-        SortKey::Calls => v.sort_by(|a, b| b.1.calls.cmp(&a.1.calls)),
-        SortKey::Errors => v.sort_by(|a, b| b.1.errors.cmp(&a.1.errors)),
+        SortKey::Time => v.sort_by_key(|r| std::cmp::Reverse(r.1.total_ns)),
+        SortKey::Calls => v.sort_by_key(|r| std::cmp::Reverse(r.1.calls)),
+        SortKey::Errors => v.sort_by_key(|r| std::cmp::Reverse(r.1.errors)),
         SortKey::Name => {}
-        SortKey::Avg => v.sort_by(|a, b| b.1.avg_ns().cmp(&a.1.avg_ns())),
-        SortKey::Max => v.sort_by(|a, b| b.1.max_ns.cmp(&a.1.max_ns)),
+        SortKey::Avg => v.sort_by_key(|r| std::cmp::Reverse(r.1.avg_ns())),
+        SortKey::Max => v.sort_by_key(|r| std::cmp::Reverse(r.1.max_ns)),
     }
     v
 }

@@ -49,22 +49,33 @@ pub fn stop_signal() -> Option<Signal> {
     }
 }
 
-/// A deadline from `-d`.
+/// A deadline from `-d`, counted from [`Deadline::start`] (when the events are in place, so
+/// a slow attach to thousands of threads does not eat the tracing time).
 #[derive(Clone, Copy, Debug)]
-pub struct Deadline(pub Option<Instant>);
+pub struct Deadline {
+    dur: Option<Duration>,
+    at: Option<Instant>,
+}
 
 impl Deadline {
     /// From `-d SECONDS`.
     pub fn after(secs: Option<f64>) -> Self {
-        Deadline(secs.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))))
+        Deadline {
+            dur: secs.map(|s| Duration::from_secs_f64(s.max(0.0))),
+            at: None,
+        }
     }
-    /// Whether it passed.
+    /// Starts the clock.
+    pub fn start(&mut self) {
+        self.at = self.dur.map(|d| Instant::now() + d);
+    }
+    /// Whether it passed (never before `start`).
     pub fn passed(&self) -> bool {
-        self.0.is_some_and(|d| Instant::now() >= d)
+        self.at.is_some_and(|d| Instant::now() >= d)
     }
     /// Milliseconds left, capped at `cap`, for poll timeouts.
     pub fn poll_ms(&self, cap: i32) -> i32 {
-        match self.0 {
+        match self.at {
             None => cap,
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now()).as_millis();
@@ -239,4 +250,36 @@ pub fn describe_status(st: nix::sys::wait::WaitStatus) -> Option<(String, u8)> {
         )),
         _ => None,
     }
+}
+
+/// Descriptors kept open until the end of tracing (the auto-backend probe): while one event
+/// stays on a tracepoint, closing the others does not unregister it.
+static KEEP: std::sync::Mutex<Vec<OwnedFd>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `fd` open until [`close_parallel`].
+pub fn keep_until_end(fd: OwnedFd) {
+    if let Ok(mut k) = KEEP.lock() {
+        k.push(fd);
+    }
+}
+
+/// Closes perf/BPF descriptors on parallel threads. The last close of an event on a tracepoint
+/// unregisters it and waits for an RCU grace period (~60 ms here); one after another, that
+/// was most of rprof's fixed cost.
+pub fn close_parallel(mut fds: Vec<OwnedFd>) {
+    if let Ok(mut k) = KEEP.lock() {
+        fds.append(&mut k);
+    }
+    // A handful of threads is enough: only the last close per tracepoint waits long.
+    let per = fds.len().div_ceil(8).max(1);
+    let mut chunks = Vec::new();
+    while !fds.is_empty() {
+        let rest = fds.split_off(per.min(fds.len()));
+        chunks.push(std::mem::replace(&mut fds, rest));
+    }
+    std::thread::scope(|s| {
+        for chunk in chunks {
+            s.spawn(move || drop(chunk));
+        }
+    });
 }
