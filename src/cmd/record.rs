@@ -161,6 +161,12 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         r.duration_ns as f64 / 1e9,
         r.event.name(),
     );
+    if stats.samples > 0 && stats.truncated * 5 > stats.samples {
+        eprintln!(
+            "rprof: note: {:.0}% of stacks do not reach a thread entry point: code without frame pointers breaks --call-graph fp (rebuild with -fno-omit-frame-pointer, or -C force-frame-pointers=yes for Rust)",
+            pct(stats.truncated, stats.samples)
+        );
+    }
     Ok((p, stats))
 }
 

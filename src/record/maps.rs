@@ -107,7 +107,6 @@ impl AddressSpace {
         let m = self.maps.get(i.checked_sub(1)?)?;
         (addr < m.end).then_some(m)
     }
-
 }
 
 /// All processes' address spaces, with a generation counter per process so callers can cache

@@ -446,7 +446,6 @@ impl Session {
             }
         }
     }
-
 }
 
 impl Default for Session {

@@ -299,6 +299,9 @@ mod tests {
                 && frames[1].line == line
                 && frames[1].file.ends_with("inline.c")
         });
-        assert!(found, "no address of outer_work resolved to the inlined mix_helper");
+        assert!(
+            found,
+            "no address of outer_work resolved to the inlined mix_helper"
+        );
     }
 }

@@ -27,7 +27,8 @@ impl Kallsyms {
         k
     }
 
-    /// Parses kallsyms text.
+    /// Parses kallsyms text (tests feed it fixed text).
+    #[cfg(test)]
     pub fn parse(text: &str) -> Self {
         let mut k = Kallsyms::default();
         for line in text.lines() {
@@ -66,8 +67,12 @@ impl Kallsyms {
         };
         let start = self.names.len() as u32;
         self.names.push_str(name);
-        self.syms
-            .push((addr, start, name.len() as u16, module.min(u16::MAX as usize) as u16));
+        self.syms.push((
+            addr,
+            start,
+            name.len() as u16,
+            module.min(u16::MAX as usize) as u16,
+        ));
     }
 
     fn finish(&mut self) {
