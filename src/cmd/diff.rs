@@ -89,6 +89,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         )),
         count_name: unit.into(),
         negate: args.negate,
+        presorted: true,
         ..SvgOptions::default()
     };
     let svg = fg::render(lines.iter().map(|s| s.as_str()), &o)?;

@@ -91,8 +91,13 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
         (p, "recording".to_string(), false)
     } else {
         let input = args.input.clone().unwrap_or_else(|| "rprof.data".into());
-        let l = detect::load(
-            &input,
+        let (name, bytes) = detect::read_input(&input)?;
+        if detect::detect(&bytes) == Some(detect::Format::Folded) && passes_through(&args) {
+            return render_folded_text(&args, &name, &bytes);
+        }
+        let l = detect::load_bytes(
+            name,
+            &bytes,
             &LoadOptions {
                 massif_snapshot: args.snapshot,
             },
@@ -116,6 +121,7 @@ fn render_to_output(
         args.ignore.as_deref(),
         args.collapse_recursion,
     )?;
+    let t0 = std::time::Instant::now();
     let p = filter.apply(profile);
     if args.flamechart && !p.has_timestamps() {
         bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file or perf script text)");
@@ -132,66 +138,139 @@ fn render_to_output(
         bail!("{source}: no samples left to draw (after filters)");
     }
     let text: Vec<String> = lines.iter().map(|(s, w)| format!("{s} {w}")).collect();
-    let (bytes, default_out) = if args.folded {
+    let t1 = std::time::Instant::now();
+    let total: u64 = lines.iter().map(|x| x.1).sum();
+    let target = if p.meta.target.is_empty() {
+        source.to_string()
+    } else {
+        p.meta.target.clone()
+    };
+    let bytes = if args.folded {
         let mut t = text.join("\n");
         t.push('\n');
-        (t.into_bytes(), "-")
+        t.into_bytes()
     } else {
-        let total: u64 = lines.iter().map(|x| x.1).sum();
-        let unit = if is_massif { "bytes" } else { "samples" };
-        let subtitle = args.subtitle.clone().or_else(|| {
-            let target = if p.meta.target.is_empty() {
-                source.to_string()
-            } else {
-                p.meta.target.clone()
-            };
-            Some(format!(
-                "{target}: {} {unit}",
-                crate::render::thousands(total)
-            ))
-        });
-        let o = SvgOptions {
-            title: args.title.clone().unwrap_or_else(|| {
-                if args.flamechart {
-                    "Flame Chart"
-                } else {
-                    "Flame Graph"
-                }
-                .to_string()
-            }),
-            subtitle,
-            colors: if is_massif && args.colors == "hot" {
-                "mem".into()
-            } else {
-                args.colors.clone()
-            },
-            inverted: args.inverted,
-            reverse: args.reverse,
-            min_width: args.min_width,
-            width: Some(args.width),
-            flame_chart: args.flamechart,
-            count_name: unit.into(),
-            negate: false,
-        };
-        (
-            fg::render(text.iter().map(|s| s.as_str()), &o)?,
-            "flamegraph.svg",
-        )
+        svg(
+            args,
+            text.iter().map(|s| s.as_str()),
+            total,
+            &target,
+            is_massif,
+            true,
+        )?
     };
+    if std::env::var_os("RPROF_TIMINGS").is_some() {
+        eprintln!(
+            "rprof-timing: filter+fold {:.1} ms, render {:.1} ms",
+            (t1 - t0).as_secs_f64() * 1e3,
+            t1.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    write_output(args, &bytes, lines.len())
+}
+
+/// True when the flags ask for no transformation, so folded text can go straight to inferno.
+fn passes_through(args: &FlamegraphArgs) -> bool {
+    !args.folded
+        && !args.per_thread
+        && !args.flamechart
+        && !args.collapse_recursion
+        && args.focus.is_none()
+        && args.ignore.is_none()
+        && args.tid_filter.is_empty()
+}
+
+/// Folded text with nothing to filter: validate every line (a bad count is an error naming
+/// the line, where inferno would skip it), then let inferno merge it; building the model first
+/// would only repeat inferno's own work.
+fn render_folded_text(args: &FlamegraphArgs, name: &str, bytes: &[u8]) -> Result<ExitCode> {
+    let text = std::str::from_utf8(bytes)
+        .with_context(|| format!("{name}: folded stacks are not valid UTF-8"))?;
+    let mut total: u64 = 0;
+    let mut n = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (_, c) = folded::split_line(line)
+            .map_err(|msg| anyhow::anyhow!("{name}: bad folded stacks: line {}: {msg}", i + 1))?;
+        total = total.saturating_add(c);
+        n += 1;
+    }
+    if total == 0 {
+        bail!("{name}: no samples to draw");
+    }
+    let target = format!("folded stacks {name}");
+    let bytes = svg(
+        args,
+        text.lines().filter(|l| !l.trim().is_empty()),
+        total,
+        &target,
+        false,
+        false,
+    )?;
+    write_output(args, &bytes, n)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn svg<'a>(
+    args: &FlamegraphArgs,
+    lines: impl IntoIterator<Item = &'a str>,
+    total: u64,
+    target: &str,
+    is_massif: bool,
+    presorted: bool,
+) -> Result<Vec<u8>> {
+    let unit = if is_massif { "bytes" } else { "samples" };
+    let subtitle = args.subtitle.clone().or_else(|| {
+        Some(format!(
+            "{target}: {} {unit}",
+            crate::render::thousands(total)
+        ))
+    });
+    let o = SvgOptions {
+        title: args.title.clone().unwrap_or_else(|| {
+            if args.flamechart {
+                "Flame Chart"
+            } else {
+                "Flame Graph"
+            }
+            .to_string()
+        }),
+        subtitle,
+        colors: if is_massif && args.colors == "hot" {
+            "mem".into()
+        } else {
+            args.colors.clone()
+        },
+        inverted: args.inverted,
+        reverse: args.reverse,
+        min_width: args.min_width,
+        width: Some(args.width),
+        flame_chart: args.flamechart,
+        count_name: unit.into(),
+        negate: false,
+        presorted,
+    };
+    fg::render(lines, &o)
+}
+
+fn write_output(args: &FlamegraphArgs, bytes: &[u8], stacks: usize) -> Result<()> {
+    let default_out = if args.folded { "-" } else { "flamegraph.svg" };
     let out = args
         .output
         .clone()
         .unwrap_or_else(|| default_out.to_string());
     if out == "-" {
         let mut so = std::io::stdout().lock();
-        so.write_all(&bytes)?;
+        so.write_all(bytes)?;
         so.flush()?;
     } else {
-        write_atomically(Path::new(&out), &bytes)
+        write_atomically(Path::new(&out), bytes)
             .with_context(|| format!("cannot write '{out}'"))?;
         eprintln!(
             "rprof: wrote {out} ({} stacks, {} bytes)",
-            lines.len(),
+            stacks,
             bytes.len()
         );
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches the parsed command line.
 
+pub mod convert;
 pub mod diff;
 pub mod flamegraph;
 pub mod generate;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(a) => diff::run(a),
         Command::StraceSummary(a) => strace_summary::run(a),
         Command::Massif(a) => massif::run(a),
+        Command::Convert(a) => convert::run(a),
         Command::GenerateAssets(a) => generate::run(a),
     }
 }

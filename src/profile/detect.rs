@@ -117,8 +117,21 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 
 /// Loads a profile from a path (or `-`), detecting its format.
 pub fn load(path: &str, opts: &LoadOptions) -> Result<Loaded> {
+    let t0 = std::time::Instant::now();
     let (name, bytes) = read_input(path)?;
-    load_bytes(name, &bytes, opts)
+    let t1 = std::time::Instant::now();
+    let l = load_bytes(name, &bytes, opts)?;
+    // RPROF_TIMINGS=1 splits a run into phases for the benchmarks; nothing else prints it.
+    if std::env::var_os("RPROF_TIMINGS").is_some() {
+        eprintln!(
+            "rprof-timing: read {:.1} ms, parse {:.1} ms ({}, {} samples)",
+            (t1 - t0).as_secs_f64() * 1e3,
+            t1.elapsed().as_secs_f64() * 1e3,
+            l.format.name(),
+            l.profile.samples.len()
+        );
+    }
+    Ok(l)
 }
 
 /// Loads a profile from bytes already read; `name` is used in messages.

@@ -189,12 +189,6 @@ pub fn decode(bytes: &[u8]) -> Result<Profile, DataFileError> {
     Ok(p)
 }
 
-/// Reads and decodes a data file.
-pub fn read_file(path: &Path) -> Result<Profile, DataFileError> {
-    let bytes = fs::read(path)?;
-    decode(&bytes)
-}
-
 #[derive(Default)]
 struct Enc {
     buf: Vec<u8>,
@@ -282,7 +276,7 @@ impl Dec<'_> {
         if v == 0 {
             return Ok(None);
         }
-        if v - 1 >= len as u64 {
+        if v > len as u64 {
             return Err(format!("{what} id {} out of range ({len} entries)", v - 1));
         }
         Ok(Some((v - 1) as u32))
@@ -591,7 +585,7 @@ fn decode_body(d: &mut Dec) -> R<Profile> {
     if d.u()? != 0x52_50_52_46 {
         return Err("end marker missing".into());
     }
-    p.rebuild_indexes();
+    p.invalidate_indexes();
     Ok(p)
 }
 

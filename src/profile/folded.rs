@@ -1,6 +1,6 @@
 //! Folded stacks (`outer;middle;inner COUNT`, one stack per line) in and out.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use thiserror::Error;
 
@@ -53,13 +53,25 @@ pub fn parse(text: &str) -> Result<Profile, FoldedError> {
     let mut p = Profile::new();
     let thread = p.add_thread(Pid(0), Tid(0), "");
     // Cache frame ids by name: most lines repeat the same outer frames.
-    let mut frames: HashMap<&str, FrameId> = HashMap::new();
+    let mut frames: HashMap<&str, FrameId> = HashMap::default();
+    // Real inputs repeat whole stacks (one line per sample from some tools): resolve each
+    // distinct stack text once.
+    let mut stacks: HashMap<&str, Option<super::StackId>> = HashMap::default();
     let mut ids: Vec<FrameId> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let (stack, count) = split_line(line).map_err(|msg| FoldedError { line: i + 1, msg })?;
+        if let Some(st) = stacks.get(stack) {
+            p.add_sample(Sample {
+                stack: *st,
+                thread,
+                weight: count,
+                time: None,
+            });
+            continue;
+        }
         ids.clear();
         for name in stack.split(';') {
             let id = match frames.get(name) {
@@ -73,6 +85,7 @@ pub fn parse(text: &str) -> Result<Profile, FoldedError> {
             ids.push(id);
         }
         let st = p.add_stack_frames(&ids);
+        stacks.insert(stack, st);
         p.add_sample(Sample {
             stack: st,
             thread,
@@ -97,7 +110,7 @@ pub struct FoldOptions {
 /// Folds the profile into `(stack text, weight)` lines, sorted by stack text unless time order
 /// is asked for.
 pub fn fold(p: &Profile, opt: &FoldOptions) -> Vec<(String, u64)> {
-    let mut text_of: HashMap<Option<StackId>, String> = HashMap::new();
+    let mut text_of: HashMap<Option<StackId>, String> = HashMap::default();
     let mut label = |p: &Profile, s: &Sample| -> String {
         let base = text_of
             .entry(s.stack)
@@ -131,12 +144,13 @@ pub fn fold(p: &Profile, opt: &FoldOptions) -> Vec<(String, u64)> {
         return out;
     }
     // Aggregate by (thread?, stack) ids first: far cheaper than hashing the text per sample.
-    let mut agg: HashMap<(Option<StackId>, u32), u64> = HashMap::new();
+    let mut agg: HashMap<(Option<StackId>, u32), u64> = HashMap::default();
     for s in &p.samples {
         let t = if opt.per_thread { s.thread.0 } else { 0 };
         *agg.entry((s.stack, t)).or_insert(0) += s.weight;
     }
-    let mut merged: HashMap<String, u64> = HashMap::with_capacity(agg.len());
+    let mut merged: HashMap<String, u64> =
+        HashMap::with_capacity_and_hasher(agg.len(), Default::default());
     for ((stack, t), w) in agg {
         let s = Sample {
             stack,

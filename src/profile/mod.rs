@@ -10,8 +10,9 @@ pub mod file;
 pub mod folded;
 pub mod perf_script;
 
-use std::collections::HashMap;
 use std::hash::Hash;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -55,7 +56,7 @@ impl Interner {
     pub fn new() -> Self {
         let mut i = Interner {
             strings: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         };
         i.intern("");
         i
@@ -81,11 +82,6 @@ impl Interner {
     /// Number of strings, the empty one included.
     pub fn len(&self) -> usize {
         self.strings.len()
-    }
-
-    /// True when only the empty string is present.
-    pub fn is_empty(&self) -> bool {
-        self.strings.len() <= 1
     }
 
     /// All strings in id order.
@@ -234,6 +230,10 @@ pub struct Profile {
     stack_index: HashMap<StackNode, StackId>,
     module_index: HashMap<Module, ModuleId>,
     thread_index: HashMap<(Pid, Tid), ThreadIdx>,
+    /// False after loading a file: the lookup indexes are built on the first insertion, since
+    /// read-only commands (report, flamegraph) never need them and building them costs more
+    /// than decoding.
+    indexed: bool,
 }
 
 impl Default for Profile {
@@ -267,15 +267,29 @@ impl Profile {
             threads: Vec::new(),
             samples: Vec::new(),
             meta: Metadata::default(),
-            frame_index: HashMap::new(),
-            stack_index: HashMap::new(),
-            module_index: HashMap::new(),
-            thread_index: HashMap::new(),
+            frame_index: HashMap::default(),
+            stack_index: HashMap::default(),
+            module_index: HashMap::default(),
+            thread_index: HashMap::default(),
+            indexed: true,
+        }
+    }
+
+    /// Marks the lookup indexes stale; they are rebuilt before the next insertion.
+    pub fn invalidate_indexes(&mut self) {
+        self.indexed = false;
+    }
+
+    fn ensure_indexes(&mut self) {
+        if !self.indexed {
+            self.rebuild_indexes();
+            self.indexed = true;
         }
     }
 
     /// Interns a string.
     pub fn intern(&mut self, s: &str) -> StrId {
+        self.ensure_indexes();
         self.strings.intern(s)
     }
 
@@ -286,6 +300,7 @@ impl Profile {
 
     /// Interns a module.
     pub fn add_module(&mut self, path: &str, build_id: Vec<u8>) -> ModuleId {
+        self.ensure_indexes();
         let m = Module {
             path: self.intern(path),
             build_id,
@@ -297,6 +312,7 @@ impl Profile {
 
     /// Interns a frame.
     pub fn add_frame(&mut self, f: Frame) -> FrameId {
+        self.ensure_indexes();
         intern_in(&mut self.frames, &mut self.frame_index, f, |i| {
             FrameId(i as u32)
         })
@@ -310,6 +326,7 @@ impl Profile {
 
     /// Interns the stack `parent` + `frame`.
     pub fn add_stack(&mut self, parent: Option<StackId>, frame: FrameId) -> StackId {
+        self.ensure_indexes();
         intern_in(
             &mut self.stack_nodes,
             &mut self.stack_index,
@@ -330,6 +347,7 @@ impl Profile {
     /// Returns the thread index for (pid, tid), adding it (with `name`) when new; a non-empty
     /// name replaces an empty one.
     pub fn add_thread(&mut self, pid: Pid, tid: Tid, name: &str) -> ThreadIdx {
+        self.ensure_indexes();
         if let Some(&i) = self.thread_index.get(&(pid, tid)) {
             if !name.is_empty() && self.threads[i.0 as usize].name == StrId(0) {
                 let n = self.intern(name);
@@ -461,9 +479,9 @@ impl Profile {
     ) -> Profile {
         let mut out = Profile::new();
         out.meta = self.meta.clone();
-        let mut frame_map: HashMap<FrameId, FrameId> = HashMap::new();
-        let mut thread_map: HashMap<ThreadIdx, ThreadIdx> = HashMap::new();
-        let mut stack_cache: HashMap<Option<StackId>, Option<Option<StackId>>> = HashMap::new();
+        let mut frame_map: HashMap<FrameId, FrameId> = HashMap::default();
+        let mut thread_map: HashMap<ThreadIdx, ThreadIdx> = HashMap::default();
+        let mut stack_cache: HashMap<Option<StackId>, Option<Option<StackId>>> = HashMap::default();
         for p in &self.processes {
             let name = self.str(p.name).to_string();
             out.add_process(p.pid, &name);

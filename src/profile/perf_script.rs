@@ -3,11 +3,11 @@
 //! Each sample is a header line (`comm pid/tid [cpu] time: [period] event:`), then one line
 //! per frame, innermost first (`\tADDR symbol+0xOFF (dso)`), then a blank line.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use thiserror::Error;
 
-use super::{Frame, FrameId, Pid, Profile, Sample, Tid};
+use super::{Frame, FrameId, Pid, Profile, Sample, StackId, Tid};
 
 /// A malformed `perf script` input.
 #[derive(Debug, Error)]
@@ -118,73 +118,26 @@ fn parse_frame(line: &str) -> (u64, &str, &str) {
 /// Parses `perf script` output.
 pub fn parse(text: &str) -> Result<Profile, PerfScriptError> {
     let mut p = Profile::new();
-    let mut frame_cache: HashMap<(String, String, bool), FrameId> = HashMap::new();
-    let mut cur: Option<(super::ThreadIdx, Option<u64>)> = None;
+    // Keys borrow from the input, so the hot path allocates nothing: frames by (symbol, dso),
+    // whole stacks by the text of their frame block (identical blocks are common).
+    let mut frame_cache: HashMap<(&str, &str), FrameId> = HashMap::default();
+    let mut block_cache: HashMap<&str, Option<StackId>> = HashMap::default();
     let mut frames: Vec<FrameId> = Vec::new();
     let mut first_time: Option<u64> = None;
     let mut last_time: u64 = 0;
-    let mut events: HashMap<String, u64> = HashMap::new();
-    let flush = |p: &mut Profile,
-                 cur: &mut Option<(super::ThreadIdx, Option<u64>)>,
-                 frames: &mut Vec<FrameId>| {
-        if let Some((thread, time)) = cur.take() {
-            frames.reverse();
-            let stack = p.add_stack_frames(frames);
-            p.add_sample(Sample {
-                stack,
-                thread,
-                weight: 1,
-                time,
-            });
-        }
-        frames.clear();
-    };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            flush(&mut p, &mut cur, &mut frames);
-            continue;
-        }
-        if line.starts_with('#') {
+    let mut events: HashMap<String, u64> = HashMap::default();
+    let base = text.as_ptr() as usize;
+    let mut lines = text.lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         if is_frame_line(line) {
-            if cur.is_none() {
-                return Err(PerfScriptError {
-                    line: i + 1,
-                    msg: "frame line outside a sample".into(),
-                });
-            }
-            let (addr, sym, dso) = parse_frame(line);
-            let kernel = dso.contains("kernel.kallsyms") || dso.starts_with("[kernel");
-            let dso_name = dso.rsplit('/').next().unwrap_or(dso);
-            let key_sym = if sym.is_empty() || sym == "[unknown]" {
-                format!("[unknown] ({dso_name})")
-            } else {
-                sym.to_string()
-            };
-            let key = (key_sym, dso.to_string(), kernel);
-            let id = match frame_cache.get(&key) {
-                Some(id) => *id,
-                None => {
-                    let module = if dso.is_empty() || dso == "unknown" {
-                        None
-                    } else {
-                        Some(p.add_module(dso, Vec::new()))
-                    };
-                    let function = p.intern(&key.0);
-                    let mut f = Frame::named(function);
-                    f.module = module;
-                    f.kernel = kernel;
-                    let _ = addr;
-                    let id = p.add_frame(f);
-                    frame_cache.insert(key, id);
-                    id
-                }
-            };
-            frames.push(id);
-            continue;
+            return Err(PerfScriptError {
+                line: i + 1,
+                msg: "frame line outside a sample".into(),
+            });
         }
-        flush(&mut p, &mut cur, &mut frames);
         let h = parse_header(line).ok_or_else(|| PerfScriptError {
             line: i + 1,
             msg: "not a perf script sample header (expected `comm pid/tid time: event:`)".into(),
@@ -194,16 +147,54 @@ pub fn parse(text: &str) -> Result<Profile, PerfScriptError> {
             p.add_process(Pid(h.pid), h.comm);
         }
         if !h.event.is_empty() {
-            *events.entry(h.event.to_string()).or_insert(0) += 1;
+            if let Some(n) = events.get_mut(h.event) {
+                *n += 1;
+            } else {
+                events.insert(h.event.to_string(), 1);
+            }
         }
-        let t = h.time_ns.map(|t| {
+        let time = h.time_ns.map(|t| {
             let f = *first_time.get_or_insert(t);
             last_time = last_time.max(t);
             t.saturating_sub(f)
         });
-        cur = Some((thread, t));
+        // The frame block: every following frame line.
+        let mut block: Option<(usize, usize)> = None;
+        while let Some((_, l)) = lines.peek() {
+            if !is_frame_line(l) {
+                break;
+            }
+            let off = l.as_ptr() as usize - base;
+            let end = off + l.len();
+            block = Some(block.map_or((off, end), |(s, _)| (s, end)));
+            lines.next();
+        }
+        let stack = match block {
+            None => None,
+            Some((s, e)) => {
+                let key = &text[s..e];
+                match block_cache.get(key) {
+                    Some(st) => *st,
+                    None => {
+                        frames.clear();
+                        for l in key.lines() {
+                            frames.push(frame_id(&mut p, &mut frame_cache, l));
+                        }
+                        frames.reverse();
+                        let st = p.add_stack_frames(&frames);
+                        block_cache.insert(key, st);
+                        st
+                    }
+                }
+            }
+        };
+        p.add_sample(Sample {
+            stack,
+            thread,
+            weight: 1,
+            time,
+        });
     }
-    flush(&mut p, &mut cur, &mut frames);
     if let Some(f) = first_time {
         p.meta.duration_ns = last_time - f;
     }
@@ -211,6 +202,35 @@ pub fn parse(text: &str) -> Result<Profile, PerfScriptError> {
         p.meta.event = e;
     }
     Ok(p)
+}
+
+fn frame_id<'a>(
+    p: &mut Profile,
+    cache: &mut HashMap<(&'a str, &'a str), FrameId>,
+    line: &'a str,
+) -> FrameId {
+    let (_addr, sym, dso) = parse_frame(line);
+    if let Some(id) = cache.get(&(sym, dso)) {
+        return *id;
+    }
+    let kernel = dso.contains("kernel.kallsyms") || dso.starts_with("[kernel");
+    let module = if dso.is_empty() || dso == "unknown" {
+        None
+    } else {
+        Some(p.add_module(dso, Vec::new()))
+    };
+    let name = if sym.is_empty() || sym == "[unknown]" {
+        let short = dso.rsplit('/').next().unwrap_or(dso);
+        p.intern(&format!("[unknown] ({short})"))
+    } else {
+        p.intern(sym)
+    };
+    let mut f = Frame::named(name);
+    f.module = module;
+    f.kernel = kernel;
+    let id = p.add_frame(f);
+    cache.insert((sym, dso), id);
+    id
 }
 
 #[cfg(test)]

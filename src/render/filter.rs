@@ -1,5 +1,7 @@
 //! Filters applied to a profile before rendering: thread, focus, ignore, recursion.
 
+use std::borrow::Cow;
+
 use anyhow::{Context, Result};
 use regex::Regex;
 
@@ -46,13 +48,14 @@ impl Filter {
             && !self.collapse_recursion
     }
 
-    /// Applies the filter, returning a new profile.
-    pub fn apply(&self, p: &Profile) -> Profile {
+    /// Applies the filter; borrows the input unchanged when there is nothing to filter, since
+    /// copying a large profile costs more than rendering it.
+    pub fn apply<'a>(&self, p: &'a Profile) -> Cow<'a, Profile> {
         if self.is_noop() {
-            return p.clone();
+            return Cow::Borrowed(p);
         }
         let tids = &self.tids;
-        p.filtered(
+        Cow::Owned(p.filtered(
             |s| tids.is_empty() || tids.contains(&p.threads[s.thread.0 as usize].tid.0),
             |p, frames: Vec<FrameId>| {
                 let name = |f: &FrameId| p.function_name(*f);
@@ -78,7 +81,7 @@ impl Filter {
                 }
                 Some(frames)
             },
-        )
+        ))
     }
 }
 

@@ -28,6 +28,9 @@ pub struct SvgOptions {
     pub count_name: String,
     /// Swap the colours of a differential graph.
     pub negate: bool,
+    /// The lines are already sorted (as `folded::fold` returns them), so inferno can skip
+    /// sorting.
+    pub presorted: bool,
 }
 
 impl Default for SvgOptions {
@@ -43,6 +46,7 @@ impl Default for SvgOptions {
             flame_chart: false,
             count_name: "samples".into(),
             negate: false,
+            presorted: false,
         }
     }
 }
@@ -75,6 +79,8 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     opt.min_width = o.min_width;
     opt.image_width = o.width;
     opt.flame_chart = o.flame_chart;
+    // Callers hand over lines already sorted (folded::fold sorts them), so inferno need not.
+    opt.no_sort = o.presorted && !o.flame_chart;
     opt.count_name = o.count_name.clone();
     opt.negate_differentials = o.negate;
     // Same input, same colours: makes SVGs diffable and tests stable.

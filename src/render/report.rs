@@ -78,12 +78,9 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> (String, String) {
                 (format!("{}:{}", file, fr.line), module_short)
             }
         }
-        SortKey::Thread => unreachable_thread(),
+        // Thread rows are keyed by sample, not frame (see `compute`); the name is a fallback.
+        SortKey::Thread => (p.str(fr.function).to_string(), module_short),
     }
-}
-
-fn unreachable_thread() -> (String, String) {
-    (String::new(), String::new())
 }
 
 /// Computes the report over all samples of `p`.
@@ -179,8 +176,10 @@ pub fn header(p: &Profile, source: &str, format: &str) -> Vec<String> {
     }
     let n = p.samples.len() as u64;
     let w = p.total_weight();
-    let mut line = format!("samples: {}", thousands(n));
-    if w != n {
+    // Folded lines carry counts, not individual samples: their weight is the sample count.
+    let counted = format == "folded stacks";
+    let mut line = format!("samples: {}", thousands(if counted { w } else { n }));
+    if w != n && !counted {
         line.push_str(&format!(" (weight {})", thousands(w)));
     }
     if m.duration_ns > 0 {
@@ -196,7 +195,8 @@ pub fn header(p: &Profile, source: &str, format: &str) -> Vec<String> {
         line.push_str(&format!(", call graph: {}", m.call_graph));
     }
     h.push(line);
-    if format == "rprof data" {
+    // Only a recording knows its losses; converted text would show made-up zeros.
+    if format == "rprof data" && (m.frequency > 0 || !m.call_graph.is_empty()) {
         let total = n + m.lost;
         h.push(format!(
             "lost: {} ({:.2}%), truncated stacks: {} ({:.2}%), unsymbolized frames: {}",

@@ -1,0 +1,200 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'rprof'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'rprof' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Sample call stacks of a process or command into a data file (default rprof.data)')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Show the hot functions, self and total, from any stack source')
+            [CompletionResult]::new('flamegraph', 'flamegraph', [CompletionResultType]::ParameterValue, 'Render a flame graph (SVG) from any stack source, or record and render in one go')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two profiles: differential flame graph and a table of what changed')
+            [CompletionResult]::new('strace-summary', 'strace-summary', [CompletionResultType]::ParameterValue, 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace')
+            [CompletionResult]::new('massif', 'massif', [CompletionResultType]::ParameterValue, 'Analyse a heap profile from valgrind''s massif, or run massif on a command')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert folded stacks, `perf script` text or massif output into an rprof data file')
+            [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the shell completions and man pages (for maintainers)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rprof;record' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
+            [CompletionResult]::new('--freq', '--freq', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
+            [CompletionResult]::new('--call-graph', '--call-graph', [CompletionResultType]::ParameterName, 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Sample only these threads (comma-separated tids)')
+            [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Sample only these threads (comma-separated tids)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Data file to write; an existing one is kept as FILE.old')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Data file to write; an existing one is kept as FILE.old')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
+            [CompletionResult]::new('--all-cpus', '--all-cpus', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
+            [CompletionResult]::new('--no-kernel', '--no-kernel', [CompletionResultType]::ParameterName, 'Sample user stacks only (by default kernel frames are included when permitted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;report' {
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Group rows by function, module, thread or line (file:line where known)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows')
+            [CompletionResult]::new('--percent-limit', '--percent-limit', [CompletionResultType]::ParameterName, 'Hide rows whose Total is below P percent')
+            [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Only samples of these threads (comma-separated tids)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'For massif input: the snapshot to use (default: the peak)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;flamegraph' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the SVG (or folded text with --folded); `-` for stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the SVG (or folded text with --folded); `-` for stdout')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the graph (default: "Flame Graph")')
+            [CompletionResult]::new('--subtitle', '--subtitle', [CompletionResultType]::ParameterName, 'Subtitle under the title (default: the target and sample count)')
+            [CompletionResult]::new('--colors', '--colors', [CompletionResultType]::ParameterName, 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange')
+            [CompletionResult]::new('--minwidth', '--minwidth', [CompletionResultType]::ParameterName, 'Omit frames narrower than this many pixels')
+            [CompletionResult]::new('--width', '--width', [CompletionResultType]::ParameterName, 'Width of the image in pixels')
+            [CompletionResult]::new('--focus', '--focus', [CompletionResultType]::ParameterName, 'Keep only stacks with a function matching this regex')
+            [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Drop stacks with a function matching this regex')
+            [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Only samples of these threads (comma-separated tids)')
+            [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'For massif input: the snapshot to draw (default: the peak)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
+            [CompletionResult]::new('--freq', '--freq', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
+            [CompletionResult]::new('--call-graph', '--call-graph', [CompletionResultType]::ParameterName, 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto')
+            [CompletionResult]::new('--inverted', '--inverted', [CompletionResultType]::ParameterName, 'Draw an icicle graph: roots at the top, growing down')
+            [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse every stack before merging, so callers sit on top of their callees')
+            [CompletionResult]::new('--flamechart', '--flamechart', [CompletionResultType]::ParameterName, 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)')
+            [CompletionResult]::new('--per-thread', '--per-thread', [CompletionResultType]::ParameterName, 'One root per thread (`name-tid`)')
+            [CompletionResult]::new('--collapse-recursion', '--collapse-recursion', [CompletionResultType]::ParameterName, 'Merge directly recursive calls of a function into one frame')
+            [CompletionResult]::new('--folded', '--folded', [CompletionResultType]::ParameterName, 'Write folded stacks instead of SVG (default output then stdout)')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
+            [CompletionResult]::new('--all-cpus', '--all-cpus', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
+            [CompletionResult]::new('--no-kernel', '--no-kernel', [CompletionResultType]::ParameterName, 'Sample user stacks only (by default kernel frames are included when permitted)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;diff' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the differential flame graph')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the differential flame graph')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows per table')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Format of the change table on stdout')
+            [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'For massif inputs: the snapshot to compare (default: each file''s peak)')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the graph')
+            [CompletionResult]::new('--no-normalize', '--no-normalize', [CompletionResultType]::ParameterName, 'Compare raw counts instead of scaling BEFORE to AFTER''s total')
+            [CompletionResult]::new('--negate', '--negate', [CompletionResultType]::ParameterName, 'Swap the colours: red for what shrank, blue for what grew')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;strace-summary' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;massif' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;convert' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The rprof data file to write')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The rprof data file to write')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;generate-assets' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory under which `completions/` and `man/` are written')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;help' {
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Sample call stacks of a process or command into a data file (default rprof.data)')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Show the hot functions, self and total, from any stack source')
+            [CompletionResult]::new('flamegraph', 'flamegraph', [CompletionResultType]::ParameterValue, 'Render a flame graph (SVG) from any stack source, or record and render in one go')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two profiles: differential flame graph and a table of what changed')
+            [CompletionResult]::new('strace-summary', 'strace-summary', [CompletionResultType]::ParameterValue, 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace')
+            [CompletionResult]::new('massif', 'massif', [CompletionResultType]::ParameterValue, 'Analyse a heap profile from valgrind''s massif, or run massif on a command')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert folded stacks, `perf script` text or massif output into an rprof data file')
+            [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the shell completions and man pages (for maintainers)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rprof;help;record' {
+            break
+        }
+        'rprof;help;report' {
+            break
+        }
+        'rprof;help;flamegraph' {
+            break
+        }
+        'rprof;help;diff' {
+            break
+        }
+        'rprof;help;strace-summary' {
+            break
+        }
+        'rprof;help;massif' {
+            break
+        }
+        'rprof;help;convert' {
+            break
+        }
+        'rprof;help;generate-assets' {
+            break
+        }
+        'rprof;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

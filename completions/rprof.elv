@@ -1,0 +1,176 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rprof] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rprof'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rprof'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand record 'Sample call stacks of a process or command into a data file (default rprof.data)'
+            cand report 'Show the hot functions, self and total, from any stack source'
+            cand flamegraph 'Render a flame graph (SVG) from any stack source, or record and render in one go'
+            cand diff 'Compare two profiles: differential flame graph and a table of what changed'
+            cand strace-summary 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
+            cand massif 'Analyse a heap profile from valgrind''s massif, or run massif on a command'
+            cand convert 'Convert folded stacks, `perf script` text or massif output into an rprof data file'
+            cand generate-assets 'Regenerate the shell completions and man pages (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rprof;record'= {
+            cand -p 'Attach to these processes (comma-separated), every thread, including threads and children created later'
+            cand --pid 'Attach to these processes (comma-separated), every thread, including threads and children created later'
+            cand -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
+            cand --duration 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
+            cand -F 'Sampling frequency in Hz'
+            cand --freq 'Sampling frequency in Hz'
+            cand -e 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
+            cand --event 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
+            cand --call-graph 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto'
+            cand -t 'Sample only these threads (comma-separated tids)'
+            cand --tid 'Sample only these threads (comma-separated tids)'
+            cand -o 'Data file to write; an existing one is kept as FILE.old'
+            cand --output 'Data file to write; an existing one is kept as FILE.old'
+            cand -a 'Sample the whole system (every CPU, every process)'
+            cand --all-cpus 'Sample the whole system (every CPU, every process)'
+            cand --no-kernel 'Sample user stacks only (by default kernel frames are included when permitted)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;report'= {
+            cand --sort 'Group rows by function, module, thread or line (file:line where known)'
+            cand --limit 'Show at most N rows'
+            cand --percent-limit 'Hide rows whose Total is below P percent'
+            cand --tid 'Only samples of these threads (comma-separated tids)'
+            cand --format 'Output format'
+            cand --snapshot 'For massif input: the snapshot to use (default: the peak)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;flamegraph'= {
+            cand -o 'Where to write the SVG (or folded text with --folded); `-` for stdout'
+            cand --output 'Where to write the SVG (or folded text with --folded); `-` for stdout'
+            cand --title 'Title of the graph (default: "Flame Graph")'
+            cand --subtitle 'Subtitle under the title (default: the target and sample count)'
+            cand --colors 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange'
+            cand --minwidth 'Omit frames narrower than this many pixels'
+            cand --width 'Width of the image in pixels'
+            cand --focus 'Keep only stacks with a function matching this regex'
+            cand --ignore 'Drop stacks with a function matching this regex'
+            cand --tid 'Only samples of these threads (comma-separated tids)'
+            cand --snapshot 'For massif input: the snapshot to draw (default: the peak)'
+            cand -p 'Attach to these processes (comma-separated), every thread, including threads and children created later'
+            cand --pid 'Attach to these processes (comma-separated), every thread, including threads and children created later'
+            cand -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
+            cand --duration 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
+            cand -F 'Sampling frequency in Hz'
+            cand --freq 'Sampling frequency in Hz'
+            cand -e 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
+            cand --event 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
+            cand --call-graph 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto'
+            cand --inverted 'Draw an icicle graph: roots at the top, growing down'
+            cand --reverse 'Reverse every stack before merging, so callers sit on top of their callees'
+            cand --flamechart 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'
+            cand --per-thread 'One root per thread (`name-tid`)'
+            cand --collapse-recursion 'Merge directly recursive calls of a function into one frame'
+            cand --folded 'Write folded stacks instead of SVG (default output then stdout)'
+            cand -a 'Sample the whole system (every CPU, every process)'
+            cand --all-cpus 'Sample the whole system (every CPU, every process)'
+            cand --no-kernel 'Sample user stacks only (by default kernel frames are included when permitted)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;diff'= {
+            cand -o 'Where to write the differential flame graph'
+            cand --output 'Where to write the differential flame graph'
+            cand --limit 'Show at most N rows per table'
+            cand --format 'Format of the change table on stdout'
+            cand --snapshot 'For massif inputs: the snapshot to compare (default: each file''s peak)'
+            cand --title 'Title of the graph'
+            cand --no-normalize 'Compare raw counts instead of scaling BEFORE to AFTER''s total'
+            cand --negate 'Swap the colours: red for what shrank, blue for what grew'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;strace-summary'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;massif'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;convert'= {
+            cand -o 'The rprof data file to write'
+            cand --output 'The rprof data file to write'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;generate-assets'= {
+            cand --dir 'Directory under which `completions/` and `man/` are written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;help'= {
+            cand record 'Sample call stacks of a process or command into a data file (default rprof.data)'
+            cand report 'Show the hot functions, self and total, from any stack source'
+            cand flamegraph 'Render a flame graph (SVG) from any stack source, or record and render in one go'
+            cand diff 'Compare two profiles: differential flame graph and a table of what changed'
+            cand strace-summary 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
+            cand massif 'Analyse a heap profile from valgrind''s massif, or run massif on a command'
+            cand convert 'Convert folded stacks, `perf script` text or massif output into an rprof data file'
+            cand generate-assets 'Regenerate the shell completions and man pages (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rprof;help;record'= {
+        }
+        &'rprof;help;report'= {
+        }
+        &'rprof;help;flamegraph'= {
+        }
+        &'rprof;help;diff'= {
+        }
+        &'rprof;help;strace-summary'= {
+        }
+        &'rprof;help;massif'= {
+        }
+        &'rprof;help;convert'= {
+        }
+        &'rprof;help;generate-assets'= {
+        }
+        &'rprof;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

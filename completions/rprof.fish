@@ -1,0 +1,115 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rprof_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_rprof_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rprof_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rprof_using_subcommand
+    set -l cmd (__fish_rprof_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rprof -n "__fish_rprof_needs_command" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_needs_command" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "record" -d 'Sample call stacks of a process or command into a data file (default rprof.data)'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "report" -d 'Show the hot functions, self and total, from any stack source'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "flamegraph" -d 'Render a flame graph (SVG) from any stack source, or record and render in one go'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "convert" -d 'Convert folded stacks, `perf script` text or massif output into an rprof data file'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "generate-assets" -d 'Regenerate the shell completions and man pages (for maintainers)'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s p -l pid -d 'Attach to these processes (comma-separated), every thread, including threads and children created later' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s d -l duration -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s F -l freq -d 'Sampling frequency in Hz' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s t -l tid -d 'Sample only these threads (comma-separated tids)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s o -l output -d 'Data file to write; an existing one is kept as FILE.old' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function, module, thread or line (file:line where known)' -r -f -a "function\t'Function name'
+module\t'Module (executable or shared library)'
+thread\t'Thread'
+line\t'Source file and line (function name where unknown)'"
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l limit -d 'Show at most N rows' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l percent-limit -d 'Hide rows whose Total is below P percent' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l format -d 'Output format' -r -f -a "text\t'A table for people'
+json\t'The header and rows as JSON'
+folded\t'Folded stacks, for `rprof flamegraph -` and other tools'"
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l snapshot -d 'For massif input: the snapshot to use (default: the peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l title -d 'Title of the graph (default: "Flame Graph")' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l subtitle -d 'Subtitle under the title (default: the target and sample count)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l colors -d 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l minwidth -d 'Omit frames narrower than this many pixels' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l width -d 'Width of the image in pixels' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l focus -d 'Keep only stacks with a function matching this regex' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l ignore -d 'Drop stacks with a function matching this regex' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l snapshot -d 'For massif input: the snapshot to draw (default: the peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s p -l pid -d 'Attach to these processes (comma-separated), every thread, including threads and children created later' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s d -l duration -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s F -l freq -d 'Sampling frequency in Hz' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l inverted -d 'Draw an icicle graph: roots at the top, growing down'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l reverse -d 'Reverse every stack before merging, so callers sit on top of their callees'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l flamechart -d 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l per-thread -d 'One root per thread (`name-tid`)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l collapse-recursion -d 'Merge directly recursive calls of a function into one frame'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l folded -d 'Write folded stacks instead of SVG (default output then stdout)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -s o -l output -d 'Where to write the differential flame graph' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l limit -d 'Show at most N rows per table' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l format -d 'Format of the change table on stdout' -r -f -a "text\t'Tables for people'
+json\t'JSON'"
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l snapshot -d 'For massif inputs: the snapshot to compare (default: each file\'s peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l title -d 'Title of the graph' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Compare raw counts instead of scaling BEFORE to AFTER\'s total'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l negate -d 'Swap the colours: red for what shrank, blue for what grew'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -l dir -d 'Directory under which `completions/` and `man/` are written' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "record" -d 'Sample call stacks of a process or command into a data file (default rprof.data)'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "report" -d 'Show the hot functions, self and total, from any stack source'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "flamegraph" -d 'Render a flame graph (SVG) from any stack source, or record and render in one go'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "convert" -d 'Convert folded stacks, `perf script` text or massif output into an rprof data file'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "generate-assets" -d 'Regenerate the shell completions and man pages (for maintainers)'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
