@@ -645,3 +645,38 @@ fn record_errors_have_clear_messages() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the output"));
     assert!(!data.exists());
 }
+
+#[test]
+fn record_attach_several_processes_with_existing_threads() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let threads = build(dir.path(), "threads");
+    let split = build(dir.path(), "split");
+    // Both already run (threads with its two workers) when rprof attaches to the two pids:
+    // the events of every existing thread share one ring buffer per CPU.
+    let mut a = Command::new(&threads).arg("10").spawn().unwrap();
+    let mut b = Command::new(&split).arg("10").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let data = dir.path().join("multi.data");
+    let pids = format!("{},{}", a.id(), b.id());
+    record(&data, &["-p", &pids, "-d", "1.5"]);
+    let v = report_json(&data, &[]);
+    assert_eq!(v["metadata"]["target"], format!("pid {pids}"));
+    let threads_seen = v["threads"].as_array().unwrap();
+    let procs: std::collections::HashSet<u64> = threads_seen
+        .iter()
+        .map(|t| t["pid"].as_u64().unwrap())
+        .collect();
+    assert!(procs.contains(&(a.id() as u64)) && procs.contains(&(b.id() as u64)));
+    for f in ["alpha_work", "beta_work", "work_sixty"] {
+        assert!(total_pct(&v, f) > 5.0, "{f}: {}", v["rows"]);
+    }
+    for c in [&mut a, &mut b] {
+        assert!(c.try_wait().unwrap().is_none(), "targets keep running");
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
