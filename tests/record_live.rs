@@ -680,3 +680,23 @@ fn record_attach_several_processes_with_existing_threads() {
         let _ = c.wait();
     }
 }
+
+#[test]
+fn record_jit_code_is_named_through_perf_map() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build(dir.path(), "jit");
+    let data = dir.path().join("jit.data");
+    record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    let v = report_json(&data, &[]);
+    // The fixture leaves /tmp/perf-PID.map behind for rprof; clean it up.
+    for t in v["threads"].as_array().unwrap() {
+        let _ = std::fs::remove_file(format!("/tmp/perf-{}.map", t["pid"]));
+    }
+    let r = row(&v, "jit_spin_loop").unwrap_or_else(|| panic!("{}", v["rows"]));
+    assert!(r["self_pct"].as_f64().unwrap() > 80.0, "{r}");
+    assert_eq!(r["module"], "[jit]");
+}
