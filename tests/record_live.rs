@@ -138,6 +138,18 @@ fn record_known_split_within_five_points() {
     assert!(["cycles", "cpu-clock"].contains(&m["event"].as_str().unwrap()));
     assert!(m["target"].as_str().unwrap().contains("split"));
     assert!(m["duration_ns"].as_u64().unwrap() >= 1_000_000_000);
+    // With Debian's libc6-dbg installed, libc's frames get file:line from the separate debug
+    // file found by build-id under /usr/lib/debug/.build-id.
+    if Path::new("/usr/share/doc/libc6-dbg").exists() {
+        let lines = report_json(&data, &["--sort", "line"]);
+        assert!(
+            lines["rows"]
+                .to_string()
+                .contains("libc_start_call_main.h:"),
+            "{}",
+            lines["rows"]
+        );
+    }
     // Frame-pointer stacks of this program reach libc's entry: almost nothing is truncated.
     assert!(m["truncated"].as_u64().unwrap() * 20 < samples(&v), "{m}");
 }
