@@ -712,3 +712,69 @@ fn record_jit_code_is_named_through_perf_map() {
     assert!(r["self_pct"].as_f64().unwrap() > 80.0, "{r}");
     assert_eq!(r["module"], "[jit]");
 }
+
+/// Runs rprof as user `nobody` (root drops privileges with setpriv), from a copy of the
+/// binary in a world-readable temporary directory.
+fn as_nobody(dir: &Path, args: &[&str]) -> std::process::Output {
+    let bin = dir.join("rprof");
+    std::fs::copy(rprof_path(), &bin).unwrap();
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn record_permission_errors_explain_the_fix() {
+    let _g = serial();
+    let paranoid: i32 = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(-1);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !live_ok() || !root || paranoid < 2 || have("setpriv").is_err() {
+        eprintln!("SKIP: needs root, setpriv and perf_event_paranoid >= 2 to test as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bin = build(dir.path(), "split");
+    // System-wide needs privileges: the error names the setting and the fix.
+    let out = as_nobody(dir.path(), &["record", "-a", "-d", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("perf_event_paranoid is {paranoid}")),
+        "{err}"
+    );
+    assert!(err.contains("sysctl kernel.perf_event_paranoid=1"), "{err}");
+    assert!(err.contains("CAP_PERFMON"), "{err}");
+    // Another user's process.
+    let out = as_nobody(dir.path(), &["record", "-p", "1", "-d", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("belongs to another user"), "{err}");
+    // Its own command: recorded without kernel frames, with a note.
+    let out = as_nobody(
+        dir.path(),
+        &[
+            "record",
+            "-o",
+            "own.data",
+            "--",
+            bin.to_str().unwrap(),
+            "-n",
+            "300",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("kernel frames are not permitted"), "{err}");
+    let v = report_json(&dir.path().join("own.data"), &[]);
+    assert!(total_pct(&v, "work_sixty") > 40.0);
+}
