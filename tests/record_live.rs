@@ -635,6 +635,7 @@ fn record_errors_have_clear_messages() {
             "not yet supported",
         ),
         (&[], "nothing to record"),
+        (&["-F", "100000000", "--", "true"], "perf_event_max_sample_rate"),
     ];
     for (args, msg) in cases {
         let out = rprof()
