@@ -94,9 +94,41 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Co
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l negate -d 'Swap the colours: red for what shrank, blue for what grew'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s p -l pid -d 'Trace these running processes (every thread, later threads and forked children)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s d -l duration -d 'Stop after this many seconds (the summary is printed; attached targets run on)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s S -l sort -d 'Sort rows by this column' -r -f -a "time\t'Total time, largest first'
+calls\t'Calls, most first'
+errors\t'Errors, most first'
+name\t'Syscall name, alphabetical'
+avg\t'Mean time per call, largest first'
+max\t'Largest single call, largest first'"
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l format -d 'Output format' -r -f -a "text\t'strace -c style tables'
+json\t'One JSON document'"
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s o -l output -d 'Write the summary to FILE instead of stdout' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'perf when the raw_syscalls tracepoints open, else ptrace'
+perf\t'raw_syscalls tracepoints through perf_event_open (low overhead)'
+ptrace\t'ptrace syscall stops (works without tracefs or perf permissions; slow, like strace)'"
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-thread -d 'One table per thread, with its name'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-process -d 'One table per process'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l errors -d 'List the error codes of each failing syscall (`ENOENT ×12`)'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l counts-only -d 'Only count calls and errors (no latencies): the lowest overhead'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l valgrind-arg -d 'Extra argument for valgrind when running a command (repeatable), e.g. `--valgrind-arg=--pages-as-heap=yes`' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l keep -d 'Where to keep massif\'s output when running a command (default: massif.out.PID in the current directory, as valgrind names it)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l threshold -d 'Merge tree entries below this percentage of the snapshot\'s total, like ms_print\'s --threshold (0 to 100; a trailing % is accepted)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l x -d 'Width of the ASCII graph in columns (4 to 1000), like ms_print\'s --x' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l y -d 'Height of the ASCII graph in rows (4 to 1000), like ms_print\'s --y' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l snapshot -d 'Snapshot for --flamegraph and --folded (default: the peak); it must be a detailed one' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l flamegraph -d 'Also write the chosen snapshot\'s allocation tree as a flame graph weighted by bytes' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l chart -d 'Also write a chart of heap size over time, stacked by the top allocation sites' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l format -d 'Output format on stdout' -r -f -a "text\t'Summary, then ms_print\'s graph, table and trees'
+json\t'The whole parsed profile (every snapshot, trees nested) as JSON'"
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l top -d 'How many allocation sites the summary and the chart show' -r
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l folded -d 'Print the chosen snapshot as folded stacks (`main;f;g BYTES`) instead of the text'
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -l summary-only -d 'Print only the summary, without ms_print\'s graph, table and trees'
+complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s h -l help -d 'Print help'

@@ -96,7 +96,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     let t = diff::table(&b.profile, &a.profile, args.limit);
     let mut so = std::io::stdout().lock();
     match args.format {
-        DiffFormat::Text => so.write_all(diff::to_text(&t, &b.name, &a.name).as_bytes())?,
+        DiffFormat::Text => so.write_all(diff::to_text(&t, &b.name, &a.name, unit).as_bytes())?,
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut so, &t).context("writing JSON")?;
             so.write_all(b"\n")?;

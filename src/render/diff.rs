@@ -139,17 +139,18 @@ pub fn diff_lines(before: &Profile, after: &Profile, normalize: bool) -> Vec<Str
         .collect()
 }
 
-/// Renders the table as text.
-pub fn to_text(t: &DiffTable, before_name: &str, after_name: &str) -> String {
+/// Renders the table as text; `unit` names what the counts are (`samples`, or `bytes` for
+/// heap profiles).
+pub fn to_text(t: &DiffTable, before_name: &str, after_name: &str, unit: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# before: {before_name}: {} samples",
+        "# before: {before_name}: {} {unit}",
         thousands(t.before_total)
     );
     let _ = writeln!(
         out,
-        "# after:  {after_name}: {} samples",
+        "# after:  {after_name}: {} {unit}",
         thousands(t.after_total)
     );
     let _ = writeln!(

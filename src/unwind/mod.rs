@@ -4,6 +4,7 @@
 //! ([`fp`]). A DWARF unwinder (issue 4) slots in as another [`CallGraph`] variant whose output
 //! is the same [`UnwoundStack`], so symbolization and the profile builder do not change.
 
+pub mod dwarf;
 pub mod fp;
 
 use anyhow::{bail, Result};
