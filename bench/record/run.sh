@@ -17,8 +17,13 @@ mkdir -p "$OUT"
 RUNS=${RUNS:-3}
 RSS_SECONDS=${RSS_SECONDS:-20}
 CPU_ROUNDS=${CPU_ROUNDS:-3000}
-PY_ROUNDS=${PY_ROUNDS:-20}
-PY=/usr/bin/python3
+# A Python interpreter with DWARF (Debian's python3.11-dbg) makes the symbolization side real;
+# the plain interpreter is the fallback.
+if [ -z "${PY:-}" ]; then
+    PY=/usr/bin/python3
+    for p in /usr/bin/python3.11d /usr/bin/python3-dbg; do [ -x "$p" ] && { PY=$p; break; }; done
+fi
+PY_ROUNDS=${PY_ROUNDS:-6}
 
 cargo build --release --quiet
 R=$ROOT/target/release/rprof
@@ -84,7 +89,7 @@ for w in cpu py; do
     T[e2e.$w.perf]=$(e2e $w perf "${W[@]}")
 done
 
-# Source lines on the python recordings made above (perf runs addr2line; capped at 15 min).
+# Source lines on the recordings made above (perf runs addr2line; capped by SRCLINE_TIMEOUT).
 lines() {
     local t0 t1
     t0=$(now)
@@ -94,7 +99,7 @@ lines() {
 }
 for w in cpu py; do
     T[lines.$w.rprof]=$(lines "$R" report --sort line "$OUT/$w.rprof.data")
-    T[lines.$w.perf]=$(lines timeout 900 perf report --stdio --sort srcline -i "$OUT/$w.perf.data")
+    T[lines.$w.perf]=$(lines timeout "${SRCLINE_TIMEOUT:-600}" perf report --stdio --sort srcline -i "$OUT/$w.perf.data")
 done
 
 # Peak RSS of rprof attached to four busy threads at 999 Hz.
@@ -111,6 +116,8 @@ RSS_LOST=$(grep -o '[0-9,]* lost' "$OUT/rss.err" | head -1 | grep -o '^[0-9,]*' 
 size() { stat -c %s "$1"; }
 {
     echo "Measured $(date -u +%Y-%m-%d) on $(nproc) CPUs, $(uname -r), $(perf version 2>/dev/null), median of $RUNS runs."
+    echo "cpu = \`${CPU[*]#$ROOT/}\` (fixtures/record/split.c, gcc -O1 -g -fno-omit-frame-pointer);"
+    echo "py = \`$PY bench/record/workload.py $PY_ROUNDS\`."
     echo
     echo "| workload | bare (s) | rprof record -F 999 (s) | perf record -F 999 -g (s) | rprof overhead | perf overhead |"
     echo "|---|---|---|---|---|---|"

@@ -91,6 +91,22 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         Some(d) => Some(Duration::from_secs_f64(d)),
         None => None,
     };
+    if t.frequency == 0 {
+        bail!("-F must be at least 1 Hz");
+    }
+    // The kernel refuses faster sampling with a bare EINVAL; say which limit it is.
+    if let Some(max) = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        if t.frequency > max {
+            bail!(
+                "-F {} is above the kernel's limit of {max} Hz (kernel.perf_event_max_sample_rate); use a lower -F, or raise it: sudo sysctl kernel.perf_event_max_sample_rate={}",
+                t.frequency,
+                t.frequency
+            );
+        }
+    }
     let call_graph = CallGraph::parse(&t.call_graph)?;
     call_graph.ensure_supported()?;
     Ok(Options {
@@ -161,6 +177,12 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         r.duration_ns as f64 / 1e9,
         r.event.name(),
     );
+    if stats.samples > 0 && stats.truncated * 5 > stats.samples {
+        eprintln!(
+            "rprof: note: {:.0}% of stacks do not reach a thread entry point: code without frame pointers breaks --call-graph fp (rebuild with -fno-omit-frame-pointer, or -C force-frame-pointers=yes for Rust)",
+            pct(stats.truncated, stats.samples)
+        );
+    }
     Ok((p, stats))
 }
 

@@ -126,6 +126,17 @@ pub fn explain_open_error(e: &io::Error, what: &str, pid: Option<i32>) -> anyhow
             _ => anyhow!("no such process"),
         },
         Some(libc::EACCES) | Some(libc::EPERM) => {
+            if let Some(p) = pid.filter(|p| *p > 0) {
+                if let Some(owner) = owner_of(p as u32) {
+                    // SAFETY: geteuid has no preconditions.
+                    let me = unsafe { libc::geteuid() };
+                    if me != 0 && owner != me {
+                        return anyhow!(
+                            "permission denied: process {p} belongs to another user (uid {owner}); profile your own processes, or run as root (or with CAP_PERFMON and CAP_SYS_PTRACE)"
+                        );
+                    }
+                }
+            }
             let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
                 .map(|s| s.trim().to_string())
                 .unwrap_or_else(|_| "unknown".into());
@@ -141,6 +152,14 @@ pub fn explain_open_error(e: &io::Error, what: &str, pid: Option<i32>) -> anyhow
         ),
         _ => anyhow!("cannot open {what}: {e}"),
     }
+}
+
+/// The real uid owning a process.
+fn owner_of(pid: u32) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// Number of CPUs events are opened on (all possible CPUs that are online).

@@ -305,3 +305,75 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod debuglink_tests {
+    use super::*;
+    use std::process::Command;
+
+    fn run(cmd: &str, args: &[&std::ffi::OsStr]) -> bool {
+        Command::new(cmd)
+            .args(args)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    /// A binary stripped of its DWARF, with the DWARF in a separate file named by
+    /// `.gnu_debuglink` next to it, still resolves to file:line.
+    #[test]
+    fn separate_debug_file_through_debuglink() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("split");
+        let dbg = dir.path().join("split.debug");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/record/split.c");
+        // No build-id, so only the debuglink can find the debug file.
+        let ok = run(
+            "gcc",
+            &[
+                "-O1".as_ref(),
+                "-g".as_ref(),
+                "-Wl,--build-id=none".as_ref(),
+                "-o".as_ref(),
+                bin.as_os_str(),
+                src.as_os_str(),
+            ],
+        ) && run(
+            "objcopy",
+            &[
+                "--only-keep-debug".as_ref(),
+                bin.as_os_str(),
+                dbg.as_os_str(),
+            ],
+        ) && run("strip", &["--strip-debug".as_ref(), bin.as_os_str()])
+            && run(
+                "objcopy",
+                &[
+                    format!("--add-gnu-debuglink={}", dbg.display()).as_ref(),
+                    bin.as_os_str(),
+                ],
+            );
+        if !ok {
+            eprintln!("SKIP: gcc/objcopy/strip unavailable");
+            return;
+        }
+        let mut m = ElfModule::open(&bin).expect("ELF");
+        assert!(m.build_id.is_empty());
+        assert_eq!(m.debug_file.as_deref(), Some(dbg.as_path()));
+        let (start, _) = m
+            .symbols
+            .iter()
+            .find(|s| s.2 == "work_ten")
+            .map(|s| (s.0, s.1))
+            .expect("work_ten symbol");
+        let (seg_off, _, seg_addr) = *m
+            .segments
+            .iter()
+            .find(|(_, s, a)| start >= *a && start < a + s)
+            .expect("segment");
+        let frames = m.lookup(start + 8 - seg_addr + seg_off);
+        let f = frames.last().expect("a frame");
+        assert_eq!(f.function, "work_ten");
+        assert!(f.file.ends_with("split.c") && f.line > 0, "{f:?}");
+    }
+}
