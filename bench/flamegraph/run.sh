@@ -76,7 +76,8 @@ def table(title, rows):
     lines.append(f"| {title} | median | ratio to rprof |")
     lines.append("|---|---:|---:|")
     for n, t in rows:
-        lines.append(f"| {n} | {t*1000:.0f} ms | {t/base:.2f}x |")
+        name = n.replace("|", "\\|")
+        lines.append(f"| {name} | {t*1000:.0f} ms | {t/base:.2f}x |")
     lines.append("")
 table(f"perf script text of a real recording ({ns} samples, {sz})", res("script"))
 table("synthetic folded: 200k distinct stacks, 1M lines", res("folded"))
