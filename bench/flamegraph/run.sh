@@ -60,6 +60,13 @@ hyperfine -w 1 -r "$RUNS" --export-json "$OUT/report.json" \
   -n "rprof report (1M-sample data file)" "$R report $OUT/big.data" \
   -n "rprof report (same stacks as folded text)" "$R report $OUT/big.folded" >/dev/null
 
+# Differential: the first 700k lines against all 1M.
+head -n 700000 "$OUT/big.folded" > "$OUT/part.folded"
+hyperfine -w 1 -r "$RUNS" --export-json "$OUT/diff.json" \
+  -n "rprof diff (folded, 700k vs 1M lines)" "$R diff $OUT/part.folded $OUT/big.folded -o $OUT/rd.svg" \
+  -n "inferno-diff-folded | inferno-flamegraph" --shell=bash \
+  "inferno-diff-folded $OUT/part.folded $OUT/big.folded | inferno-flamegraph > $OUT/id.svg" >/dev/null
+
 # Loading alone, from rprof's own phase timings (median of RUNS).
 load_ms() { for _ in $(seq "$RUNS"); do RPROF_TIMINGS=1 "$R" report "$1" 2>&1 >/dev/null | sed -n 's/.*read \([0-9.]*\) ms, parse \([0-9.]*\) ms.*/\1 \2/p'; done \
   | awk '{print $1+$2}' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
@@ -82,6 +89,7 @@ def table(title, rows):
 table(f"perf script text of a real recording ({ns} samples, {sz})", res("script"))
 table("synthetic folded: 200k distinct stacks, 1M lines", res("folded"))
 table("report on 1M samples", res("report"))
+table("differential flame graph", res("diff"))
 lines.append(f"Loading alone (read + decode/parse, rprof's RPROF_TIMINGS, median): data file {float(ld):.0f} ms, "
              f"folded text {float(lf):.0f} ms: the data file loads {float(lf)/float(ld):.1f}x faster.")
 open(f"{out}.md", "w").write("\n".join(lines) + "\n")

@@ -51,22 +51,53 @@ pub struct Loaded {
     pub profile: Profile,
 }
 
+/// The bytes of an input: mapped for regular files (no copy, no page-faulting a fresh buffer
+/// for hundreds of megabytes of text), read into memory for stdin and pipes.
+pub enum InputBytes {
+    /// Read into memory.
+    Owned(Vec<u8>),
+    /// Memory-mapped file.
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for InputBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            InputBytes::Owned(v) => v,
+            InputBytes::Mapped(m) => m,
+        }
+    }
+}
+
 /// Reads the raw bytes of `path`, or stdin for `-`.
-pub fn read_input(path: &str) -> Result<(String, Vec<u8>)> {
+pub fn read_input(path: &str) -> Result<(String, InputBytes)> {
     if path == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .lock()
             .read_to_end(&mut buf)
             .context("cannot read standard input")?;
-        return Ok(("<stdin>".to_string(), buf));
+        return Ok(("<stdin>".to_string(), InputBytes::Owned(buf)));
     }
     let p = Path::new(path);
     if p.is_dir() {
         bail!("'{path}' is a directory, not a profile");
     }
+    let f = std::fs::File::open(p).with_context(|| format!("cannot read '{path}'"))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("cannot read '{path}'"))?;
+    if meta.is_file() && meta.len() > 0 {
+        // SAFETY: the mapping is read-only; a file truncated by another process while we read
+        // it could fault, the same risk every mmap-based reader (perf, inferno) accepts for
+        // files it was pointed at.
+        if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
+            return Ok((format!("'{path}'"), InputBytes::Mapped(m)));
+        }
+    }
     let bytes = std::fs::read(p).with_context(|| format!("cannot read '{path}'"))?;
-    Ok((format!("'{path}'"), bytes))
+    Ok((format!("'{path}'"), InputBytes::Owned(bytes)))
 }
 
 /// Recognises the format of `bytes`.

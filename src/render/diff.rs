@@ -1,7 +1,9 @@
 //! Differential profiles: the folded `stack before after` lines for a differential flame graph
 //! and the table of per-function self-time changes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -44,11 +46,11 @@ pub struct DiffTable {
 }
 
 fn self_by_function(p: &Profile) -> HashMap<String, u64> {
-    let mut by_stack: HashMap<_, u64> = HashMap::new();
+    let mut by_stack: HashMap<_, u64> = HashMap::default();
     for s in &p.samples {
         *by_stack.entry(s.stack).or_insert(0) += s.weight;
     }
-    let mut out: HashMap<String, u64> = HashMap::new();
+    let mut out: HashMap<String, u64> = HashMap::default();
     for (stack, w) in by_stack {
         if let Some(leaf) = p.stack_frames(stack).next() {
             *out.entry(p.function_name(leaf).to_string()).or_insert(0) += w;
@@ -120,7 +122,7 @@ pub fn diff_lines(before: &Profile, after: &Profile, normalize: bool) -> Vec<Str
     } else {
         1.0
     };
-    let mut m: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut m: HashMap<String, (u64, u64)> = HashMap::default();
     for (s, w) in fb {
         let scaled = if scale == 1.0 {
             w

@@ -1,7 +1,7 @@
 //! The hot-functions report: Total (self plus callees) and Self per key, like
 //! `perf report --children --no-call-graph`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -86,7 +86,7 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> (String, String) {
 /// Computes the report over all samples of `p`.
 pub fn compute(p: &Profile, sort: SortKey, limit: usize, percent_limit: f64) -> Report {
     let total_weight = p.total_weight();
-    let mut acc: HashMap<(String, String), (u64, u64)> = HashMap::new();
+    let mut acc: HashMap<(String, String), (u64, u64)> = HashMap::default();
     if sort == SortKey::Thread {
         for s in &p.samples {
             let e = acc
@@ -97,12 +97,12 @@ pub fn compute(p: &Profile, sort: SortKey, limit: usize, percent_limit: f64) -> 
         }
     } else {
         // Aggregate by stack id first: there are far fewer distinct stacks than samples.
-        let mut by_stack: HashMap<Option<StackId>, u64> = HashMap::new();
+        let mut by_stack: HashMap<Option<StackId>, u64> = HashMap::default();
         for s in &p.samples {
             *by_stack.entry(s.stack).or_insert(0) += s.weight;
         }
-        let mut key_cache: HashMap<FrameId, u32> = HashMap::new();
-        let mut key_index: HashMap<(String, String), u32> = HashMap::new();
+        let mut key_cache: HashMap<FrameId, u32> = HashMap::default();
+        let mut key_index: HashMap<(String, String), u32> = HashMap::default();
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut key_w: Vec<(u64, u64)> = Vec::new();
         let mut seen: Vec<u32> = Vec::new();
