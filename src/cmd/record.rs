@@ -92,7 +92,6 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         None => None,
     };
     let call_graph = CallGraph::parse(&t.call_graph)?;
-    call_graph.ensure_supported()?;
     Ok(Options {
         target,
         event,
@@ -138,6 +137,19 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     if !r.kernel {
         m.extra.push(("kernel_frames".into(), "no".into()));
     }
+    if let Some(bytes) = opts.call_graph.stack_bytes() {
+        m.extra.push(("stack_bytes".into(), bytes.to_string()));
+    }
+    if let Some(u) = &r.unwind_stats {
+        m.extra.push((
+            "dwarf_unwind_ns_per_sample".into(),
+            (u.unwind_ns / u.unwound.max(1)).to_string(),
+        ));
+        if matches!(opts.call_graph, CallGraph::Auto { .. }) {
+            m.extra
+                .push(("fp_fallbacks".into(), stats.fp_fallbacks.to_string()));
+        }
+    }
     for n in &r.notes {
         eprintln!("rprof: note: {n}");
     }
@@ -161,6 +173,41 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         r.duration_ns as f64 / 1e9,
         r.event.name(),
     );
+    if let Some(u) = &r.unwind_stats {
+        let mut line = format!(
+            "rprof: {} unwinding: {} samples in {:.1} ms ({} ns/sample), {} modules",
+            opts.call_graph.name(),
+            crate::render::thousands(u.unwound),
+            u.unwind_ns as f64 / 1e6,
+            u.unwind_ns / u.unwound.max(1),
+            crate::render::thousands(u.modules),
+        );
+        if u.module_errors > 0 {
+            line.push_str(&format!(
+                " ({} unreadable, stacks through them truncated)",
+                u.module_errors
+            ));
+        }
+        if matches!(opts.call_graph, CallGraph::Auto { .. }) {
+            line.push_str(&format!(
+                ", {} stacks ({:.2}%) from frame pointers where DWARF stopped early",
+                crate::render::thousands(stats.fp_fallbacks),
+                pct(stats.fp_fallbacks, stats.samples)
+            ));
+        }
+        eprintln!("{line}");
+    }
+    // Many truncated frame-pointer stacks almost always mean code built without frame
+    // pointers: say what fixes it rather than leave a plausible-looking, wrong profile.
+    if opts.call_graph == CallGraph::Fp
+        && stats.samples >= 20
+        && pct(stats.truncated, stats.samples) > 20.0
+    {
+        eprintln!(
+            "rprof: hint: {:.0}% of the frame-pointer stacks are truncated (code built without frame pointers); record with --call-graph dwarf or auto for complete stacks",
+            pct(stats.truncated, stats.samples)
+        );
+    }
     Ok((p, stats))
 }
 
