@@ -36,9 +36,11 @@ pub struct TargetArgs {
     /// Sample user stacks only (by default kernel frames are included when permitted).
     #[arg(long = "no-kernel")]
     pub no_kernel: bool,
-    /// How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES]
-    /// or auto.
-    #[arg(long = "call-graph", value_name = "MODE", default_value = "fp")]
+    /// How to unwind user stacks: auto (DWARF from a copied stack, falling back to the
+    /// frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; default
+    /// 16384 bytes of stack copied, at most 65528), or fp (frame-pointer chains walked by the
+    /// kernel: cheapest, but truncated or wrong for code built without frame pointers).
+    #[arg(long = "call-graph", value_name = "MODE", default_value = "auto")]
     pub call_graph: String,
     /// The command to launch and profile, after `--`.
     #[arg(last = true, value_name = "CMD")]
