@@ -177,12 +177,13 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     );
     if let Some(u) = &r.unwind_stats {
         let mut line = format!(
-            "rprof: {} unwinding: {} samples in {:.1} ms ({} ns/sample), {} modules",
+            "rprof: {} unwinding: {} samples in {:.1} ms ({} ns/sample), {} modules from {} files",
             opts.call_graph.name(),
             crate::render::thousands(u.unwound),
             u.unwind_ns as f64 / 1e6,
             u.unwind_ns / u.unwound.max(1),
             crate::render::thousands(u.modules),
+            u.files,
         );
         if u.module_errors > 0 {
             line.push_str(&format!(

@@ -42,6 +42,8 @@ pub struct LiveStats {
     pub unwind_ns: u64,
     /// Modules registered.
     pub modules: u64,
+    /// Distinct files whose unwind sections were parsed (shared by all processes).
+    pub files: usize,
     /// Module registrations that failed (unreadable file, no PT_LOAD at the offset, …): the
     /// range stays known without unwind info, so stacks through it count as truncated.
     pub module_errors: u64,
@@ -100,6 +102,12 @@ impl LiveUnwinder {
             chain: Vec::with_capacity(512),
             stats: LiveStats::default(),
         }
+    }
+
+    /// The figures, with the parsed-file count filled in.
+    pub fn finish(mut self) -> LiveStats {
+        self.stats.files = self.files.len();
+        self.stats
     }
 
     fn new_proc(&mut self, pid: u32) -> Proc {
@@ -246,7 +254,7 @@ impl LiveUnwinder {
         };
         let due = p
             .last_refresh
-            .is_none_or(|t| t.elapsed() >= REFRESH_INTERVAL);
+            .map_or(true, |t| t.elapsed() >= REFRESH_INTERVAL);
         let mut added = false;
         if due {
             p.last_refresh = Some(Instant::now());

@@ -528,6 +528,6 @@ pub fn record(opts: &Options) -> Result<Recording> {
         target_desc,
         command,
         notes,
-        unwind_stats: live.map(|l| l.stats),
+        unwind_stats: live.map(|l| l.finish()),
     })
 }
