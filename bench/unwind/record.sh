@@ -15,7 +15,8 @@
 #              rprof's truncated count: _start, __libc_start_*, clone/clone3, start_thread, the
 #              Rust runtime's entries), for rprof dwarf/auto/fp and perf dwarf (8 KiB default)
 #              and perf -g.
-# Usage: bench/unwind/record.sh   (env: RUNS=3, CPU_ROUNDS=3000, PY_ROUNDS=15, RG=1 to add ripgrep)
+# Usage: bench/unwind/record.sh   (env: RUNS=3, CPU_ROUNDS=3000, PY_ROUNDS=15, RG=1 to add
+# ripgrep, ONLY="rg" to run only the listed workloads)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -40,7 +41,7 @@ gcc -O2 -g -fomit-frame-pointer -o "$OUT/split" fixtures/record/split.c
 declare -A CMD
 CMD[cpu]="$OUT/split -n $CPU_ROUNDS"
 CMD[py]="$PY $ROOT/bench/record/workload.py $PY_ROUNDS"
-WORKLOADS="cpu py"
+WORKLOADS=${ONLY:-cpu py}
 if [ "${RG:-0}" = 1 ]; then
     if [ ! -x "$TOOLS/bin/rg" ]; then
         echo "installing ripgrep (release, debug info, no frame pointers) into $TOOLS" >&2
@@ -49,7 +50,7 @@ if [ "${RG:-0}" = 1 ]; then
     # A multi-threaded search over the cargo registry sources, repeated to last a few seconds.
     SRC=$(ls -d "$HOME"/.cargo/registry/src/*/ | head -1)
     CMD[rg]="sh -c 'for i in 1 2 3 4 5 6; do $TOOLS/bin/rg -c \"fn [a-z_]+\\(\" $SRC >/dev/null; done'"
-    WORKLOADS="$WORKLOADS rg"
+    [ -n "${ONLY:-}" ] || WORKLOADS="$WORKLOADS rg"
 fi
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -112,17 +113,21 @@ for w in $WORKLOADS; do
     T[perf-dwarf]=$(wl perf-dwarf perf record -q -F 999 --call-graph dwarf -o "$OUT/$w.perf-dwarf.data" --)
     T[perf-g]=$(wl perf-g perf record -q -F 999 -g -o "$OUT/$w.perf-g.data" --)
 
-    # End to end, one more run each: record + flame graph.
+    # End to end, one more run each: record + flame graph; the part after recording is timed
+    # on its own too, since the workload's run time is in both totals.
     t0=$(now)
     eval "$R record -F 999 --call-graph dwarf -o $OUT/$w.e2e.rprof.data -- $W" >/dev/null 2>"$OUT/$w.e2e.rprof.err"
-    "$R" flamegraph "$OUT/$w.e2e.rprof.data" -o "$OUT/$w.rprof.svg" 2>/dev/null
     t1=$(now)
+    "$R" flamegraph "$OUT/$w.e2e.rprof.data" -o "$OUT/$w.rprof.svg" 2>/dev/null
+    t2=$(now)
     eval "perf record -q -F 999 --call-graph dwarf -o $OUT/$w.e2e.perf.data -- $W" >/dev/null 2>"$OUT/$w.e2e.perf.err"
+    t3=$(now)
     perf script -i "$OUT/$w.e2e.perf.data" 2>/dev/null | inferno-collapse-perf 2>/dev/null \
         | inferno-flamegraph > "$OUT/$w.perf.svg" 2>/dev/null
-    t2=$(now)
-    E_RPROF=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
-    E_PERF=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}')
+    t4=$(now)
+    secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
+    E_RPROF=$(secs "$t0" "$t2"); P_RPROF=$(secs "$t1" "$t2")
+    E_PERF=$(secs "$t2" "$t4"); P_PERF=$(secs "$t3" "$t4")
 
     # Quality and sizes (from the overhead runs' data files).
     declare -A Q=() S=() LOST=()
@@ -150,6 +155,7 @@ for w in $WORKLOADS; do
         echo
         echo "- data size perf dwarf / rprof dwarf: $(ratio "${S[perf-dwarf]}" "${S[rprof-dwarf]}")x"
         echo "- end to end (record + flame graph): rprof ${E_RPROF} s, perf + perf script + inferno ${E_PERF} s: $(ratio "$E_PERF" "$E_RPROF")x"
+        echo "- after recording (flame graph from the data file): rprof ${P_RPROF} s, perf script + inferno ${P_PERF} s: $(ratio "$P_PERF" "$P_RPROF")x"
         echo "- rprof dwarf summary: $(grep -h 'unwinding:' "$OUT/$w.e2e.rprof.err" | sed 's/^rprof: //')"
         echo
     } >> "$OUT/results.md"
