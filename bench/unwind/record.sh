@@ -107,7 +107,7 @@ for w in $WORKLOADS; do
     }
     declare -A T=()
     T[bare]=$(wl bare env)
-    for m in dwarf auto fp; do
+    for m in dwarf auto fp dwarf,16384; do
         T[rprof-$m]=$(wl rprof-$m "$R" record -F 999 --call-graph $m -o "$OUT/$w.rprof-$m.data" --)
     done
     T[perf-dwarf]=$(wl perf-dwarf perf record -q -F 999 --call-graph dwarf -o "$OUT/$w.perf-dwarf.data" --)
@@ -131,7 +131,7 @@ for w in $WORKLOADS; do
 
     # Quality and sizes (from the overhead runs' data files).
     declare -A Q=() S=() LOST=()
-    for m in dwarf auto fp; do
+    for m in dwarf auto fp dwarf,16384; do
         "$R" report --format folded "$OUT/$w.rprof-$m.data" > "$OUT/$w.rprof-$m.folded"
         Q[rprof-$m]=$(complete_pct "$OUT/$w.rprof-$m.folded" 0)
         S[rprof-$m]=$(stat -c %s "$OUT/$w.rprof-$m.data")
@@ -147,7 +147,7 @@ for w in $WORKLOADS; do
         echo
         echo "| profiler | workload s (bare ${T[bare]}) | overhead | data bytes | complete stacks | lost |"
         echo "|---|---|---|---|---|---|"
-        for m in dwarf auto fp; do
+        for m in dwarf auto fp dwarf,16384; do
             echo "| rprof --call-graph $m | ${T[rprof-$m]} | $(ratio "${T[rprof-$m]}" "${T[bare]}")x | ${S[rprof-$m]} | ${Q[rprof-$m]}% | ${LOST[rprof-$m]} |"
         done
         echo "| perf --call-graph dwarf (8 KiB) | ${T[perf-dwarf]} | $(ratio "${T[perf-dwarf]}" "${T[bare]}")x | ${S[perf-dwarf]} | ${Q[perf-dwarf]}% | |"

@@ -37,8 +37,8 @@ pub struct TargetArgs {
     #[arg(long = "no-kernel")]
     pub no_kernel: bool,
     /// How to unwind user stacks: auto (DWARF from a copied stack, falling back to the
-    /// frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; default
-    /// 16384 bytes of stack copied, at most 65528), or fp (frame-pointer chains walked by the
+    /// frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of
+    /// stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the
     /// kernel: cheapest, but truncated or wrong for code built without frame pointers).
     #[arg(long = "call-graph", value_name = "MODE", default_value = "auto")]
     pub call_graph: String,
@@ -185,6 +185,14 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
             crate::render::thousands(u.modules),
             u.files,
         );
+        if u.stopped_early > 0 {
+            line.push_str(&format!(
+                "; stopped early: {} ({} at the end of the stack copy, {} in code without unwind info)",
+                crate::render::thousands(u.stopped_early),
+                crate::render::thousands(u.stack_exhausted),
+                crate::render::thousands(u.no_unwind_info),
+            ));
+        }
         if u.module_errors > 0 {
             line.push_str(&format!(
                 " ({} unreadable, stacks through them truncated)",

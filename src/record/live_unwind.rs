@@ -36,6 +36,11 @@ pub struct LiveStats {
     pub unwound: u64,
     /// Samples whose DWARF unwind stopped early (before the symbol check).
     pub stopped_early: u64,
+    /// Of those, stopped because the stack copy ended (a larger `dwarf,BYTES` helps).
+    pub stack_exhausted: u64,
+    /// Of those, stopped in code with no module or no unwind information (JIT code, a
+    /// stripped or unreadable module).
+    pub no_unwind_info: u64,
     /// Samples without user registers (kernel threads, or the kernel could not copy them).
     pub no_user_regs: u64,
     /// Time spent unwinding, ns.
@@ -309,6 +314,15 @@ impl LiveUnwinder {
         self.stats.unwound += 1;
         let stopped_early = !outcome.is_complete();
         self.stats.stopped_early += u64::from(stopped_early);
+        match outcome {
+            UnwindOutcome::Truncated(StopReason::StackExhausted { .. }) => {
+                self.stats.stack_exhausted += 1
+            }
+            UnwindOutcome::Truncated(
+                StopReason::NoModule { .. } | StopReason::NoUnwindInfo { .. },
+            ) => self.stats.no_unwind_info += 1,
+            _ => {}
+        }
 
         // The kernel part of the callchain is everything before the user context marker.
         let user_at = callchain

@@ -117,9 +117,10 @@ fn mono_ns() -> u64 {
 
 const BUFFER_BYTES: usize = 512 * 1024;
 
-/// Ring buffer per CPU when samples carry stack copies: at 999 Hz a busy thread writes ~16 MB/s
-/// with the default 16 KiB copy, and this leaves the drain loop ~0.25 s of slack per CPU before
-/// the kernel drops samples (see BENCHMARKS.md, "DWARF unwinding in record").
+/// Ring buffer per CPU when samples carry stack copies: at 999 Hz a busy CPU writes ~64 MB/s
+/// with the default 64 KiB copy, so this holds ~128 ms of samples; the drain loop wakes at half
+/// full and unwinds in well under a millisecond per hundred samples, so nothing is lost (see
+/// BENCHMARKS.md, "DWARF unwinding in record").
 const DWARF_BUFFER_BYTES: usize = 8 * 1024 * 1024;
 
 /// Picks the event and whether kernel frames are possible by opening a probe event on
