@@ -39,7 +39,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -s p -l pid -d 'Atta
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s d -l duration -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s F -l freq -d 'Sampling frequency in Hz' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s t -l tid -d 'Sample only these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s o -l output -d 'Data file to write; an existing one is kept as FILE.old' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
@@ -73,7 +73,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s p -l pid -d '
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s d -l duration -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s F -l freq -d 'Sampling frequency in Hz' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES] or auto' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l inverted -d 'Draw an icicle graph: roots at the top, growing down'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l reverse -d 'Reverse every stack before merging, so callers sit on top of their callees'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l flamechart -d 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'

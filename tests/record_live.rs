@@ -133,7 +133,7 @@ fn record_known_split_within_five_points() {
         assert_eq!(row(&v, f).unwrap()["module"], "split");
     }
     let m = &v["metadata"];
-    assert_eq!(m["call_graph"], "fp");
+    assert_eq!(m["call_graph"], "auto");
     assert_eq!(m["frequency"], 999);
     assert!(["cycles", "cpu-clock"].contains(&m["event"].as_str().unwrap()));
     assert!(m["target"].as_str().unwrap().contains("split"));
@@ -633,8 +633,8 @@ fn record_errors_have_clear_messages() {
             "cycles, cpu-clock, task-clock, page-faults",
         ),
         (
-            &["--call-graph", "dwarf", "--", "true"],
-            "not yet supported",
+            &["--call-graph", "dwarf,x", "--", "true"],
+            "must be a number of bytes",
         ),
         (&[], "nothing to record"),
         (

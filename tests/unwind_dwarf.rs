@@ -82,12 +82,8 @@ fn build_c(dir: &Path, src: &str, name: &str) -> PathBuf {
     )
 }
 
-/// Starts `exe` and waits for its "ready" line, so every library is mapped and main is running.
-fn start(exe: &Path) -> Target {
-    start_with_args(exe, &[])
-}
-
-/// [`start`] with arguments.
+/// Starts `exe` with `args` and waits for its "ready" line, so every library is mapped and main
+/// is running.
 fn start_with_args(exe: &Path, args: &[&str]) -> Target {
     let mut child = Command::new(exe)
         .args(args)

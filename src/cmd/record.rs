@@ -36,9 +36,11 @@ pub struct TargetArgs {
     /// Sample user stacks only (by default kernel frames are included when permitted).
     #[arg(long = "no-kernel")]
     pub no_kernel: bool,
-    /// How to unwind user stacks: fp (frame pointers, from the kernel), dwarf[,STACK_BYTES]
-    /// or auto.
-    #[arg(long = "call-graph", value_name = "MODE", default_value = "fp")]
+    /// How to unwind user stacks: auto (DWARF from a copied stack, falling back to the
+    /// frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of
+    /// stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the
+    /// kernel: cheapest, but truncated or wrong for code built without frame pointers).
+    #[arg(long = "call-graph", value_name = "MODE", default_value = "auto")]
     pub call_graph: String,
     /// The command to launch and profile, after `--`.
     #[arg(last = true, value_name = "CMD")]
@@ -108,7 +110,6 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         }
     }
     let call_graph = CallGraph::parse(&t.call_graph)?;
-    call_graph.ensure_supported()?;
     Ok(Options {
         target,
         event,
@@ -154,6 +155,19 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     if !r.kernel {
         m.extra.push(("kernel_frames".into(), "no".into()));
     }
+    if let Some(bytes) = opts.call_graph.stack_bytes() {
+        m.extra.push(("stack_bytes".into(), bytes.to_string()));
+    }
+    if let Some(u) = &r.unwind_stats {
+        m.extra.push((
+            "dwarf_unwind_ns_per_sample".into(),
+            (u.unwind_ns / u.unwound.max(1)).to_string(),
+        ));
+        if matches!(opts.call_graph, CallGraph::Auto { .. }) {
+            m.extra
+                .push(("fp_fallbacks".into(), stats.fp_fallbacks.to_string()));
+        }
+    }
     for n in &r.notes {
         eprintln!("rprof: note: {n}");
     }
@@ -177,9 +191,47 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         r.duration_ns as f64 / 1e9,
         r.event.name(),
     );
-    if stats.samples > 0 && stats.truncated * 5 > stats.samples {
+    if let Some(u) = &r.unwind_stats {
+        let mut line = format!(
+            "rprof: {} unwinding: {} samples in {:.1} ms ({} ns/sample), {} modules from {} files",
+            opts.call_graph.name(),
+            crate::render::thousands(u.unwound),
+            u.unwind_ns as f64 / 1e6,
+            u.unwind_ns / u.unwound.max(1),
+            crate::render::thousands(u.modules),
+            u.files,
+        );
+        if u.stopped_early > 0 {
+            line.push_str(&format!(
+                "; stopped early: {} ({} at the end of the stack copy, {} in code without unwind info)",
+                crate::render::thousands(u.stopped_early),
+                crate::render::thousands(u.stack_exhausted),
+                crate::render::thousands(u.no_unwind_info),
+            ));
+        }
+        if u.module_errors > 0 {
+            line.push_str(&format!(
+                " ({} unreadable, stacks through them truncated)",
+                u.module_errors
+            ));
+        }
+        if matches!(opts.call_graph, CallGraph::Auto { .. }) {
+            line.push_str(&format!(
+                ", {} stacks ({:.2}%) from frame pointers where DWARF stopped early",
+                crate::render::thousands(stats.fp_fallbacks),
+                pct(stats.fp_fallbacks, stats.samples)
+            ));
+        }
+        eprintln!("{line}");
+    }
+    // Many truncated frame-pointer stacks almost always mean code built without frame
+    // pointers: say what fixes it rather than leave a plausible-looking, wrong profile.
+    if opts.call_graph == CallGraph::Fp
+        && stats.samples >= 20
+        && pct(stats.truncated, stats.samples) > 20.0
+    {
         eprintln!(
-            "rprof: note: {:.0}% of stacks do not reach a thread entry point: code without frame pointers breaks --call-graph fp (rebuild with -fno-omit-frame-pointer, or -C force-frame-pointers=yes for Rust)",
+            "rprof: hint: {:.0}% of the frame-pointer stacks are truncated (code built without frame pointers); record with --call-graph dwarf or auto for complete stacks",
             pct(stats.truncated, stats.samples)
         );
     }

@@ -9,6 +9,7 @@ use super::session::RawEvent;
 use super::Recording;
 use crate::profile::{Frame, FrameId, Pid, Profile, Sample, StackId, Tid};
 use crate::symbolize::Symbolizer;
+use crate::unwind::dwarf::is_thread_entry;
 use crate::unwind::{fp, CallGraph, StackAddr};
 
 /// Where a stack address points.
@@ -36,34 +37,93 @@ pub struct BuildStats {
     pub threads: usize,
     /// Distinct processes.
     pub processes: usize,
+    /// Samples (auto mode) whose frame-pointer chain replaced a DWARF stack that stopped early.
+    pub fp_fallbacks: u64,
 }
 
-/// Outermost functions that mean a stack is complete.
+/// Locates each distinct (process, address-space generation, chain) once: every address
+/// resolved to kernel, module + file offset, JIT or unknown.
+#[derive(Default)]
+struct Locator {
+    module_paths: Vec<String>,
+    module_index: HashMap<String, u32>,
+    located: Vec<Vec<Loc>>,
+    located_index: HashMap<(u32, u64, u32), u32>,
+}
+
+impl Locator {
+    fn locate(
+        &mut self,
+        spaces: &AddressSpaces,
+        pid: u32,
+        chain: u32,
+        chains: &[Box<[u64]>],
+        with_kernel: bool,
+    ) -> u32 {
+        let gen = spaces.get(pid).map_or(0, |(_, g)| g);
+        let key = (pid, gen, chain);
+        if let Some(&id) = self.located_index.get(&key) {
+            return id;
+        }
+        let addrs = fp::unwind(&chains[chain as usize], with_kernel);
+        let space = spaces.get(pid).map(|(s, _)| s);
+        let mut locs: Vec<Loc> = addrs
+            .into_iter()
+            .map(|a| {
+                if a.kernel {
+                    return Loc::Kernel(a);
+                }
+                match space.and_then(|s| s.find(a.addr)) {
+                    None => Loc::Unknown(a),
+                    Some(m) if m.is_anonymous() => Loc::Jit(pid, a),
+                    Some(m) => {
+                        let mi = match self.module_index.get(&m.path) {
+                            Some(&x) => x,
+                            None => {
+                                let x = self.module_paths.len() as u32;
+                                self.module_paths.push(m.path.clone());
+                                self.module_index.insert(m.path.clone(), x);
+                                x
+                            }
+                        };
+                        let off = m.pgoff + (a.addr - m.start);
+                        let look = m.pgoff + a.lookup().saturating_sub(m.start);
+                        Loc::Module(mi, a, off, look)
+                    }
+                }
+            })
+            .collect();
+        // A frame-pointer walk that left mapped code is reading garbage (a library without
+        // frame pointers left RBP as data): keep the first unknown address, drop the rest, and
+        // let it count as truncated.
+        if let Some(i) = locs.iter().position(|l| matches!(l, Loc::Unknown(_))) {
+            locs.truncate(i + 1);
+        }
+        let id = self.located.len() as u32;
+        self.located.push(locs);
+        self.located_index.insert(key, id);
+        id
+    }
+}
+
+/// Outermost functions that mean a stack is complete: a user thread's or process's entry
+/// ([`is_thread_entry`], the same rule in every call-graph mode), or for kernel-only stacks a
+/// kernel thread's or the idle loop's entry.
 fn is_entry_point(name: &str) -> bool {
     let base = name.split('(').next().unwrap_or(name).trim();
-    matches!(
-        base,
-        "_start"
-            | "__libc_start_main"
-            | "__libc_start_call_main"
-            | "__libc_start_main_impl"
-            | "clone"
-            | "clone3"
-            | "__clone"
-            | "__clone3"
-            | "start_thread"
-            | "thread_start"
+    is_thread_entry(base)
+        || matches!(
+            base,
             // Kernel threads and the idle loop.
-            | "ret_from_fork"
-            | "ret_from_fork_asm"
-            | "secondary_startup_64"
-            | "secondary_startup_64_no_verify"
-            | "common_startup_64"
-            | "x86_64_start_kernel"
-            | "start_kernel"
-            | "rest_init"
-    ) || base.ends_with("::thread_start")
-        || base.starts_with("std::rt::lang_start")
+            "ret_from_fork"
+                | "ret_from_fork_asm"
+                | "secondary_startup_64"
+                | "secondary_startup_64_no_verify"
+                | "common_startup_64"
+                | "x86_64_start_kernel"
+                | "start_kernel"
+                | "rest_init"
+        )
 }
 
 fn short_module(path: &str) -> &str {
@@ -89,14 +149,12 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         (e.time, e.seq)
     });
 
-    let mut module_paths: Vec<String> = Vec::new();
-    let mut module_index: HashMap<String, u32> = HashMap::new();
-    let mut located: Vec<Vec<Loc>> = Vec::new();
-    let mut located_index: HashMap<(u32, u64, u32), u32> = HashMap::new();
-    // (pid, tid, time, located stack)
-    let mut raw_samples: Vec<(u32, u32, u64, u32)> = Vec::new();
+    let mut locator = Locator::default();
+    // (pid, tid, time, located stack, located frame-pointer fallback)
+    let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>)> = Vec::new();
     let with_kernel = rec.kernel;
-    let _ = call_graph; // Only fp exists; DWARF stacks will arrive already unwound.
+    // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
+    let _ = call_graph;
 
     for i in order {
         let e = &rec.collected.events[i];
@@ -133,62 +191,32 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     spaces.remove(*pid);
                 }
             }
-            RawEvent::Sample { pid, tid, chain } => {
+            RawEvent::Sample {
+                pid,
+                tid,
+                chain,
+                fallback,
+            } => {
                 if !spaces.contains(*pid) && *pid != 0 {
                     // Not seen at attach (system-wide, or a process we missed): best effort.
                     spaces.set(*pid, maps::read_proc_maps(*pid));
                 }
-                let gen = spaces.get(*pid).map_or(0, |(_, g)| g);
-                let key = (*pid, gen, *chain);
-                let id = match located_index.get(&key) {
-                    Some(&id) => id,
-                    None => {
-                        let addrs = fp::unwind(&rec.collected.chains[*chain as usize], with_kernel);
-                        let space = spaces.get(*pid).map(|(s, _)| s);
-                        let mut locs: Vec<Loc> = addrs
-                            .into_iter()
-                            .map(|a| {
-                                if a.kernel {
-                                    return Loc::Kernel(a);
-                                }
-                                match space.and_then(|s| s.find(a.addr)) {
-                                    None => Loc::Unknown(a),
-                                    Some(m) if m.is_anonymous() => Loc::Jit(*pid, a),
-                                    Some(m) => {
-                                        let mi = match module_index.get(&m.path) {
-                                            Some(&x) => x,
-                                            None => {
-                                                let x = module_paths.len() as u32;
-                                                module_paths.push(m.path.clone());
-                                                module_index.insert(m.path.clone(), x);
-                                                x
-                                            }
-                                        };
-                                        let off = m.pgoff + (a.addr - m.start);
-                                        let look = m.pgoff + a.lookup().saturating_sub(m.start);
-                                        Loc::Module(mi, a, off, look)
-                                    }
-                                }
-                            })
-                            .collect();
-                        // A frame-pointer walk that left mapped code is reading garbage (a
-                        // library without frame pointers left RBP as data): keep the first
-                        // unknown address, drop the rest, and let it count as truncated.
-                        if let Some(i) = locs.iter().position(|l| matches!(l, Loc::Unknown(_))) {
-                            locs.truncate(i + 1);
-                        }
-                        let id = located.len() as u32;
-                        located.push(locs);
-                        located_index.insert(key, id);
-                        id
-                    }
+                let mut locate = |chain: u32| {
+                    locator.locate(&spaces, *pid, chain, &rec.collected.chains, with_kernel)
                 };
+                let id = locate(*chain);
+                let fallback_id = fallback.map(&mut locate);
                 let t = e.time.saturating_sub(rec.start_mono_ns);
-                raw_samples.push((*pid, *tid, t, id));
+                raw_samples.push((*pid, *tid, t, id, fallback_id));
             }
         }
     }
 
+    let Locator {
+        module_paths,
+        located,
+        ..
+    } = locator;
     let mut p = Profile::new();
     let mut sym = Symbolizer::new();
     let bar = crate::progress::bar(located.len() as u64, "symbolizing");
@@ -231,7 +259,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     bar.finish_and_clear();
 
     let mut thread_ids = HashMap::new();
-    for &(pid, tid, time, id) in &raw_samples {
+    for &(pid, tid, time, id, fallback) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
@@ -245,7 +273,18 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             p.add_process(Pid(pid), &pname);
             p.add_thread(Pid(pid), Tid(tid), &name)
         });
-        let (st, truncated, unsym, nframes) = stacks[id as usize];
+        let mut chosen = stacks[id as usize];
+        // auto: the frame-pointer chain wins only where DWARF stopped short and it reached a
+        // thread entry; otherwise the DWARF stack stands (a wrong caller is worse than a
+        // truncated stack).
+        if let Some(fb) = fallback {
+            let alt = stacks[fb as usize];
+            if chosen.1 && !alt.1 {
+                chosen = alt;
+                stats.fp_fallbacks += 1;
+            }
+        }
+        let (st, truncated, unsym, nframes) = chosen;
         stats.samples += 1;
         stats.truncated += u64::from(truncated);
         stats.unsymbolized += unsym;

@@ -3,6 +3,7 @@
 //! replays them in time order against per-process address spaces and symbolizes.
 
 pub mod build;
+pub mod live_unwind;
 pub mod maps;
 pub mod session;
 pub mod target;
@@ -100,6 +101,8 @@ pub struct Recording {
     pub command: Vec<String>,
     /// Notes for the summary (kernel frames unavailable, …).
     pub notes: Vec<String>,
+    /// DWARF unwinding work, when it ran.
+    pub unwind_stats: Option<live_unwind::LiveStats>,
 }
 
 fn mono_ns() -> u64 {
@@ -114,6 +117,12 @@ fn mono_ns() -> u64 {
 
 const BUFFER_BYTES: usize = 512 * 1024;
 
+/// Ring buffer per CPU when samples carry stack copies: at 999 Hz a busy CPU writes ~64 MB/s
+/// with the default 64 KiB copy, so this holds ~128 ms of samples; the drain loop wakes at half
+/// full and unwinds in well under a millisecond per hundred samples, so nothing is lost (see
+/// BENCHMARKS.md, "DWARF unwinding in record").
+const DWARF_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+
 /// Picks the event and whether kernel frames are possible by opening a probe event on
 /// `probe_pid`: `cycles` when the hardware counter opens, else `cpu-clock`; kernel frames when
 /// permitted.
@@ -124,11 +133,18 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
     };
     let mut last_err = None;
     for kind in &candidates {
+        let stack_bytes = opts.call_graph.stack_bytes();
         let mut cfg = EventConfig {
             kind: *kind,
             frequency: opts.frequency,
             kernel: opts.kernel,
-            buffer_bytes: BUFFER_BYTES,
+            buffer_bytes: if stack_bytes.is_some() {
+                DWARF_BUFFER_BYTES
+            } else {
+                BUFFER_BYTES
+            },
+            stack_bytes,
+            user_callchain: !matches!(opts.call_graph, CallGraph::Dwarf { .. }),
         };
         let mut r = session::open(&cfg, probe);
         if opts.kernel
@@ -229,7 +245,6 @@ fn open_threads(
 
 /// Records until the target exits, the duration elapses or a signal arrives.
 pub fn record(opts: &Options) -> Result<Recording> {
-    opts.call_graph.ensure_supported()?;
     if opts.frequency == 0 {
         bail!("-F must be at least 1 Hz");
     }
@@ -398,6 +413,14 @@ pub fn record(opts: &Options) -> Result<Recording> {
     let started = Instant::now();
     let status = crate::progress::status_line();
     let mut collected = Collected::default();
+    let mut live = opts.call_graph.stack_bytes().map(|_| {
+        let mut l =
+            live_unwind::LiveUnwinder::new(matches!(opts.call_graph, CallGraph::Auto { .. }));
+        for (pid, maps) in &initial_maps {
+            l.attach(*pid, maps);
+        }
+        l
+    });
     let (sig0, _, _) = target::signals();
     let mut handled_signals = sig0;
     let mut stop: Option<StopReason> = None;
@@ -408,7 +431,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
     let mut waiting_for_child_since: Option<Instant> = None;
     loop {
         sess.wait(100);
-        sess.drain(&mut collected);
+        sess.drain(&mut collected, live.as_mut());
         let (n, sig, from_tty) = target::signals();
         if n > handled_signals {
             let first = handled_signals == sig0;
@@ -477,7 +500,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
         }
     }
     sess.disable_all();
-    sess.drain(&mut collected);
+    sess.drain(&mut collected, live.as_mut());
     status.finish_and_clear();
     let duration_ns = started.elapsed().as_nanos() as u64;
     let (exit, exit_code) = match &exit_status {
@@ -506,5 +529,6 @@ pub fn record(opts: &Options) -> Result<Recording> {
         target_desc,
         command,
         notes,
+        unwind_stats: live.map(|l| l.finish()),
     })
 }

@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Result};
 use perf_event::events::{Hardware, Software};
 use perf_event::{Builder, Clock, Counter, SampleFlag, Sampler};
 
+use super::live_unwind::LiveUnwinder;
 use super::maps::Mapping;
 
 /// The sampling events rprof offers.
@@ -71,6 +72,10 @@ pub struct EventConfig {
     pub kernel: bool,
     /// Ring buffer bytes per CPU.
     pub buffer_bytes: usize,
+    /// Bytes of user stack (plus BP, SP, IP) copied per sample for DWARF unwinding.
+    pub stack_bytes: Option<u32>,
+    /// Whether the kernel walks the user frame-pointer chain too (fp and auto modes).
+    pub user_callchain: bool,
 }
 
 /// Where one event is attached.
@@ -115,6 +120,28 @@ pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
         .exclude_kernel(!cfg.kernel)
         // Kernel frames inside a user sample are wanted only when kernel code is sampled.
         .exclude_callchain_kernel(!cfg.kernel);
+    if let Some(bytes) = cfg.stack_bytes {
+        use perf_event_open_sys::bindings::{PERF_REG_X86_BP, PERF_REG_X86_IP, PERF_REG_X86_SP};
+        b.sample(
+            SampleFlag::IP
+                | SampleFlag::TID
+                | SampleFlag::TIME
+                | SampleFlag::CALLCHAIN
+                | SampleFlag::PERIOD
+                | SampleFlag::REGS_USER
+                | SampleFlag::STACK_USER,
+        )
+        .sample_regs_user(
+            (1u64 << PERF_REG_X86_BP) | (1u64 << PERF_REG_X86_SP) | (1u64 << PERF_REG_X86_IP),
+        )
+        .sample_stack_user(bytes);
+    }
+    // DWARF mode needs only the kernel part of the callchain; skipping the user frame-pointer
+    // walk saves kernel time and ring-buffer bytes. With no kernel part at all the chain is
+    // kept, as the kernel may refuse a callchain that excludes both.
+    if !cfg.user_callchain && cfg.kernel {
+        b.exclude_callchain_user(true);
+    }
     b.build()
 }
 
@@ -198,6 +225,8 @@ pub enum RawEvent {
         tid: u32,
         /// Interned callchain.
         chain: u32,
+        /// Interned frame-pointer callchain offered as a fallback (`--call-graph auto`).
+        fallback: Option<u32>,
     },
     /// An executable mapping.
     Mmap {
@@ -375,8 +404,9 @@ impl Session {
         }
     }
 
-    /// Moves everything in the ring buffers into `out`.
-    pub fn drain(&mut self, out: &mut Collected) {
+    /// Moves everything in the ring buffers into `out`, unwinding samples with `live` when
+    /// DWARF unwinding is on (it also sees every mapping, fork, exec and exit, in order).
+    pub fn drain(&mut self, out: &mut Collected, mut live: Option<&mut LiveUnwinder>) {
         use perf_event::data::Record as R;
         for s in &mut self.samplers {
             while let Some(rec) = s.next_record() {
@@ -392,6 +422,24 @@ impl Session {
                             continue;
                         };
                         let time = smp.time().unwrap_or(0);
+                        if let Some(live) = live.as_deref_mut() {
+                            let regs: &[u64] = smp.regs_user().map_or(&[], |r| &r.regs);
+                            let stack = smp.stack_user().unwrap_or(&[]);
+                            let callchain = smp.callchain().unwrap_or(&[]);
+                            let chains = live.unwind_sample(pid, regs, stack, callchain);
+                            let fallback = chains.fallback.map(|c| out.intern_chain(c));
+                            let chain = out.intern_chain(chains.primary);
+                            out.push(
+                                time,
+                                RawEvent::Sample {
+                                    pid,
+                                    tid,
+                                    chain,
+                                    fallback,
+                                },
+                            );
+                            continue;
+                        }
                         let chain = match smp.callchain() {
                             Some(c) => out.intern_chain(c),
                             None => match smp.ip() {
@@ -399,7 +447,15 @@ impl Session {
                                 None => continue,
                             },
                         };
-                        out.push(time, RawEvent::Sample { pid, tid, chain });
+                        out.push(
+                            time,
+                            RawEvent::Sample {
+                                pid,
+                                tid,
+                                chain,
+                                fallback: None,
+                            },
+                        );
                     }
                     R::Mmap2(m) => {
                         let time = trailer_time(&rec.to_contiguous());
@@ -412,6 +468,9 @@ impl Session {
                             pgoff: m.pgoff,
                             path: String::from_utf8_lossy(&m.filename).into_owned(),
                         };
+                        if let Some(live) = live.as_deref_mut() {
+                            live.mmap(m.pid, &map);
+                        }
                         out.push(time, RawEvent::Mmap { pid: m.pid, map });
                     }
                     R::Mmap(m) => {
@@ -426,6 +485,11 @@ impl Session {
                     }
                     R::Comm(c) => {
                         let time = trailer_time(&rec.to_contiguous());
+                        if misc & PERF_RECORD_MISC_COMM_EXEC != 0 {
+                            if let Some(live) = live.as_deref_mut() {
+                                live.exec(c.pid);
+                            }
+                        }
                         out.push(
                             time,
                             RawEvent::Comm {
@@ -438,6 +502,11 @@ impl Session {
                     }
                     R::Fork(f) => {
                         let time = trailer_time(&rec.to_contiguous());
+                        if f.pid != f.ppid {
+                            if let Some(live) = live.as_deref_mut() {
+                                live.fork(f.ppid, f.pid);
+                            }
+                        }
                         out.push(
                             time,
                             RawEvent::Fork {
@@ -450,6 +519,11 @@ impl Session {
                     }
                     R::Exit(x) => {
                         let time = trailer_time(&rec.to_contiguous());
+                        if x.pid == x.tid {
+                            if let Some(live) = live.as_deref_mut() {
+                                live.exit(x.pid);
+                            }
+                        }
                         out.push(
                             time,
                             RawEvent::Exit {

@@ -50,7 +50,6 @@ const PAGE: u64 = 4096;
 /// Errors from registering a module. Unwinding itself never fails; it reports an
 /// [`UnwindOutcome`] instead.
 #[derive(Debug, thiserror::Error)]
-#[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
 pub enum UnwindError {
     /// The module's file could not be opened, stat'ed or mapped.
     #[error("cannot read {path}: {source}")]
@@ -90,7 +89,6 @@ pub enum UnwindError {
 
 /// How an unwind ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
 pub enum UnwindOutcome {
     /// The unwinder found a frame with no caller: CFI marked the return address undefined
     /// (`_start`, `clone3` do this), or the return address / frame pointer was zero.
@@ -103,7 +101,6 @@ pub enum UnwindOutcome {
 
 impl UnwindOutcome {
     /// True for [`UnwindOutcome::Complete`].
-    #[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
     pub fn is_complete(self) -> bool {
         matches!(self, UnwindOutcome::Complete)
     }
@@ -112,7 +109,6 @@ impl UnwindOutcome {
 /// Why an unwind stopped early. Addresses are the lookup addresses (return address - 1 for
 /// caller frames) of the frame that could not be unwound, unless stated otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
 pub enum StopReason {
     /// The code address is in no registered module (JIT code, a missed mmap, or a bogus
     /// return address read from a corrupt stack).
@@ -284,7 +280,6 @@ pub struct ModuleCache {
     inner: Arc<Mutex<HashMap<FileKey, Arc<ElfUnwindInfo>>>>,
 }
 
-#[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
 impl ModuleCache {
     /// An empty cache.
     pub fn new() -> Self {
@@ -297,6 +292,7 @@ impl ModuleCache {
     }
 
     /// True when no file has been parsed.
+    #[allow(dead_code)] // the pair of `len` that clippy's len_without_is_empty asks for
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -369,7 +365,6 @@ impl Default for ProcessUnwinder {
     }
 }
 
-#[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
 impl ProcessUnwinder {
     /// An unwinder with no modules that shares parsed files through the process-global cache.
     pub fn new() -> Self {
@@ -634,7 +629,6 @@ fn find_mapping(mappings: &[Mapping], address: u64) -> Option<&Mapping> {
 /// Whether `function_name` (demangled, with or without a Rust `::h<hash>` suffix) is where a
 /// thread or process begins: a stack whose outermost frame is one of these is complete, any
 /// other outermost frame means the stack is truncated (issue 4's data-quality rule).
-#[allow(dead_code)] // used by record's --call-graph dwarf (integration pending)
 pub fn is_thread_entry(function_name: &str) -> bool {
     let name = strip_rust_hash(function_name.trim());
     // glibc exports some of these under internal aliases (`__GI___clone3`, `__clone_internal`

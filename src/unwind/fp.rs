@@ -5,7 +5,8 @@ use super::{StackAddr, UnwoundStack};
 /// `PERF_CONTEXT_*` markers are the top 4095 values of the u64 range.
 const PERF_CONTEXT_MAX: u64 = u64::MAX - 4094;
 const PERF_CONTEXT_KERNEL: u64 = (-128i64) as u64;
-const PERF_CONTEXT_USER: u64 = (-512i64) as u64;
+/// Starts the user part of a callchain.
+pub const PERF_CONTEXT_USER: u64 = (-512i64) as u64;
 
 /// True for a context marker rather than an address.
 pub fn is_marker(v: u64) -> bool {

@@ -1,0 +1,484 @@
+//! Live tests of `rprof record --call-graph dwarf|auto|fp` on programs built without frame
+//! pointers: the known split, callbacks through libc's qsort, a Rust release binary, two
+//! threads, code dlopen'ed after recording started, the vdso, and the drain rate at 999 Hz on
+//! four busy threads. They skip only when perf_event_open is unavailable (and fail then under
+//! RPROF_REQUIRE_LIVE=1).
+//!
+//! The tests take a lock so they run one at a time: each keeps the CPUs busy for 1-3 s, and on
+//! a 2-core VM running them together would stretch every duration and starve the drain loop.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+use common::*;
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What Debian's libc and most release builds look like: no frame pointers.
+const NO_FP: &[&str] = &["-O2", "-g", "-fomit-frame-pointer"];
+
+fn live_ok() -> bool {
+    live("perf_event_open", perf_event_check())
+}
+
+/// Runs `rprof record -o data ARGS`, expecting success; returns stderr.
+fn record(data: &Path, args: &[&str]) -> String {
+    record_with_stdin(data, args, "")
+}
+
+fn record_with_stdin(data: &Path, args: &[&str], stdin: &str) -> String {
+    let out = rprof()
+        .arg("record")
+        .arg("-o")
+        .arg(data)
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .expect("run rprof");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "rprof record {args:?} failed: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn report_json(data: &Path) -> Value {
+    let out = rprof()
+        .arg("report")
+        .arg(data)
+        .args(["--format", "json", "--limit", "1000"])
+        .output()
+        .expect("run rprof report");
+    assert!(
+        out.status.success(),
+        "rprof report failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report JSON")
+}
+
+fn report_text(data: &Path) -> String {
+    let out = rprof()
+        .arg("report")
+        .arg(data)
+        .output()
+        .expect("run rprof report");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Folded stacks as (frames root first, count).
+fn folded(data: &Path) -> Vec<(Vec<String>, u64)> {
+    let out = rprof()
+        .arg("report")
+        .arg(data)
+        .args(["--format", "folded"])
+        .output()
+        .expect("run rprof report");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (stack, n) = l.rsplit_once(' ')?;
+            Some((
+                stack.split(';').map(str::to_string).collect(),
+                n.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn total_pct(v: &Value, name: &str) -> f64 {
+    v["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"].as_str() == Some(name)))
+        .map_or(0.0, |r| r["total_pct"].as_f64().unwrap_or(0.0))
+}
+
+/// Samples, and the share of them whose stack satisfies `pred`.
+fn share(stacks: &[(Vec<String>, u64)], pred: impl Fn(&[String]) -> bool) -> (u64, f64) {
+    let total: u64 = stacks.iter().map(|(_, n)| n).sum();
+    let hit: u64 = stacks.iter().filter(|(s, _)| pred(s)).map(|(_, n)| n).sum();
+    (total, hit as f64 * 100.0 / total.max(1) as f64)
+}
+
+/// The percentage printed after `label` in the summary line, e.g. "truncated stacks (12.34%)".
+fn summary_pct(err: &str, label: &str) -> f64 {
+    let line = err
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no `{label}` in {err}"));
+    let after = &line[line.find(label).map_or(0, |i| i + label.len())..];
+    after
+        .split_once('(')
+        .map_or(after, |(_, rest)| rest)
+        .split('%')
+        .next()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no percentage after `{label}` in {line}"))
+}
+
+fn build_no_fp(dir: &Path, src: &str, name: &str) -> PathBuf {
+    compile(src, dir, name, NO_FP)
+}
+
+#[test]
+fn dwarf_known_split_within_five_points_and_reaches_main() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/split.c", "split");
+    let data = dir.path().join("dwarf.data");
+    let err = record(
+        &data,
+        &["--call-graph", "dwarf", "--", bin.to_str().unwrap(), "2"],
+    );
+    assert!(err.contains("dwarf unwinding:"), "{err}");
+    let v = report_json(&data);
+    let m = &v["metadata"];
+    assert_eq!(m["call_graph"], "dwarf");
+    let n = v["samples"].as_u64().unwrap_or(0);
+    assert!(n > 1000, "too few samples: {n}");
+    for (f, want) in [
+        ("work_sixty", 60.0),
+        ("work_thirty", 30.0),
+        ("work_ten", 10.0),
+    ] {
+        let got = total_pct(&v, f);
+        assert!(
+            (got - want).abs() <= 5.0,
+            "{f}: {got:.1}% (want {want}±5)\n{v}"
+        );
+    }
+    let stacks = folded(&data);
+    let (total, pct) = share(&stacks, |s| {
+        s.iter().any(|f| f == "main") && s.first().is_some_and(|f| f == "_start")
+    });
+    assert!(total > 1000);
+    assert!(
+        pct >= 99.0,
+        "only {pct:.2}% of stacks reach main from _start"
+    );
+    assert!(
+        m["truncated"].as_u64().unwrap_or(u64::MAX) * 100 <= n,
+        "truncated: {m}"
+    );
+}
+
+#[test]
+fn fp_on_a_no_frame_pointer_binary_reports_its_truncation() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/split.c", "split");
+    let data = dir.path().join("fp.data");
+    let err = record(
+        &data,
+        &["--call-graph", "fp", "--", bin.to_str().unwrap(), "1"],
+    );
+    let pct = summary_pct(&err, "truncated stacks");
+    assert!(pct > 50.0, "fp truncation only {pct}%: {err}");
+    assert!(err.contains("--call-graph dwarf or auto"), "no hint: {err}");
+    let v = report_json(&data);
+    assert_eq!(v["metadata"]["call_graph"], "fp");
+    let text = report_text(&data);
+    let header = text
+        .lines()
+        .find(|l| l.contains("truncated stacks:"))
+        .unwrap_or_else(|| panic!("no truncation in the report header:\n{text}"));
+    let shown = summary_pct(header, "truncated stacks:");
+    assert!(shown > 50.0, "{header}");
+}
+
+#[test]
+fn default_mode_is_auto_and_complete() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/split.c", "split");
+    let data = dir.path().join("auto.data");
+    let err = record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    assert!(err.contains("auto unwinding:"), "{err}");
+    assert!(summary_pct(&err, "truncated stacks") < 1.0, "{err}");
+    let v = report_json(&data);
+    assert_eq!(v["metadata"]["call_graph"], "auto");
+}
+
+#[test]
+fn qsort_comparator_shown_under_libc_qsort() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "unwind/qsort_cb.c", "qsort_cb");
+    let data = dir.path().join("q.data");
+    record(
+        &data,
+        &[
+            "--call-graph",
+            "dwarf",
+            "-d",
+            "1.5",
+            "--",
+            bin.to_str().unwrap(),
+        ],
+    );
+    let stacks = folded(&data);
+    let cmp: Vec<_> = stacks
+        .into_iter()
+        .filter(|(s, _)| s.iter().any(|f| f == "compare_keys"))
+        .collect();
+    // main → qsort (libc, any of its internal names) → … → comparator, from _start.
+    let (total, pct) = share(&cmp, |s| {
+        let main = s.iter().position(|f| f == "main");
+        let qsort = s.iter().position(|f| f.contains("qsort"));
+        let cmp = s.iter().position(|f| f == "compare_keys");
+        s.first().is_some_and(|f| f == "_start")
+            && matches!((main, qsort, cmp), (Some(m), Some(q), Some(c)) if m < q && q < c)
+    });
+    assert!(total > 300, "too few comparator samples: {total}");
+    assert!(
+        pct >= 95.0,
+        "only {pct:.1}% of comparator stacks go main → qsort → compare_keys"
+    );
+}
+
+#[test]
+fn rust_release_binary_complete_demangled_stacks() {
+    let _g = serial();
+    if !live_ok() || !live("rustc", have("rustc")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("rust_chain");
+    let status = Command::new("rustc")
+        .args(["-C", "opt-level=2", "-C", "debuginfo=1", "-o"])
+        .arg(&exe)
+        .arg(fixture("unwind/rust_chain.rs"))
+        .status()
+        .expect("run rustc");
+    assert!(status.success(), "rustc failed");
+    let data = dir.path().join("r.data");
+    record(
+        &data,
+        &[
+            "--call-graph",
+            "dwarf",
+            "-d",
+            "1.5",
+            "--",
+            exe.to_str().unwrap(),
+        ],
+    );
+    let stacks = folded(&data);
+    let leaf: Vec<_> = stacks
+        .into_iter()
+        .filter(|(s, _)| s.iter().any(|f| f == "rust_chain::leaf"))
+        .collect();
+    let (total, pct) = share(&leaf, |s| {
+        let chain = [
+            "rust_chain::main",
+            "rust_chain::outer",
+            "rust_chain::middle",
+            "rust_chain::leaf",
+        ];
+        let at: Vec<_> = chain
+            .iter()
+            .map(|c| s.iter().position(|f| f == c))
+            .collect();
+        s.first().is_some_and(|f| f == "_start")
+            && at.iter().all(Option::is_some)
+            && at.windows(2).all(|w| w[0] < w[1])
+    });
+    assert!(total > 500, "too few leaf samples: {total}");
+    assert!(
+        pct >= 99.0,
+        "only {pct:.1}% of leaf stacks are complete and demangled"
+    );
+}
+
+#[test]
+fn two_threads_each_under_its_thread_entry() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "unwind/threads.c", "threads");
+    let data = dir.path().join("t.data");
+    record(
+        &data,
+        &[
+            "--call-graph",
+            "dwarf",
+            "-d",
+            "1.5",
+            "--",
+            bin.to_str().unwrap(),
+        ],
+    );
+    let stacks = folded(&data);
+    for (worker, spin) in [("worker_one", "spin_one"), ("worker_two", "spin_two")] {
+        let mine: Vec<_> = stacks
+            .iter()
+            .filter(|(s, _)| s.iter().any(|f| f == spin))
+            .cloned()
+            .collect();
+        let (total, pct) = share(&mine, |s| {
+            s.first().is_some_and(|f| f == "clone3" || f == "clone")
+                && s.iter().any(|f| f == "start_thread")
+                && s.iter().position(|f| f == worker) < s.iter().position(|f| f == spin)
+                && s.iter().any(|f| f == worker)
+        });
+        assert!(total > 300, "{spin}: too few samples ({total})");
+        assert!(
+            pct >= 99.0,
+            "{spin}: only {pct:.1}% under clone3 → start_thread → {worker}"
+        );
+    }
+}
+
+#[test]
+fn dlopen_after_start_and_vdso_are_unwound() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // libm is loaded only once the program reads a line, after recording has started.
+    let dl = compile(
+        "unwind/dlopen_late.c",
+        dir.path(),
+        "dlopen_late",
+        &["-O2", "-g", "-fomit-frame-pointer", "-ldl"],
+    );
+    let data = dir.path().join("dl.data");
+    record_with_stdin(
+        &data,
+        &[
+            "--call-graph",
+            "dwarf",
+            "-d",
+            "1.5",
+            "--",
+            dl.to_str().unwrap(),
+        ],
+        "go\n",
+    );
+    let stacks = folded(&data);
+    let through_libm: Vec<_> = stacks
+        .iter()
+        .filter(|(s, _)| {
+            s.iter().any(|f| f == "poll_cos") && s.last().is_some_and(|f| f != "poll_cos")
+        })
+        .cloned()
+        .collect();
+    let (total, pct) = share(&through_libm, |s| {
+        s.first().is_some_and(|f| f == "_start") && s.iter().any(|f| f == "main")
+    });
+    assert!(total > 300, "too few samples inside libm: {total}");
+    assert!(
+        pct >= 99.0,
+        "only {pct:.1}% of stacks inside dlopen'ed libm are complete"
+    );
+
+    let vd = build_no_fp(dir.path(), "unwind/vdso_clock.c", "vdso_clock");
+    let data = dir.path().join("vd.data");
+    record(
+        &data,
+        &[
+            "--call-graph",
+            "dwarf",
+            "-d",
+            "1.5",
+            "--",
+            vd.to_str().unwrap(),
+        ],
+    );
+    let stacks = folded(&data);
+    // Frames symbolized inside the vdso: clock_gettime's vdso body under libc's wrapper.
+    let (total, pct) = share(&stacks, |s| {
+        s.first().is_some_and(|f| f == "_start") && s.iter().any(|f| f == "main")
+    });
+    assert!(total > 500);
+    assert!(
+        pct >= 99.0,
+        "only {pct:.1}% of vdso_clock stacks are complete"
+    );
+    let in_vdso: u64 = stacks
+        .iter()
+        .filter(|(s, _)| {
+            s.iter().any(|f| f == "__GI___clock_gettime")
+                && s.last()
+                    .is_some_and(|f| f == "clock_gettime" || f.starts_with("__vdso"))
+        })
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        in_vdso * 4 > total,
+        "few stacks reach into the vdso: {in_vdso} of {total}"
+    );
+}
+
+#[test]
+fn busy_threads_at_999_hz_lose_under_one_percent() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/busy_threads.c", "busy_threads");
+    let data = dir.path().join("b.data");
+    let err = record(
+        &data,
+        &[
+            "--call-graph",
+            "dwarf",
+            "-F",
+            "999",
+            "--",
+            bin.to_str().unwrap(),
+            "3",
+            "4",
+        ],
+    );
+    let lost = summary_pct(&err, "lost");
+    assert!(lost < 1.0, "lost {lost}% of samples: {err}");
+    assert!(summary_pct(&err, "truncated stacks") < 1.0, "{err}");
+    let stacks = folded(&data);
+    let (total, pct) = share(&stacks, |s| {
+        s.iter().any(|f| f == "worker") || s.iter().any(|f| f == "main")
+    });
+    // cpu-clock samples only running threads: on a loaded 2-core VM 4 busy threads get far
+    // less than 4 x 999 Hz, so only a floor is checked; the point is the lost share.
+    assert!(total > 1000, "too few samples: {total}");
+    assert!(pct >= 99.0, "{pct}");
+}
+
+#[test]
+fn bad_stack_sizes_are_usage_errors() {
+    for bad in ["dwarf,abc", "dwarf,4", "bogus"] {
+        let out = rprof()
+            .args(["record", "--call-graph", bad, "--", "true"])
+            .output()
+            .expect("run rprof");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
+        assert!(err.contains("--call-graph"), "{bad}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
