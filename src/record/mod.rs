@@ -138,11 +138,11 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
             kind: *kind,
             frequency: opts.frequency,
             kernel: opts.kernel,
-            buffer_bytes: if stack_bytes.is_some() {
+            buffer_bytes: unprivileged_buffer_cap(if stack_bytes.is_some() {
                 DWARF_BUFFER_BYTES
             } else {
                 BUFFER_BYTES
-            },
+            }),
             stack_bytes,
             user_callchain: !matches!(opts.call_graph, CallGraph::Dwarf { .. }),
         };
@@ -531,4 +531,26 @@ pub fn record(opts: &Options) -> Result<Recording> {
         notes,
         unwind_stats: live.map(|l| l.finish()),
     })
+}
+
+/// Without root, ring buffers count against `kernel.perf_event_mlock_kb` (per CPU), and a
+/// larger one fails to map with EPERM: cap the buffer so the default DWARF mode records for any
+/// user. Fewer bytes only mean more frequent draining; losses still show in the summary.
+fn unprivileged_buffer_cap(bytes: usize) -> usize {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return bytes;
+    }
+    let Some(kb) = std::fs::read_to_string("/proc/sys/kernel/perf_event_mlock_kb")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+    else {
+        return bytes;
+    };
+    // The mapping is one metadata page plus a power-of-two data area.
+    let allowed = (kb * 1024).saturating_sub(4096);
+    if allowed < 8192 || bytes <= allowed {
+        return bytes;
+    }
+    (1usize << (usize::BITS - 1 - allowed.leading_zeros())).max(8192)
 }
