@@ -84,7 +84,14 @@ pub fn read_input(path: &str) -> Result<(String, InputBytes)> {
     if p.is_dir() {
         bail!("'{path}' is a directory, not a profile");
     }
-    let f = std::fs::File::open(p).with_context(|| format!("cannot read '{path}'"))?;
+    let f = match std::fs::File::open(p) {
+        Ok(f) => f,
+        // The default input missing usually means nothing was recorded yet: say how to.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == "rprof.data" => bail!(
+            "cannot read 'rprof.data': {e}; record one with `rprof record -- CMD` (or `-p PID`), or name an input file"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot read '{path}'")),
+    };
     let meta = f
         .metadata()
         .with_context(|| format!("cannot read '{path}'"))?;
