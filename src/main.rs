@@ -8,6 +8,7 @@ use clap::Parser;
 mod cli;
 mod cmd;
 mod massif;
+mod process;
 mod profile;
 mod progress;
 mod record;

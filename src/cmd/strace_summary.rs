@@ -237,7 +237,7 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     let mut launched = if args.command.is_empty() {
         None
     } else {
-        Some(target::launch(&args.command)?)
+        Some(crate::process::launch(&args.command)?)
     };
     let target_desc = match &launched {
         Some(l) => format!("{} (pid {})", args.command.join(" "), l.pid),
@@ -253,7 +253,7 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     let deadline = target::Deadline::after(args.duration);
     let started = Instant::now();
     let mut status = None;
-    let launched_pid = launched.as_ref().map(|l| l.pid.as_raw() as u32);
+    let launched_pid = launched.as_ref().map(|l| l.pid);
     let counts_only = args.counts_only;
     let mut release = || -> Result<()> {
         eprintln!(
@@ -302,14 +302,14 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     let (threads, lost, in_flight, stop_reason) = match result {
         Ok(r) => r,
         Err(e) => {
-            if let Some(l) = launched.take() {
+            if let Some(mut l) = launched.take() {
                 // Setup failed before the command ran: do not leave it waiting on the pipe.
-                l.abandon();
+                l.abort();
             }
             return Err(e);
         }
     };
-    let (exit_status, code) = match status.and_then(target::describe_status) {
+    let (exit_status, code) = match status.as_ref().and_then(crate::process::describe_status) {
         Some((text, code)) => (Some(text), ExitCode::from(code)),
         None => (
             launched_pid.map(|p| format!("still running (pid {p}), no longer traced")),

@@ -265,7 +265,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 .get(&(pid, tid))
                 .cloned()
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| super::target::thread_name(pid, tid));
+                .unwrap_or_else(|| crate::process::thread_name(pid, tid).unwrap_or_default());
             let pname = names
                 .get(&(pid, pid))
                 .cloned()

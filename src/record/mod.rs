@@ -14,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use nix::sys::wait::WaitStatus;
 
+use crate::process::{self, Launched};
 use crate::unwind::CallGraph;
 use maps::Mapping;
 use session::{Collected, EventConfig, EventKind, Placement, Session};
-use target::Launched;
 
 /// What to record.
 #[derive(Clone, Debug)]
@@ -103,16 +103,6 @@ pub struct Recording {
     pub notes: Vec<String>,
     /// DWARF unwinding work, when it ran.
     pub unwind_stats: Option<live_unwind::LiveStats>,
-}
-
-fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid timespec pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 const BUFFER_BYTES: usize = 512 * 1024;
@@ -262,7 +252,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
     let cfg;
     match &opts.target {
         Target::Command(argv) => {
-            let mut l = target::launch(argv)?;
+            let mut l = process::launch(argv)?;
             let probe = Placement {
                 pid: l.pid as i32,
                 cpu: cpus[0],
@@ -286,7 +276,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
                     return Err(e);
                 }
             }
-            l.release(&argv[0])?;
+            l.release()?;
             target_desc = format!("command {}", argv.join(" "));
             command = argv.clone();
             roots.push(l.pid);
@@ -314,7 +304,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
                     &cfg,
                     &cpus,
                     &mut slots,
-                    || target::threads_of(pid),
+                    || process::threads_of(pid),
                     true,
                 )?;
             }
@@ -323,8 +313,12 @@ pub fn record(opts: &Options) -> Result<Recording> {
             sess.enable_all().context("enabling the events")?;
             for &pid in pids {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
-                for tid in target::threads_of(pid) {
-                    initial_threads.push((pid, tid, target::thread_name(pid, tid)));
+                for tid in process::threads_of(pid) {
+                    initial_threads.push((
+                        pid,
+                        tid,
+                        process::thread_name(pid, tid).unwrap_or_default(),
+                    ));
                 }
             }
             roots = pids.clone();
@@ -359,7 +353,11 @@ pub fn record(opts: &Options) -> Result<Recording> {
             for &tid in tids {
                 let pid = target::tgid_of(tid).unwrap_or(tid);
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
-                initial_threads.push((pid, tid, target::thread_name(pid, tid)));
+                initial_threads.push((
+                    pid,
+                    tid,
+                    process::thread_name(pid, tid).unwrap_or_default(),
+                ));
             }
             roots = tids.clone();
             target_desc = format!(
@@ -398,14 +396,18 @@ pub fn record(opts: &Options) -> Result<Recording> {
             sess.enable_all().context("enabling the events")?;
             for pid in target::all_pids() {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
-                for tid in target::threads_of(pid) {
-                    initial_threads.push((pid, tid, target::thread_name(pid, tid)));
+                for tid in process::threads_of(pid) {
+                    initial_threads.push((
+                        pid,
+                        tid,
+                        process::thread_name(pid, tid).unwrap_or_default(),
+                    ));
                 }
             }
             target_desc = "system-wide (-a)".into();
         }
     }
-    let start_mono_ns = mono_ns();
+    let start_mono_ns = process::monotonic_ns();
     let start_unix_ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -503,15 +505,9 @@ pub fn record(opts: &Options) -> Result<Recording> {
     sess.drain(&mut collected, live.as_mut());
     status.finish_and_clear();
     let duration_ns = started.elapsed().as_nanos() as u64;
-    let (exit, exit_code) = match &exit_status {
-        Some(s) => (
-            Some(target::describe_status(s)),
-            match s {
-                WaitStatus::Exited(_, c) => Some(*c),
-                WaitStatus::Signaled(_, sig, _) => Some(128 + *sig as i32),
-                _ => None,
-            },
-        ),
+    let ended = exit_status.as_ref().and_then(process::describe_status);
+    let (exit, exit_code) = match ended {
+        Some((text, code)) => (Some(text), Some(i32::from(code))),
         None => (None, None),
     };
     Ok(Recording {

@@ -1,14 +1,11 @@
-//! Targets: launching a command held until its events are enabled, finding the threads of
-//! processes to attach to, and the signal handling that lets Ctrl-C stop a recording cleanly.
+//! Targets: finding the processes to attach to, and the signal handling that lets Ctrl-C stop
+//! a recording cleanly. Launching a command lives in [`crate::process`], shared with
+//! strace-summary.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
-use anyhow::{bail, Context, Result};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use anyhow::{Context, Result};
 
 static SIGNALS: AtomicU32 = AtomicU32::new(0);
 static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -63,171 +60,6 @@ pub fn signal_name(sig: i32) -> String {
         .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
-/// Finds `cmd` the way execvp will, so a missing command is reported before anything starts.
-pub fn resolve_command(cmd: &str) -> Result<()> {
-    if cmd.contains('/') {
-        let p = Path::new(cmd);
-        if !p.exists() {
-            bail!("command not found: {cmd} (no such file)");
-        }
-        return Ok(());
-    }
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-    for dir in path.split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        if Path::new(dir).join(cmd).is_file() {
-            return Ok(());
-        }
-    }
-    bail!("command not found: {cmd} (not in PATH)");
-}
-
-/// A launched command, held before `execvp` until [`Launched::release`].
-pub struct Launched {
-    /// Its pid.
-    pub pid: u32,
-    go: Option<OwnedFd>,
-    err: OwnedFd,
-    reaped: Option<WaitStatus>,
-}
-
-/// Forks the command; the child waits on a pipe and then execs.
-pub fn launch(argv: &[String]) -> Result<Launched> {
-    let Some(first) = argv.first() else {
-        bail!("no command given after --");
-    };
-    resolve_command(first)?;
-    // Everything the child needs is allocated before fork: after it only async-signal-safe
-    // calls are allowed.
-    let cargs: Vec<CString> = argv
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .context("the command contains a NUL byte")?;
-    let mut ptrs: Vec<*const libc::c_char> = cargs.iter().map(|c| c.as_ptr()).collect();
-    ptrs.push(std::ptr::null());
-    let (go_r, go_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
-    let (err_r, err_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
-    // SAFETY: the child only calls read, execvp, write and _exit before exec.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
-            let mut b = [0u8; 1];
-            // SAFETY: plain syscalls on fds we own, with valid buffers.
-            unsafe {
-                let n = libc::read(go_r.as_raw_fd(), b.as_mut_ptr().cast(), 1);
-                if n != 1 {
-                    libc::_exit(126);
-                }
-                libc::execvp(ptrs[0], ptrs.as_ptr());
-                let e = *libc::__errno_location();
-                let bytes = e.to_ne_bytes();
-                libc::write(err_w.as_raw_fd(), bytes.as_ptr().cast(), 4);
-                libc::_exit(127);
-            }
-        }
-        ForkResult::Parent { child } => {
-            drop(go_r);
-            drop(err_w);
-            Ok(Launched {
-                pid: child.as_raw() as u32,
-                go: Some(go_w),
-                err: err_r,
-                reaped: None,
-            })
-        }
-    }
-}
-
-impl Launched {
-    /// Lets the child exec; fails when the exec failed.
-    pub fn release(&mut self, name: &str) -> Result<()> {
-        if let Some(go) = self.go.take() {
-            let b = [1u8];
-            // SAFETY: writing one byte from a valid buffer to a pipe we own.
-            unsafe { libc::write(go.as_raw_fd(), b.as_ptr().cast(), 1) };
-        }
-        let mut buf = [0u8; 4];
-        // SAFETY: reading into a valid 4-byte buffer; EOF means the exec succeeded (CLOEXEC).
-        let n = unsafe { libc::read(self.err.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
-        if n == 4 {
-            let errno = i32::from_ne_bytes(buf);
-            let _ = self.wait_blocking();
-            let e = std::io::Error::from_raw_os_error(errno);
-            if errno == libc::ENOENT {
-                bail!("command not found: {name}");
-            }
-            bail!("cannot run {name}: {e}");
-        }
-        Ok(())
-    }
-
-    /// Kills a child that never got to run its command (the events failed to open).
-    pub fn abort(&mut self) {
-        let _ = nix::sys::signal::kill(Pid::from_raw(self.pid as i32), nix::sys::signal::SIGKILL);
-        self.go = None;
-        let _ = self.wait_blocking();
-    }
-
-    /// Sends a signal to the child.
-    pub fn signal(&self, sig: i32) {
-        if self.reaped.is_none() {
-            // SAFETY: kill with a pid we forked and have not reaped.
-            unsafe { libc::kill(self.pid as i32, sig) };
-        }
-    }
-
-    /// Reaps the child if it has exited; returns its status once it has.
-    pub fn poll_exit(&mut self) -> Option<WaitStatus> {
-        if self.reaped.is_some() {
-            return self.reaped;
-        }
-        match waitpid(Pid::from_raw(self.pid as i32), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => None,
-            Ok(s @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                self.reaped = Some(s);
-                self.reaped
-            }
-            Ok(_) => None,
-            Err(_) => {
-                // ECHILD: already reaped elsewhere; treat as gone.
-                self.reaped = Some(WaitStatus::Exited(Pid::from_raw(self.pid as i32), 0));
-                self.reaped
-            }
-        }
-    }
-
-    /// Waits for the child to exit.
-    pub fn wait_blocking(&mut self) -> Option<WaitStatus> {
-        loop {
-            if let Some(s) = self.poll_exit() {
-                return Some(s);
-            }
-            match waitpid(Pid::from_raw(self.pid as i32), None) {
-                Ok(s @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                    self.reaped = Some(s);
-                    return self.reaped;
-                }
-                Ok(_) => continue,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return self.poll_exit(),
-            }
-        }
-    }
-}
-
-/// Describes a wait status for people: `exited with status 3`, `killed by SIGINT`.
-pub fn describe_status(s: &WaitStatus) -> String {
-    match s {
-        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
-        WaitStatus::Signaled(_, sig, core) => format!(
-            "was killed by {}{}",
-            sig.as_str(),
-            if *core { " (core dumped)" } else { "" }
-        ),
-        other => format!("{other:?}"),
-    }
-}
-
 /// True when `pid` exists (it may be a zombie).
 pub fn process_exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
@@ -247,31 +79,12 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// The thread ids of `pid`.
-pub fn threads_of(pid: u32) -> Vec<u32> {
-    let mut v: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort_unstable();
-    v
-}
-
 /// The process (thread group) a thread belongs to.
 pub fn tgid_of(tid: u32) -> Option<u32> {
     let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix("Tgid:"))
         .and_then(|v| v.trim().parse().ok())
-}
-
-/// A thread's name (`comm`), empty when unknown.
-pub fn thread_name(pid: u32, tid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"))
-        .map(|s| s.trim_end().to_string())
-        .unwrap_or_default()
 }
 
 /// Every pid on the system.

@@ -523,7 +523,7 @@ pub fn run(
     // still a copy of rprof). Threads that exit before the end keep these names.
     for &p in &pids {
         for tid in target::threads_of(p).unwrap_or_default() {
-            if let Some(c) = target::comm_of(p, tid) {
+            if let Some(c) = crate::process::thread_name(p, tid) {
                 names.insert(tid, c);
             }
         }
@@ -578,7 +578,7 @@ pub fn run(
         names
             .get(&tid)
             .cloned()
-            .or_else(|| target::comm_of(pid, tid))
+            .or_else(|| crate::process::thread_name(pid, tid))
             .unwrap_or_else(|| "?".into())
     });
     Ok((threads, reason))

@@ -465,16 +465,6 @@ impl Decoder {
     }
 }
 
-fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid timespec pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 /// How a launched child ended, filled when the loop reaps it.
 pub type ExitStatus = Option<nix::sys::wait::WaitStatus>;
 
@@ -514,10 +504,12 @@ fn open(target: &PerfTarget, counts_only: bool) -> Result<(Session, HashMap<u32,
                         match s.add_task(tid) {
                             Ok(()) => {}
                             // A thread that exited between the scan and the open is fine.
-                            Err(_) if tid != pid && target::comm_of(pid, tid).is_none() => {}
+                            Err(_)
+                                if tid != pid
+                                    && crate::process::thread_name(pid, tid).is_none() => {}
                             Err(e) => return Err(e),
                         }
-                        if let Some(c) = target::comm_of(pid, tid) {
+                        if let Some(c) = crate::process::thread_name(pid, tid) {
                             names.insert(tid, c);
                         }
                         done.insert(tid);
@@ -602,7 +594,7 @@ pub fn run(
         for (h, p) in hup.iter_mut().zip(&pfds) {
             *h |= p.revents & (libc::POLLHUP | libc::POLLERR) != 0;
         }
-        let cutoff = now_ns().saturating_sub(5_000_000);
+        let cutoff = crate::process::monotonic_ns().saturating_sub(5_000_000);
         drain(
             &mut rings,
             &mut dec,
@@ -663,7 +655,7 @@ pub fn run(
         names
             .get(&tid)
             .cloned()
-            .or_else(|| target::comm_of(pid, tid))
+            .or_else(|| crate::process::thread_name(pid, tid))
             .unwrap_or_else(|| "?".into())
     });
     Ok(PerfRun {

@@ -89,16 +89,6 @@ fn attach_error(e: Errno, pid: u32) -> anyhow::Error {
     }
 }
 
-fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid timespec pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 fn tgid_of(tid: u32) -> u32 {
     std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
@@ -204,7 +194,7 @@ pub fn run(
                         let _ = ptrace::interrupt(t);
                         traced.insert(t);
                         tgids.insert(t, p);
-                        if let Some(c) = target::comm_of(p, tid) {
+                        if let Some(c) = crate::process::thread_name(p, tid) {
                             names.insert(tid, c);
                         }
                         new += 1;
@@ -258,7 +248,7 @@ pub fn run(
             Err(Errno::ECHILD) => break Ok(()),
             Err(e) => break Err(anyhow!("waitpid: {e}")),
         };
-        let t = now_ns();
+        let t = crate::process::monotonic_ns();
         match st {
             WaitStatus::PtraceSyscall(pid) => {
                 if detaching {
@@ -271,7 +261,7 @@ pub fn run(
                 let tgid = *tgids.entry(pid).or_insert_with(|| {
                     let g = tgid_of(tid);
                     // Named at first sight: a thread may be gone by the end.
-                    if let Some(c) = target::comm_of(g, tid) {
+                    if let Some(c) = crate::process::thread_name(g, tid) {
                         names.insert(tid, c);
                     }
                     g
@@ -317,7 +307,7 @@ pub fn run(
                     // exec renames the process; after it the pid is the thread group leader.
                     let p = pid.as_raw() as u32;
                     tgids.insert(pid, p);
-                    if let Some(c) = target::comm_of(p, p) {
+                    if let Some(c) = crate::process::thread_name(p, p) {
                         names.insert(p, c);
                     }
                     traced.insert(pid);
@@ -364,7 +354,7 @@ pub fn run(
         names
             .get(&tid)
             .cloned()
-            .or_else(|| target::comm_of(pid, tid))
+            .or_else(|| crate::process::thread_name(pid, tid))
             .unwrap_or_else(|| "?".into())
     });
     Ok(PtraceRun {
