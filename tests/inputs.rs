@@ -241,6 +241,24 @@ fn flamegraph_writes_default_file_and_options() {
         .success();
     let svg = std::fs::read_to_string(dir.path().join("flamegraph.svg")).expect("default output");
     assert!(svg.contains("My &lt;Title&gt;"));
+    // A flame graph grows up (callees above, smaller y); an icicle graph grows down.
+    let y_of = |svg: &str, name: &str| -> f64 {
+        let doc = parse_svg(svg);
+        let g = doc
+            .descendants()
+            .find(|n| {
+                n.has_tag_name("g")
+                    && n.children().any(|c| {
+                        c.has_tag_name("title")
+                            && c.text()
+                                .is_some_and(|t| t.starts_with(&format!("{name} (")))
+                    })
+            })
+            .unwrap_or_else(|| panic!("frame {name}"));
+        let rect = g.children().find(|c| c.has_tag_name("rect")).expect("rect");
+        rect.attribute("y").and_then(|y| y.parse().ok()).expect("y")
+    };
+    assert!(y_of(&svg, "kernel_a") < y_of(&svg, "main"));
     let inv = stdout_of(&[
         "flamegraph",
         &path("inputs/simple.folded"),
@@ -248,7 +266,7 @@ fn flamegraph_writes_default_file_and_options() {
         "-o",
         "-",
     ]);
-    assert!(inv.contains("Icicle") || inv.contains("inverted") || inv != svg);
+    assert!(y_of(&inv, "kernel_a") > y_of(&inv, "main"));
     let f = svg_frames(&stdout_of(&[
         "flamegraph",
         &path("inputs/simple.folded"),
@@ -435,19 +453,27 @@ fn diff_normalization_is_explicit() {
 
 #[test]
 fn convert_and_mixed_format_diff() {
+    // The data file converted from perf script text against that text: nothing may change.
+    let dir = tempfile::tempdir().expect("tmp");
+    let svg = dir.path().join("x.svg");
     let out = stdout_of(&[
         "diff",
         &path("inputs/perf-script.rprof"),
         &path("inputs/perf-script.txt"),
+        "--format",
+        "json",
         "-o",
-        tempfile::tempdir()
-            .expect("tmp")
-            .path()
-            .join("x.svg")
-            .to_str()
-            .expect("p"),
+        svg.to_str().expect("p"),
     ]);
-    assert!(out.contains("+0.00"));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let changed = v["changed"].as_array().expect("changed");
+    assert_eq!(changed.len(), 2, "leaf_a and leaf_b: {out}");
+    for c in changed {
+        assert_eq!(c["delta_points"], 0.0, "{c}");
+        assert_eq!(c["before_samples"], c["after_samples"], "{c}");
+    }
+    assert!(v["only_before"].as_array().is_some_and(|a| a.is_empty()));
+    assert!(v["only_after"].as_array().is_some_and(|a| a.is_empty()));
 }
 
 fn assert_clean_error(args: &[&str], name_in_msg: &str, stdin: Option<Vec<u8>>) {
