@@ -10,19 +10,22 @@
 #              profiler and the workload, bare and under each profiler (median of RUNS);
 #   size:      the data file (rprof.data vs perf.data);
 #   end to end: record + flame graph: `rprof record` + `rprof flamegraph` vs `perf record` +
-#              `perf script | inferno-collapse-perf | inferno-flamegraph`;
+#              `perf script | inferno-collapse-perf | inferno-flamegraph`, perf both with its
+#              default 8 KiB stack copy and with rprof's 64 KiB (dwarf,65528: equal quality);
 #   quality:   % of samples whose outermost frame is a thread/process entry (the same rule as
 #              rprof's truncated count: _start, __libc_start_*, clone/clone3, start_thread, the
 #              Rust runtime's entries), for rprof dwarf/auto/fp and perf dwarf (8 KiB default)
 #              and perf -g.
-# Usage: bench/unwind/record.sh   (env: RUNS=3, CPU_ROUNDS=3000, PY_ROUNDS=15, RG=1 to add
-# ripgrep, ONLY="rg" to run only the listed workloads)
+# Usage: bench/unwind/record.sh   (env: RUNS=3, FREQ=999 (4000 is perf record's default),
+# CPU_ROUNDS=3000, PY_ROUNDS=15, RG=1 to add ripgrep, ONLY="rg" to run only the listed workloads)
+# Every profiler runs at the same FREQ, so both sides collect the same number of samples.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-OUT=$ROOT/bench/out/unwind-record
-mkdir -p "$OUT"
 RUNS=${RUNS:-3}
+FREQ=${FREQ:-999}
+OUT=$ROOT/bench/out/unwind-record/F$FREQ
+mkdir -p "$OUT"
 CPU_ROUNDS=${CPU_ROUNDS:-3000}
 PY_ROUNDS=${PY_ROUNDS:-15}
 PY=/usr/bin/python3
@@ -89,7 +92,7 @@ EOF
 {
 echo "# DWARF unwinding in record: rprof vs perf"
 echo
-echo "$(uname -r), $(nproc) CPUs, $(perf --version), RUNS=$RUNS, $(date -u +%F)"
+echo "$(uname -r), $(nproc) CPUs, $(perf --version), RUNS=$RUNS, FREQ=$FREQ Hz, $(date -u +%F)"
 echo
 } > "$OUT/results.md"
 
@@ -108,26 +111,37 @@ for w in $WORKLOADS; do
     declare -A T=()
     T[bare]=$(wl bare env)
     for m in dwarf auto fp dwarf,16384; do
-        T[rprof-$m]=$(wl rprof-$m "$R" record -F 999 --call-graph $m -o "$OUT/$w.rprof-$m.data" --)
+        T[rprof-$m]=$(wl rprof-$m "$R" record -F $FREQ --call-graph $m -o "$OUT/$w.rprof-$m.data" --)
     done
-    T[perf-dwarf]=$(wl perf-dwarf perf record -q -F 999 --call-graph dwarf -o "$OUT/$w.perf-dwarf.data" --)
-    T[perf-g]=$(wl perf-g perf record -q -F 999 -g -o "$OUT/$w.perf-g.data" --)
+    T[perf-dwarf]=$(wl perf-dwarf perf record -q -F $FREQ --call-graph dwarf -o "$OUT/$w.perf-dwarf.data" --)
+    # perf with rprof's stack copy size: the same raw material per sample, so equal quality.
+    T[perf-dwarf64]=$(wl perf-dwarf64 perf record -q -F $FREQ --call-graph dwarf,65528 -o "$OUT/$w.perf-dwarf64.data" --)
+    T[perf-g]=$(wl perf-g perf record -q -F $FREQ -g -o "$OUT/$w.perf-g.data" --)
 
-    # End to end, one more run each: record + flame graph; the part after recording is timed
-    # on its own too, since the workload's run time is in both totals.
-    t0=$(now)
-    eval "$R record -F 999 --call-graph dwarf -o $OUT/$w.e2e.rprof.data -- $W" >/dev/null 2>"$OUT/$w.e2e.rprof.err"
-    t1=$(now)
-    "$R" flamegraph "$OUT/$w.e2e.rprof.data" -o "$OUT/$w.rprof.svg" 2>/dev/null
-    t2=$(now)
-    eval "perf record -q -F 999 --call-graph dwarf -o $OUT/$w.e2e.perf.data -- $W" >/dev/null 2>"$OUT/$w.e2e.perf.err"
-    t3=$(now)
-    perf script -i "$OUT/$w.e2e.perf.data" 2>/dev/null | inferno-collapse-perf 2>/dev/null \
-        | inferno-flamegraph > "$OUT/$w.perf.svg" 2>/dev/null
-    t4=$(now)
+    # End to end, RUNS more runs each (medians): record + flame graph; the part after recording
+    # is timed on its own too, since the workload's run time is in both totals.
     secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
-    E_RPROF=$(secs "$t0" "$t2"); P_RPROF=$(secs "$t1" "$t2")
-    E_PERF=$(secs "$t2" "$t4"); P_PERF=$(secs "$t3" "$t4")
+    : > "$OUT/$w.e2e.times"
+    for _ in $(seq "$RUNS"); do
+        t0=$(now)
+        eval "$R record -F $FREQ --call-graph dwarf -o $OUT/$w.e2e.rprof.data -- $W" >/dev/null 2>"$OUT/$w.e2e.rprof.err"
+        t1=$(now)
+        "$R" flamegraph "$OUT/$w.e2e.rprof.data" -o "$OUT/$w.rprof.svg" 2>/dev/null
+        t2=$(now)
+        eval "perf record -q -F $FREQ --call-graph dwarf -o $OUT/$w.e2e.perf.data -- $W" >/dev/null 2>"$OUT/$w.e2e.perf.err"
+        t3=$(now)
+        perf script -i "$OUT/$w.e2e.perf.data" 2>/dev/null | inferno-collapse-perf 2>/dev/null \
+            | inferno-flamegraph > "$OUT/$w.perf.svg" 2>/dev/null
+        t4=$(now)
+        eval "perf record -q -F $FREQ --call-graph dwarf,65528 -o $OUT/$w.e2e.perf64.data -- $W" >/dev/null 2>"$OUT/$w.e2e.perf64.err"
+        t5=$(now)
+        perf script -i "$OUT/$w.e2e.perf64.data" 2>/dev/null | inferno-collapse-perf 2>/dev/null \
+            | inferno-flamegraph > "$OUT/$w.perf64.svg" 2>/dev/null
+        t6=$(now)
+        echo "$(secs "$t0" "$t2") $(secs "$t1" "$t2") $(secs "$t2" "$t4") $(secs "$t3" "$t4") $(secs "$t4" "$t6") $(secs "$t5" "$t6")" >> "$OUT/$w.e2e.times"
+    done
+    col() { awk -v c="$1" '{print $c}' "$OUT/$w.e2e.times" | median; }
+    E_RPROF=$(col 1); P_RPROF=$(col 2); E_PERF=$(col 3); P_PERF=$(col 4); E_PERF64=$(col 5); P_PERF64=$(col 6)
 
     # Quality and sizes (from the overhead runs' data files).
     declare -A Q=() S=() LOST=()
@@ -137,7 +151,7 @@ for w in $WORKLOADS; do
         S[rprof-$m]=$(stat -c %s "$OUT/$w.rprof-$m.data")
         LOST[rprof-$m]=$(grep -o '[0-9,]* lost ([0-9.]*%)' "$OUT/$w.rprof-$m.err" | tail -1 || echo "?")
     done
-    for m in dwarf g; do
+    for m in dwarf dwarf64 g; do
         perf script -i "$OUT/$w.perf-$m.data" 2>/dev/null | inferno-collapse-perf > "$OUT/$w.perf-$m.folded" 2>/dev/null
         Q[perf-$m]=$(complete_pct "$OUT/$w.perf-$m.folded" 1)
         S[perf-$m]=$(stat -c %s "$OUT/$w.perf-$m.data")
@@ -151,11 +165,14 @@ for w in $WORKLOADS; do
             echo "| rprof --call-graph $m | ${T[rprof-$m]} | $(ratio "${T[rprof-$m]}" "${T[bare]}")x | ${S[rprof-$m]} | ${Q[rprof-$m]}% | ${LOST[rprof-$m]} |"
         done
         echo "| perf --call-graph dwarf (8 KiB) | ${T[perf-dwarf]} | $(ratio "${T[perf-dwarf]}" "${T[bare]}")x | ${S[perf-dwarf]} | ${Q[perf-dwarf]}% | |"
+        echo "| perf --call-graph dwarf,65528 | ${T[perf-dwarf64]} | $(ratio "${T[perf-dwarf64]}" "${T[bare]}")x | ${S[perf-dwarf64]} | ${Q[perf-dwarf64]}% | |"
         echo "| perf -g | ${T[perf-g]} | $(ratio "${T[perf-g]}" "${T[bare]}")x | ${S[perf-g]} | ${Q[perf-g]}% | |"
         echo
         echo "- data size perf dwarf / rprof dwarf: $(ratio "${S[perf-dwarf]}" "${S[rprof-dwarf]}")x"
-        echo "- end to end (record + flame graph): rprof ${E_RPROF} s, perf + perf script + inferno ${E_PERF} s: $(ratio "$E_PERF" "$E_RPROF")x"
+        echo "- end to end (record + flame graph, median of $RUNS): rprof ${E_RPROF} s, perf + perf script + inferno ${E_PERF} s: $(ratio "$E_PERF" "$E_RPROF")x"
         echo "- after recording (flame graph from the data file): rprof ${P_RPROF} s, perf script + inferno ${P_PERF} s: $(ratio "$P_PERF" "$P_RPROF")x"
+        echo "- with perf copying 64 KiB like rprof: data size $(ratio "${S[perf-dwarf64]}" "${S[rprof-dwarf]}")x; end to end perf ${E_PERF64} s: $(ratio "$E_PERF64" "$E_RPROF")x; after recording ${P_PERF64} s: $(ratio "$P_PERF64" "$P_RPROF")x"
+        echo "- bound on end to end for any profiler that adds nothing to the bare run: $(ratio "$E_PERF" "${T[bare]}")x (perf 8 KiB), $(ratio "$E_PERF64" "${T[bare]}")x (perf 64 KiB)"
         echo "- rprof dwarf summary: $(grep -h 'unwinding:' "$OUT/$w.e2e.rprof.err" | sed 's/^rprof: //')"
         echo
     } >> "$OUT/results.md"
