@@ -219,6 +219,31 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     } = locator;
     let mut p = Profile::new();
     let mut sym = Symbolizer::new();
+    // Every distinct (module, offset) and whether any kernel address is there, so modules
+    // open and resolve in parallel before the frames are built in order below.
+    let mut per_module: HashMap<u32, std::collections::HashSet<u64>> = HashMap::new();
+    let mut any_kernel = false;
+    for loc in located.iter().flatten() {
+        match loc {
+            Loc::Module(mi, _, _, look) => {
+                per_module.entry(*mi).or_default().insert(*look);
+            }
+            Loc::Kernel(_) => any_kernel = true,
+            _ => {}
+        }
+    }
+    sym.prefetch(
+        per_module
+            .into_iter()
+            .map(|(mi, offs)| {
+                (
+                    module_paths[mi as usize].clone(),
+                    offs.into_iter().collect(),
+                )
+            })
+            .collect(),
+        any_kernel,
+    );
     let bar = crate::progress::bar(located.len() as u64, "symbolizing");
     let mut module_ids: HashMap<String, crate::profile::ModuleId> = HashMap::new();
     // Per located stack: its stack id, whether it is truncated, and its unsymbolized count.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
 
@@ -32,7 +32,7 @@ pub struct ElfModule {
     /// Text symbols, sorted by address: (address, size, demangled name).
     symbols: Vec<(u64, u64, String)>,
     dwarf: Option<addr2line::Loader>,
-    cache: HashMap<u64, Rc<[SymFrame]>>,
+    cache: HashMap<u64, Arc<[SymFrame]>>,
     /// Where DWARF came from (for diagnostics).
     pub debug_file: Option<PathBuf>,
 }
@@ -182,11 +182,11 @@ impl ElfModule {
     }
 
     /// Symbolizes the code at file offset `off`; empty when nothing is known. Cached.
-    pub fn lookup(&mut self, off: u64) -> Rc<[SymFrame]> {
+    pub fn lookup(&mut self, off: u64) -> Arc<[SymFrame]> {
         if let Some(r) = self.cache.get(&off) {
             return r.clone();
         }
-        let r: Rc<[SymFrame]> = self.lookup_uncached(off).into();
+        let r: Arc<[SymFrame]> = self.lookup_uncached(off).into();
         self.cache.insert(off, r.clone());
         r
     }
