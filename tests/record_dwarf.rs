@@ -1,7 +1,8 @@
 //! Live tests of `rprof record --call-graph dwarf|auto|fp` on programs built without frame
 //! pointers: the known split, callbacks through libc's qsort, a Rust release binary, two
-//! threads, code dlopen'ed after recording started, the vdso, and the drain rate at 999 Hz on
-//! four busy threads. They skip only when perf_event_open is unavailable (and fail then under
+//! threads, code dlopen'ed after recording started, the vdso, the drain rate at 999 Hz on
+//! four busy threads, and programs without or with scrambled unwind tables (truncated stacks,
+//! counted and explained, never a crash). They skip only when perf_event_open is unavailable (and fail then under
 //! RPROF_REQUIRE_LIVE=1).
 //!
 //! The tests take a lock so they run one at a time: each keeps the CPUs busy for 1-3 s, and on
@@ -480,5 +481,131 @@ fn bad_stack_sizes_are_usage_errors() {
         assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
         assert!(err.contains("--call-graph"), "{bad}: {err}");
         assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// The number just before `before` on the first summary line holding `line_has`, e.g. the
+/// 884 of "884 samples," or of "884 at a frame no unwind rule could step past".
+fn count_before(err: &str, line_has: &str, before: &str) -> u64 {
+    err.lines()
+        .find(|l| l.contains(line_has) && l.contains(before))
+        .and_then(|l| l.split(before).next())
+        .and_then(|s| s.rsplit([' ', '(']).next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no count before `{before}` in {err}"))
+}
+
+/// The number after `after` on the first summary line holding it ("stopped early: 884").
+fn count_after(err: &str, after: &str) -> u64 {
+    err.lines()
+        .find_map(|l| l.split_once(after))
+        .and_then(|(_, rest)| rest.split([' ', ';', ')']).next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no count after `{after}` in {err}"))
+}
+
+#[test]
+fn module_without_unwind_info_gives_counted_truncated_stacks() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // No .eh_frame entries for the program's own functions and no frame pointers: DWARF
+    // unwinding cannot leave the leaf function.
+    let bin = compile(
+        "record/split.c",
+        dir.path(),
+        "split-nounwind",
+        &[
+            "-O2",
+            "-g",
+            "-fomit-frame-pointer",
+            "-fno-asynchronous-unwind-tables",
+            "-fno-unwind-tables",
+        ],
+    );
+    let data = dir.path().join("nounwind.data");
+    let err = record(
+        &data,
+        &["--call-graph", "dwarf", "--", bin.to_str().unwrap(), "1"],
+    );
+    let pct = summary_pct(&err, "truncated stacks");
+    assert!(pct > 90.0, "stacks should stop at the leaf: {pct}%: {err}");
+    // The module has CFI (crt's), just none for these functions: framehop's frame-pointer
+    // guess fails there, and the summary says where the unwinds stopped.
+    let samples = count_before(&err, "lost", " samples,");
+    let early = count_after(&err, "stopped early: ");
+    let no_rule = count_before(
+        &err,
+        "unwinding:",
+        " at a frame no unwind rule could step past",
+    );
+    assert!(
+        early * 10 >= samples * 9,
+        "{early} of {samples} stopped: {err}"
+    );
+    assert!(
+        no_rule * 10 >= early * 9,
+        "{no_rule} of {early} attributed: {err}"
+    );
+    // The leaves are still named: symbolization does not need unwind information.
+    let v = report_json(&data);
+    assert!(total_pct(&v, "work_sixty") > 40.0, "{v}");
+}
+
+/// Overwrites the file bytes of `sections` of the ELF file at `path` with a repeating
+/// pattern: parseable as ELF, nonsense as unwind tables.
+fn scramble_sections(path: &Path, sections: &[&str]) {
+    use object::{Object, ObjectSection};
+    let mut bytes = std::fs::read(path).unwrap();
+    let ranges: Vec<(u64, u64)> = {
+        let obj = object::File::parse(&*bytes).unwrap();
+        sections
+            .iter()
+            .filter_map(|n| obj.section_by_name(n)?.file_range())
+            .collect()
+    };
+    assert_eq!(
+        ranges.len(),
+        sections.len(),
+        "sections {sections:?} present"
+    );
+    for (off, len) in ranges {
+        for (i, b) in bytes[off as usize..(off + len) as usize]
+            .iter_mut()
+            .enumerate()
+        {
+            *b = (i as u8).wrapping_mul(37) ^ 0x5a;
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn corrupt_unwind_tables_give_counted_truncated_stacks_never_a_crash() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/split.c", "split-corrupt");
+    // The program never reads its own unwind tables (no exceptions, no backtraces), so it runs
+    // as before; only the profiler sees the garbage.
+    scramble_sections(&bin, &[".eh_frame_hdr", ".eh_frame"]);
+    let data = dir.path().join("corrupt.data");
+    for mode in ["dwarf", "auto"] {
+        let err = record(
+            &data,
+            &["--call-graph", mode, "--", bin.to_str().unwrap(), "1"],
+        );
+        assert!(err.contains("exited with status 0"), "{mode}: {err}");
+        let pct = summary_pct(&err, "truncated stacks");
+        assert!(
+            pct > 90.0,
+            "{mode}: stacks cannot reach _start: {pct}%: {err}"
+        );
+        let v = report_json(&data);
+        assert!(total_pct(&v, "work_sixty") > 40.0, "{mode}: {v}");
     }
 }

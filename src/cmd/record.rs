@@ -203,10 +203,17 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         );
         if u.stopped_early > 0 {
             line.push_str(&format!(
-                "; stopped early: {} ({} at the end of the stack copy, {} in code without unwind info)",
+                "; stopped early: {} ({} at the end of the stack copy, {} in code without unwind info, {} at a frame no unwind rule could step past)",
                 crate::render::thousands(u.stopped_early),
                 crate::render::thousands(u.stack_exhausted),
                 crate::render::thousands(u.no_unwind_info),
+                // Code a module's CFI does not cover gets framehop's frame-pointer guess, which
+                // fails in code without frame pointers: that lands here.
+                crate::render::thousands(
+                    u.stopped_early
+                        .saturating_sub(u.stack_exhausted)
+                        .saturating_sub(u.no_unwind_info)
+                ),
             ));
         }
         if u.module_errors > 0 {
