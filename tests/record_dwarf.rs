@@ -2,8 +2,8 @@
 //! pointers: the known split, callbacks through libc's qsort, a Rust release binary, two
 //! threads, code dlopen'ed after recording started, the vdso, the drain rate at 999 Hz on
 //! four busy threads, and programs without or with scrambled unwind tables (truncated stacks,
-//! counted and explained, never a crash). They skip only when perf_event_open is unavailable (and fail then under
-//! RPROF_REQUIRE_LIVE=1).
+//! counted and explained, never a crash). They skip only when perf_event_open is unavailable
+//! (and fail then under RPROF_REQUIRE_LIVE=1).
 //!
 //! The tests take a lock so they run one at a time: each keeps the CPUs busy for 1-3 s, and on
 //! a 2-core VM running them together would stretch every duration and starve the drain loop.
