@@ -609,3 +609,27 @@ fn corrupt_unwind_tables_give_counted_truncated_stacks_never_a_crash() {
         assert!(total_pct(&v, "work_sixty") > 40.0, "{mode}: {v}");
     }
 }
+
+#[test]
+fn stripped_executable_stacks_reach_its_entry_point() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/split.c", "split-stripped");
+    // Like most distribution binaries: no .symtab, so `_start` has no symbol; rprof names
+    // the ELF entry point from its FDE.
+    let st = Command::new("strip").arg(&bin).status().expect("run strip");
+    assert!(st.success());
+    let data = dir.path().join("stripped.data");
+    let err = record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    let pct = summary_pct(&err, "truncated stacks");
+    assert!(pct < 1.0, "complete stacks counted as truncated: {err}");
+    let stacks = folded(&data);
+    let (n, at_start) = share(&stacks, |s| s.first().is_some_and(|f| f == "_start"));
+    assert!(
+        n > 100 && at_start > 99.0,
+        "{at_start}% of {n} start at _start: {stacks:?}"
+    );
+}

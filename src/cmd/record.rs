@@ -191,6 +191,12 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         r.duration_ns as f64 / 1e9,
         r.event.name(),
     );
+    if r.collected.unparsed > 0 {
+        eprintln!(
+            "rprof: warning: {} ring-buffer records could not be parsed and were skipped",
+            crate::render::thousands(r.collected.unparsed)
+        );
+    }
     if let Some(u) = &r.unwind_stats {
         let mut line = format!(
             "rprof: {} unwinding: {} samples in {:.1} ms ({} ns/sample), {} modules from {} files",

@@ -2,6 +2,7 @@
 //! must be followed), one ring buffer per CPU that the other events of that CPU redirect into
 //! (`PERF_EVENT_IOC_SET_OUTPUT`), and the loop that drains those buffers into raw events.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -289,6 +290,8 @@ pub struct Collected {
     pub samples: u64,
     /// Samples the kernel dropped.
     pub lost: u64,
+    /// Records rprof could not parse (counted, never guessed at).
+    pub unparsed: u64,
 }
 
 impl Collected {
@@ -307,6 +310,105 @@ impl Collected {
         let seq = self.events.len() as u64;
         self.events.push(Timed { time, seq, ev });
     }
+}
+
+/// The parts of one sample that recording uses.
+struct OneSample<'a> {
+    pid: u32,
+    tid: u32,
+    time: u64,
+    /// User registers (BP, SP, IP), empty when the sample has none.
+    regs: Cow<'a, [u64]>,
+    /// Valid bytes of the user stack copy.
+    stack: &'a [u8],
+    /// The kernel's callchain (or just the IP when there is none).
+    callchain: Cow<'a, [u64]>,
+}
+
+/// Records a sample: unwound with `live` in the DWARF modes, its callchain as is otherwise.
+fn push_sample(out: &mut Collected, live: Option<&mut LiveUnwinder>, smp: &OneSample<'_>) {
+    let (chain, fallback) = match live {
+        Some(live) => {
+            let chains = live.unwind_sample(smp.pid, &smp.regs, smp.stack, &smp.callchain);
+            let fallback = chains.fallback.map(|c| out.intern_chain(c));
+            (out.intern_chain(chains.primary), fallback)
+        }
+        None => {
+            if smp.callchain.is_empty() {
+                return;
+            }
+            (out.intern_chain(&smp.callchain), None)
+        }
+    };
+    out.push(
+        smp.time,
+        RawEvent::Sample {
+            pid: smp.pid,
+            tid: smp.tid,
+            chain,
+            fallback,
+        },
+    );
+}
+
+/// A sample body (header excluded) in the layout [`open_sampler`] asks for: IP, TID, TIME,
+/// PERIOD, CALLCHAIN and, with `regs_and_stack`, REGS_USER (BP, SP, IP: the ABI word, then the
+/// registers only when it is not 0) and STACK_USER (size, data, then dyn_size only when size is
+/// not 0), in the kernel's field order. `ty` is the record type; anything but a sample gives
+/// None, as does a body too short for its own counts.
+fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<OneSample<'_>> {
+    const PERF_RECORD_SAMPLE: u32 = 9;
+    if ty != PERF_RECORD_SAMPLE {
+        return None;
+    }
+    // Words are read one by one: a record that wrapped around the ring buffer was copied into
+    // a byte vector with no u64 alignment.
+    let word = |at: usize| -> Option<u64> {
+        let b = bytes.get(at..at.checked_add(8)?)?;
+        Some(u64::from_ne_bytes(b.try_into().ok()?))
+    };
+    let ip = word(0)?;
+    let pid = u32::from_ne_bytes(bytes.get(8..12)?.try_into().ok()?);
+    let tid = u32::from_ne_bytes(bytes.get(12..16)?.try_into().ok()?);
+    let time = word(16)?;
+    // 24: the period, unused.
+    let nr = usize::try_from(word(32)?).ok()?;
+    let mut at = 40usize;
+    let mut callchain = Vec::with_capacity(nr.min(bytes.len() / 8));
+    for _ in 0..nr {
+        callchain.push(word(at)?);
+        at += 8;
+    }
+    if callchain.is_empty() {
+        callchain.push(ip);
+    }
+    let mut regs = Vec::new();
+    let mut stack: &[u8] = &[];
+    if regs_and_stack {
+        let abi = word(at)?;
+        at += 8;
+        if abi != 0 {
+            for _ in 0..3 {
+                regs.push(word(at)?);
+                at += 8;
+            }
+        }
+        let size = usize::try_from(word(at)?).ok()?;
+        at += 8;
+        if size != 0 {
+            let data = bytes.get(at..at.checked_add(size)?)?;
+            let dyn_size = usize::try_from(word(at + size)?).ok()?;
+            stack = &data[..dyn_size.min(size)];
+        }
+    }
+    Some(OneSample {
+        pid,
+        tid,
+        time,
+        regs: Cow::Owned(regs),
+        stack,
+        callchain: Cow::Owned(callchain),
+    })
 }
 
 /// The open events and their per-CPU ring buffers.
@@ -413,7 +515,20 @@ impl Session {
                 let misc = rec.misc();
                 let parsed = match rec.parse_record() {
                     Ok(p) => p,
-                    Err(_) => continue,
+                    Err(_) => {
+                        // perf-event-data 0.1 reads a register block even when its ABI word
+                        // says there is none (samples of kernel threads and the idle task),
+                        // and fails: parse those samples by hand rather than drop them.
+                        let bytes = rec.to_contiguous();
+                        match parse_sample_fallback(rec.ty(), &bytes, live.is_some()) {
+                            Some(smp) => {
+                                out.samples += 1;
+                                push_sample(out, live.as_deref_mut(), &smp);
+                            }
+                            None => out.unparsed += 1,
+                        }
+                        continue;
+                    }
                 };
                 match parsed {
                     R::Sample(smp) => {
@@ -421,41 +536,25 @@ impl Session {
                         let (Some(pid), Some(tid)) = (smp.pid(), smp.tid()) else {
                             continue;
                         };
-                        let time = smp.time().unwrap_or(0);
-                        if let Some(live) = live.as_deref_mut() {
-                            let regs: &[u64] = smp.regs_user().map_or(&[], |r| &r.regs);
-                            let stack = smp.stack_user().unwrap_or(&[]);
-                            let callchain = smp.callchain().unwrap_or(&[]);
-                            let chains = live.unwind_sample(pid, regs, stack, callchain);
-                            let fallback = chains.fallback.map(|c| out.intern_chain(c));
-                            let chain = out.intern_chain(chains.primary);
-                            out.push(
-                                time,
-                                RawEvent::Sample {
-                                    pid,
-                                    tid,
-                                    chain,
-                                    fallback,
-                                },
-                            );
-                            continue;
-                        }
-                        let chain = match smp.callchain() {
-                            Some(c) => out.intern_chain(c),
-                            None => match smp.ip() {
-                                Some(ip) => out.intern_chain(&[ip]),
-                                None => continue,
-                            },
+                        let regs: &[u64] = smp.regs_user().map_or(&[], |r| &r.regs);
+                        let ip_chain;
+                        let callchain = match (smp.callchain(), smp.ip()) {
+                            (Some(c), _) => c,
+                            (None, Some(ip)) => {
+                                ip_chain = [ip];
+                                &ip_chain[..]
+                            }
+                            (None, None) => &[],
                         };
-                        out.push(
-                            time,
-                            RawEvent::Sample {
-                                pid,
-                                tid,
-                                chain,
-                                fallback: None,
-                            },
-                        );
+                        let one = OneSample {
+                            pid,
+                            tid,
+                            time: smp.time().unwrap_or(0),
+                            regs: Cow::Borrowed(regs),
+                            stack: smp.stack_user().unwrap_or(&[]),
+                            callchain: Cow::Borrowed(callchain),
+                        };
+                        push_sample(out, live.as_deref_mut(), &one);
                     }
                     R::Mmap2(m) => {
                         let time = trailer_time(&rec.to_contiguous());
@@ -544,5 +643,68 @@ impl Session {
 impl Default for Session {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(ws: &[u64]) -> Vec<u8> {
+        ws.iter().flat_map(|w| w.to_ne_bytes()).collect()
+    }
+
+    /// A sample body as the kernel writes it for our DWARF layout.
+    fn body(abi: u64, regs: &[u64], stack: &[u8], dyn_size: u64) -> Vec<u8> {
+        let pid_tid = 7u64 | (9u64 << 32); // pid 7, tid 9 in native (little-endian) order
+        let mut b = words(&[
+            0x1000,
+            pid_tid,
+            123_456,
+            1,
+            2,
+            0xffff_ffff_8100_0000,
+            0x1000,
+        ]);
+        b.extend(words(&[abi]));
+        b.extend(words(regs));
+        b.extend(words(&[stack.len() as u64]));
+        b.extend_from_slice(stack);
+        if !stack.is_empty() {
+            b.extend(words(&[dyn_size]));
+        }
+        b
+    }
+
+    #[test]
+    fn fallback_parses_samples_without_user_registers() {
+        // The idle task or a kernel thread: ABI 0, no registers, no stack.
+        let b = body(0, &[], &[], 0);
+        let s = parse_sample_fallback(9, &b, true).expect("parsed");
+        assert_eq!((s.pid, s.tid, s.time), (7, 9, 123_456));
+        assert_eq!(&*s.callchain, &[0xffff_ffff_8100_0000, 0x1000]);
+        assert!(s.regs.is_empty() && s.stack.is_empty());
+    }
+
+    #[test]
+    fn fallback_parses_registers_and_the_valid_part_of_the_stack() {
+        let stack: Vec<u8> = (0..64).collect();
+        let b = body(2, &[11, 22, 33], &stack, 40);
+        let s = parse_sample_fallback(9, &b, true).expect("parsed");
+        assert_eq!(&*s.regs, &[11, 22, 33]);
+        assert_eq!(s.stack, &stack[..40]);
+    }
+
+    #[test]
+    fn fallback_rejects_other_records_and_short_bodies() {
+        let b = body(0, &[], &[], 0);
+        assert!(parse_sample_fallback(1, &b, true).is_none());
+        for cut in [0, 7, 16, 39, 47, b.len() - 1] {
+            assert!(parse_sample_fallback(9, &b[..cut], true).is_none(), "{cut}");
+        }
+        // A callchain count far beyond the body.
+        let mut huge = b.clone();
+        huge[32..40].copy_from_slice(&u64::MAX.to_ne_bytes());
+        assert!(parse_sample_fallback(9, &huge, true).is_none());
     }
 }

@@ -57,6 +57,31 @@ fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
     v
 }
 
+/// The address range of the `.eh_frame` FDE that covers `addr`, if any.
+fn fde_range(obj: &object::File<'_>, addr: u64) -> Option<(u64, u64)> {
+    use gimli::UnwindSection;
+    let sec = obj.section_by_name(".eh_frame")?;
+    let data = sec.uncompressed_data().ok()?;
+    let mut eh = gimli::EhFrame::new(&data, gimli::LittleEndian);
+    eh.set_address_size(8);
+    let mut bases = gimli::BaseAddresses::default().set_eh_frame(sec.address());
+    if let Some(text) = obj.section_by_name(".text") {
+        bases = bases.set_text(text.address());
+    }
+    let mut entries = eh.entries(&bases);
+    // Broken CFI ends the search: the entry then stays unnamed, as before.
+    while let Ok(Some(e)) = entries.next() {
+        if let gimli::CieOrFde::Fde(partial) = e {
+            if let Ok(fde) = partial.parse(gimli::EhFrame::cie_from_offset) {
+                if fde.contains(addr) {
+                    return Some((fde.initial_address(), fde.len()));
+                }
+            }
+        }
+    }
+    None
+}
+
 fn debuglink(obj: &object::File<'_>) -> Option<String> {
     let sec = obj.section_by_name(".gnu_debuglink")?;
     let data = sec.data().ok()?;
@@ -133,7 +158,24 @@ impl ElfModule {
             }
         }
         m.debug_file = debug;
+        m.add_entry_symbol(&obj);
         Some(m)
+    }
+
+    /// Names the ELF entry point `_start` when no symbol covers it, as in stripped executables
+    /// (Debian's dash, most distribution binaries keep only `.dynsym`): otherwise every
+    /// complete stack of such a program ends in `prog+0x…` and counts as truncated. The extent
+    /// is the entry's `.eh_frame` FDE (crt1's `_start` has one), so no neighbouring code is
+    /// misnamed; without an FDE nothing is added.
+    fn add_entry_symbol(&mut self, obj: &object::File<'_>) {
+        let entry = obj.entry();
+        if entry == 0 || self.symbol(entry).is_some() {
+            return;
+        }
+        if let Some((start, len)) = fde_range(obj, entry) {
+            let at = self.symbols.partition_point(|s| s.0 < start);
+            self.symbols.insert(at, (start, len, "_start".to_string()));
+        }
     }
 
     /// A module from bytes in memory (the vdso): symbols only.
