@@ -633,3 +633,26 @@ fn stripped_executable_stacks_reach_its_entry_point() {
         "{at_start}% of {n} start at _start: {stacks:?}"
     );
 }
+
+#[test]
+fn threads_outliving_main_keep_their_stacks() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/main_exits_first.c", "main-exits-first");
+    let data = dir.path().join("orphan.data");
+    let err = record(&data, &["--", bin.to_str().unwrap(), "1"]);
+    let stacks = folded(&data);
+    // Every sample after main's pthread_exit still unwinds through the worker to its thread
+    // entry, in the address space the leader left behind.
+    let (n, in_worker) = share(&stacks, |s| s.iter().any(|f| f == "orphan_spin"));
+    assert!(n > 300 && in_worker > 90.0, "{in_worker}% of {n}: {err}");
+    let (_, complete) = share(&stacks, |s| {
+        s.iter().any(|f| f == "orphan_spin")
+            && s.first()
+                .is_some_and(|f| f.contains("clone") || f == "start_thread")
+    });
+    assert!(complete > 90.0, "{complete}% complete: {stacks:?}");
+}

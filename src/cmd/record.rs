@@ -90,7 +90,10 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
     let event = t.event.as_deref().map(EventKind::parse).transpose()?;
     let duration = match t.duration {
         Some(d) if !(d > 0.0 && d.is_finite()) => bail!("-d must be a positive number of seconds"),
-        Some(d) => Some(Duration::from_secs_f64(d)),
+        Some(d) => Some(
+            Duration::try_from_secs_f64(d)
+                .map_err(|_| anyhow::anyhow!("-d {d}: too long a duration"))?,
+        ),
         None => None,
     };
     if t.frequency == 0 {

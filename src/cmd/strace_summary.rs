@@ -203,6 +203,9 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
         if !(d.is_finite() && d > 0.0) {
             bail!("-d needs a positive number of seconds, got {d}");
         }
+        if std::time::Duration::try_from_secs_f64(d).is_err() {
+            bail!("-d {d}: too long a duration");
+        }
     }
     for &p in &args.pids {
         target::threads_of(p)?;

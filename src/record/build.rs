@@ -184,13 +184,6 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     names.entry((*pid, *tid)).or_insert(n);
                 }
             }
-            RawEvent::Exit { pid, tid } => {
-                // Events of a process end with its main thread's exit; a later process with
-                // the same pid starts from its own FORK record.
-                if pid == tid {
-                    spaces.remove(*pid);
-                }
-            }
             RawEvent::Sample {
                 pid,
                 tid,

@@ -62,6 +62,8 @@ struct Proc {
     last_refresh: Option<Instant>,
     /// Bumped on exec and fork so a delayed exit sweep does not drop a reused pid's unwinder.
     generation: u64,
+    /// Kernel time of the exec that made this address space, if one did.
+    exec_time: Option<u64>,
 }
 
 /// The per-recording DWARF unwinding state.
@@ -127,6 +129,7 @@ impl LiveUnwinder {
             root,
             last_refresh: None,
             generation: self.next_generation,
+            exec_time: None,
         }
     }
 
@@ -149,8 +152,20 @@ impl LiveUnwinder {
         self.procs.insert(pid, p);
     }
 
-    /// A new process: it starts with a copy of its parent's modules.
-    pub fn fork(&mut self, ppid: u32, pid: u32) {
+    /// A new process (FORK record at kernel time `time`): it starts with a copy of its
+    /// parent's modules.
+    pub fn fork(&mut self, ppid: u32, pid: u32, time: u64) {
+        // The ring buffers are drained one CPU after the other, so the child's own exec (on
+        // its CPU) can arrive before the parent's FORK record (on the parent's): the newer
+        // address space stands.
+        if self
+            .procs
+            .get(&pid)
+            .and_then(|p| p.exec_time)
+            .is_some_and(|t| t > time)
+        {
+            return;
+        }
         self.next_generation += 1;
         let generation = self.next_generation;
         let child = match self.procs.get(&ppid) {
@@ -159,6 +174,7 @@ impl LiveUnwinder {
                 root: parent.root.clone(),
                 last_refresh: None,
                 generation,
+                exec_time: None,
             },
             None => {
                 let mut p = self.new_proc(pid);
@@ -172,9 +188,11 @@ impl LiveUnwinder {
         self.procs.insert(pid, child);
     }
 
-    /// exec: the address space is new; the MMAP2 records of the new image follow.
-    pub fn exec(&mut self, pid: u32) {
-        let p = self.new_proc(pid);
+    /// exec at kernel time `time`: the address space is new; the MMAP2 records of the new
+    /// image follow.
+    pub fn exec(&mut self, pid: u32, time: u64) {
+        let mut p = self.new_proc(pid);
+        p.exec_time = Some(time);
         self.procs.insert(pid, p);
     }
 

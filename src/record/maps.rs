@@ -61,8 +61,22 @@ pub fn parse_proc_maps(text: &str) -> Vec<Mapping> {
 
 /// Reads the executable mappings of `pid`; empty when the process is gone or unreadable.
 pub fn read_proc_maps(pid: u32) -> Vec<Mapping> {
-    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
         .map(|t| parse_proc_maps(&t))
+        .unwrap_or_default();
+    if !maps.is_empty() {
+        return maps;
+    }
+    // A main thread that exited before the others (pthread_exit in main) is a zombie with an
+    // empty maps file, while its threads still run in the address space: ask one of them.
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return maps;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("maps")).ok())
+        .map(|t| parse_proc_maps(&t))
+        .find(|m| !m.is_empty())
         .unwrap_or_default()
 }
 
@@ -145,11 +159,6 @@ impl AddressSpaces {
         for m in maps {
             e.0.map(m);
         }
-    }
-
-    /// Forgets a process that exited (its pid may be reused).
-    pub fn remove(&mut self, pid: u32) {
-        self.spaces.remove(&pid);
     }
 
     /// `exec` replaces the whole address space.

@@ -474,10 +474,14 @@ pub fn record(opts: &Options) -> Result<Recording> {
                 break;
             }
             if let Some(t) = waiting_for_child_since {
-                // Give up on a command that ignores the signal for long: kill it.
-                if t.elapsed() > Duration::from_secs(5) {
-                    l.signal(libc::SIGKILL);
-                    waiting_for_child_since = Some(Instant::now());
+                // A command may take its time to shut down cleanly (a server draining its
+                // connections): it is never killed behind the user's back, but the user is
+                // told what rprof waits for and how to end it.
+                if t.elapsed() > Duration::from_secs(2) {
+                    eprintln!(
+                        "rprof: waiting for the command to exit; press Ctrl-C again to kill it"
+                    );
+                    waiting_for_child_since = None;
                 }
             }
         } else {

@@ -258,13 +258,6 @@ pub enum RawEvent {
         /// Parent thread.
         ptid: u32,
     },
-    /// A thread or process ended.
-    Exit {
-        /// Process.
-        pid: u32,
-        /// Thread.
-        tid: u32,
-    },
 }
 
 /// A raw event with its time (CLOCK_MONOTONIC ns) and arrival order.
@@ -586,7 +579,7 @@ impl Session {
                         let time = trailer_time(&rec.to_contiguous());
                         if misc & PERF_RECORD_MISC_COMM_EXEC != 0 {
                             if let Some(live) = live.as_deref_mut() {
-                                live.exec(c.pid);
+                                live.exec(c.pid, time);
                             }
                         }
                         out.push(
@@ -603,7 +596,7 @@ impl Session {
                         let time = trailer_time(&rec.to_contiguous());
                         if f.pid != f.ppid {
                             if let Some(live) = live.as_deref_mut() {
-                                live.fork(f.ppid, f.pid);
+                                live.fork(f.ppid, f.pid, time);
                             }
                         }
                         out.push(
@@ -616,20 +609,12 @@ impl Session {
                             },
                         );
                     }
-                    R::Exit(x) => {
-                        let time = trailer_time(&rec.to_contiguous());
-                        if x.pid == x.tid {
-                            if let Some(live) = live.as_deref_mut() {
-                                live.exit(x.pid);
-                            }
+                    // Only the live unwinder needs exits (to free a finished process's
+                    // unwinder); the profile builder keeps address spaces until replaced.
+                    R::Exit(x) if x.pid == x.tid => {
+                        if let Some(live) = live.as_deref_mut() {
+                            live.exit(x.pid);
                         }
-                        out.push(
-                            time,
-                            RawEvent::Exit {
-                                pid: x.pid,
-                                tid: x.tid,
-                            },
-                        );
                     }
                     R::Lost(l) => out.lost += l.lost,
                     R::LostSamples(l) => out.lost += l.lost,

@@ -59,13 +59,14 @@ impl Deadline {
     /// From `-d SECONDS`.
     pub fn after(secs: Option<f64>) -> Self {
         Deadline {
-            dur: secs.map(|s| Duration::from_secs_f64(s.max(0.0))),
+            // Validated by the command; a value too large for a Duration means no deadline.
+            dur: secs.and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok()),
             at: None,
         }
     }
     /// Starts the clock.
     pub fn start(&mut self) {
-        self.at = self.dur.map(|d| Instant::now() + d);
+        self.at = self.dur.and_then(|d| Instant::now().checked_add(d));
     }
     /// Whether it passed (never before `start`).
     pub fn passed(&self) -> bool {
