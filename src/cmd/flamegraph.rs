@@ -11,7 +11,8 @@ use clap::Args;
 use crate::cmd::record::TargetArgs;
 use crate::profile::detect::{self, LoadOptions};
 use crate::profile::file::write_atomically;
-use crate::profile::folded::{self, FoldOptions};
+use crate::profile::folded::{self, FoldOptions, LineBuf};
+use crate::profile::stack_counts;
 use crate::profile::Profile;
 use crate::render::filter::Filter;
 use crate::render::flamegraph::{self as fg, SvgOptions};
@@ -186,6 +187,31 @@ fn passes_through(args: &FlamegraphArgs) -> bool {
 fn render_folded_text(args: &FlamegraphArgs, name: &str, bytes: &[u8]) -> Result<ExitCode> {
     let text = std::str::from_utf8(bytes)
         .with_context(|| format!("{name}: folded stacks are not valid UTF-8"))?;
+    let (svg, n) = folded_svg(args, name, text)?;
+    write_output(args, &svg, n)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The SVG of folded text and the number of its non-blank lines.
+fn folded_svg(args: &FlamegraphArgs, name: &str, text: &str) -> Result<(Vec<u8>, usize)> {
+    let target = format!("folded stacks {name}");
+    // With --reverse inferno re-sorts the reversed stacks itself; the lines go as they are.
+    if !args.reverse {
+        let t0 = std::time::Instant::now();
+        if let Some(c) = stack_counts::count_plain(text) {
+            return summed_svg(args, name, &target, c, t0);
+        }
+    }
+    raw_svg(args, name, &target, text)
+}
+
+/// Every line as it is, for inferno to sort and merge.
+fn raw_svg(
+    args: &FlamegraphArgs,
+    name: &str,
+    target: &str,
+    text: &str,
+) -> Result<(Vec<u8>, usize)> {
     let mut total: u64 = 0;
     let mut n = 0usize;
     for (i, line) in text.lines().enumerate() {
@@ -200,17 +226,52 @@ fn render_folded_text(args: &FlamegraphArgs, name: &str, bytes: &[u8]) -> Result
     if total == 0 {
         bail!("{name}: no samples to draw");
     }
-    let target = format!("folded stacks {name}");
     let bytes = svg(
         args,
         text.lines().filter(|l| !l.trim().is_empty()),
         total,
-        &target,
+        target,
         false,
         false,
     )?;
-    write_output(args, &bytes, n)?;
-    Ok(ExitCode::SUCCESS)
+    Ok((bytes, n))
+}
+
+/// Plain folded text (see `stack_counts::count_plain`) drawn from one summed line per stack:
+/// inferno then sorts and merges a fifth of the lines on a typical profile, and draws exactly
+/// the same graph.
+fn summed_svg(
+    args: &FlamegraphArgs,
+    name: &str,
+    target: &str,
+    c: stack_counts::StackCounts<'_>,
+    t0: std::time::Instant,
+) -> Result<(Vec<u8>, usize)> {
+    let total = c.total();
+    if total == 0 {
+        bail!("{name}: no samples to draw");
+    }
+    let n = c.lines;
+    let tc = t0.elapsed();
+    let mut lines = LineBuf::with_capacity(
+        c.stacks.len(),
+        c.stacks.iter().map(|(s, _)| s.len() + 12).sum(),
+    );
+    for (s, w) in &c.stacks {
+        lines.push_counted(s, *w);
+    }
+    let t1 = std::time::Instant::now();
+    let bytes = svg(args, lines.iter(), total, target, false, true)?;
+    if std::env::var_os("RPROF_TIMINGS").is_some() {
+        eprintln!(
+            "rprof-timing: count and sort {:.1} ms, lines {:.1} ms ({n} lines, {} stacks), render {:.1} ms",
+            tc.as_secs_f64() * 1e3,
+            (t1 - t0 - tc).as_secs_f64() * 1e3,
+            lines.len(),
+            t1.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    Ok((bytes, n))
 }
 
 fn svg<'a>(
@@ -275,4 +336,41 @@ fn write_output(args: &FlamegraphArgs, bytes: &[u8], stacks: usize) -> Result<()
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: FlamegraphArgs,
+    }
+
+    /// One summed line per stack must draw the very graph all the lines draw.
+    #[test]
+    fn summed_lines_draw_the_same_graph() {
+        let inputs = [
+            "main;foo (inlined) 3\nmain;foo 5\nmain;foo x;bar 4\nmain;foo 7\n",
+            "a\tb 1\na 2\na;b 3\na\tb 4\na 5\na!c 1\n",
+            "z 1\na;b 2\na 3\na;b 4\nz 5\na 6\na;b 0\n",
+            "a;;b 1\n;a 2\na;;b 3\n;; 1\n#x 2\n",
+            "f\u{fc}nc;\u{65e5} 3\nf\u{fc}nc 2\nf\u{fc}nc;\u{65e5} 1\n\n",
+        ];
+        for flags in [&[][..], &["--inverted", "--minwidth", "0"][..]] {
+            let mut argv = vec!["rprof", "-o", "-"];
+            argv.extend_from_slice(flags);
+            let args = Cli::parse_from(argv).args;
+            for text in inputs {
+                let c = stack_counts::count_plain(text).expect("plain input");
+                let t0 = std::time::Instant::now();
+                let summed = summed_svg(&args, "x", "t", c, t0).expect("summed");
+                let raw = raw_svg(&args, "x", "t", text).expect("raw");
+                assert_eq!(summed.1, raw.1, "{text:?}");
+                assert!(summed.0 == raw.0, "{text:?} draws differently");
+            }
+        }
+    }
 }

@@ -157,19 +157,35 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 pub fn load(path: &str, opts: &LoadOptions) -> Result<Loaded> {
     let t0 = std::time::Instant::now();
     let (name, bytes) = read_input(path)?;
+    load_read(name, &bytes, t0.elapsed(), opts)
+}
+
+/// [`load_bytes`] of an input [`read_input`] read in `read_time`, printing the phase timings
+/// when asked to.
+pub fn load_read(
+    name: String,
+    bytes: &[u8],
+    read_time: std::time::Duration,
+    opts: &LoadOptions,
+) -> Result<Loaded> {
     let t1 = std::time::Instant::now();
-    let l = load_bytes(name, &bytes, opts)?;
+    let l = load_bytes(name, bytes, opts)?;
     // RPROF_TIMINGS=1 splits a run into phases for the benchmarks; nothing else prints it.
-    if std::env::var_os("RPROF_TIMINGS").is_some() {
+    if timings() {
         eprintln!(
             "rprof-timing: read {:.1} ms, parse {:.1} ms ({}, {} samples)",
-            (t1 - t0).as_secs_f64() * 1e3,
+            read_time.as_secs_f64() * 1e3,
             t1.elapsed().as_secs_f64() * 1e3,
             l.format.name(),
             l.profile.samples.len()
         );
     }
     Ok(l)
+}
+
+/// True when RPROF_TIMINGS asks for phase timings on stderr.
+pub fn timings() -> bool {
+    std::env::var_os("RPROF_TIMINGS").is_some()
 }
 
 /// Loads a profile from bytes already read; `name` is used in messages.

@@ -208,6 +208,58 @@ pub fn to_text(lines: &[(String, u64)]) -> String {
     out
 }
 
+/// Many text lines in one buffer: one allocation instead of one per line, for the hundreds of
+/// thousands of lines handed to the flame graph renderer.
+#[derive(Clone, Debug, Default)]
+pub struct LineBuf {
+    buf: String,
+    ends: Vec<usize>,
+}
+
+impl LineBuf {
+    /// An empty buffer with room for `lines` lines of `bytes` bytes in all.
+    pub fn with_capacity(lines: usize, bytes: usize) -> Self {
+        LineBuf {
+            buf: String::with_capacity(bytes),
+            ends: Vec::with_capacity(lines),
+        }
+    }
+
+    /// Appends a line: `parts` written one after the other.
+    pub fn push(&mut self, parts: std::fmt::Arguments<'_>) {
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = self.buf.write_fmt(parts);
+        self.ends.push(self.buf.len());
+    }
+
+    /// Appends a line `text COUNT`.
+    pub fn push_counted(&mut self, text: &str, count: u64) {
+        self.buf.push_str(text);
+        self.push(format_args!(" {count}"));
+    }
+
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are no lines.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The lines, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let l = &self.buf[start..end];
+            start = end;
+            l
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

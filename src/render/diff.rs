@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::profile::folded::{self, FoldOptions};
+use crate::profile::folded::{self, FoldOptions, LineBuf};
+use crate::profile::stack_counts::StackCounts;
 use crate::profile::Profile;
 
 use super::{pct, thousands};
@@ -45,26 +46,61 @@ pub struct DiffTable {
     pub only_before: Vec<Change>,
 }
 
-fn self_by_function(p: &Profile) -> HashMap<String, u64> {
+fn self_by_function(p: &Profile) -> HashMap<&str, u64> {
     let mut by_stack: HashMap<_, u64> = HashMap::default();
     for s in &p.samples {
-        *by_stack.entry(s.stack).or_insert(0) += s.weight;
+        let w = by_stack.entry(s.stack).or_insert(0);
+        *w = w.wrapping_add(s.weight);
     }
-    let mut out: HashMap<String, u64> = HashMap::default();
+    let mut out: HashMap<&str, u64> = HashMap::default();
     for (stack, w) in by_stack {
         if let Some(leaf) = p.stack_frames(stack).next() {
-            *out.entry(p.function_name(leaf).to_string()).or_insert(0) += w;
+            let c = out.entry(p.function_name(leaf)).or_insert(0);
+            *c = c.wrapping_add(w);
         }
+    }
+    out
+}
+
+/// Self weight per leaf function of folded stacks: the text after the last `;`, as the
+/// folded parser names the innermost frame.
+fn self_by_leaf<'a>(c: &StackCounts<'a>) -> HashMap<&'a str, u64> {
+    let mut out: HashMap<&str, u64> = HashMap::default();
+    for (stack, w) in &c.stacks {
+        let leaf = stack.rsplit(';').next().unwrap_or(stack);
+        let e = out.entry(leaf).or_insert(0);
+        *e = e.wrapping_add(*w);
     }
     out
 }
 
 /// Computes the table of changes in self share per function; `limit` caps each list.
 pub fn table(before: &Profile, after: &Profile, limit: usize) -> DiffTable {
-    let b = self_by_function(before);
-    let a = self_by_function(after);
-    let (bt, at) = (before.total_weight(), after.total_weight());
-    let names: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    table_of(
+        &self_by_function(before),
+        &self_by_function(after),
+        (before.total_weight(), after.total_weight()),
+        limit,
+    )
+}
+
+/// [`table`] of two folded inputs counted per stack: the same table, without the model.
+pub fn table_counted(before: &StackCounts<'_>, after: &StackCounts<'_>, limit: usize) -> DiffTable {
+    table_of(
+        &self_by_leaf(before),
+        &self_by_leaf(after),
+        (before.total(), after.total()),
+        limit,
+    )
+}
+
+fn table_of(
+    b: &HashMap<&str, u64>,
+    a: &HashMap<&str, u64>,
+    (bt, at): (u64, u64),
+    limit: usize,
+) -> DiffTable {
+    let names: BTreeSet<&str> = b.keys().chain(a.keys()).copied().collect();
     let mut changed = Vec::new();
     let mut only_after = Vec::new();
     let mut only_before = Vec::new();
@@ -74,7 +110,7 @@ pub fn table(before: &Profile, after: &Profile, limit: usize) -> DiffTable {
             a.get(n).copied().unwrap_or(0),
         );
         let c = Change {
-            function: n.clone(),
+            function: n.to_string(),
             before_pct: pct(bs, bt),
             after_pct: pct(as_, at),
             delta_points: pct(as_, at) - pct(bs, bt),
@@ -112,33 +148,80 @@ pub fn table(before: &Profile, after: &Profile, limit: usize) -> DiffTable {
 /// Folded differential lines: `stack before after`, with BEFORE scaled to AFTER's total when
 /// `normalize` is set. A scaled count that would round to zero is kept at one, so a stack
 /// present before never vanishes from the picture.
-pub fn diff_lines(before: &Profile, after: &Profile, normalize: bool) -> Vec<String> {
+pub fn diff_lines(before: &Profile, after: &Profile, normalize: bool) -> LineBuf {
+    // Folding sorts by text, as the merging walk needs.
     let fb = folded::fold(before, &FoldOptions::default());
     let fa = folded::fold(after, &FoldOptions::default());
-    let bt: u64 = fb.iter().map(|x| x.1).sum();
-    let at: u64 = fa.iter().map(|x| x.1).sum();
+    let b: Vec<(&str, u64)> = fb.iter().map(|(s, w)| (s.as_str(), *w)).collect();
+    let a: Vec<(&str, u64)> = fa.iter().map(|(s, w)| (s.as_str(), *w)).collect();
+    diff_lines_of(&b, &a, normalize)
+}
+
+/// [`diff_lines`] of two folded inputs counted per stack, each in text order.
+pub fn diff_lines_counted(
+    before: &StackCounts<'_>,
+    after: &StackCounts<'_>,
+    normalize: bool,
+) -> LineBuf {
+    diff_lines_of(&before.stacks, &after.stacks, normalize)
+}
+
+/// The lines of two tables of distinct stacks sorted by text. Stacks of zero weight are left
+/// out, as folding a profile leaves them out.
+fn diff_lines_of(fb: &[(&str, u64)], fa: &[(&str, u64)], normalize: bool) -> LineBuf {
+    let sum = |f: &[(&str, u64)]| f.iter().fold(0u64, |t, (_, w)| t.wrapping_add(*w));
+    let (bt, at) = (sum(fb), sum(fa));
     let scale = if normalize && bt > 0 && at > 0 {
         at as f64 / bt as f64
     } else {
         1.0
     };
-    let mut m: HashMap<String, (u64, u64)> = HashMap::default();
-    for (s, w) in fb {
-        let scaled = if scale == 1.0 {
+    let scaled = |w: u64| {
+        if scale == 1.0 {
             w
         } else {
             ((w as f64 * scale).round() as u64).max(1)
+        }
+    };
+    let bytes = fb
+        .iter()
+        .chain(fa)
+        .map(|(s, _)| s.len() + 24)
+        .sum::<usize>();
+    let mut out = LineBuf::with_capacity(fb.len().max(fa.len()), bytes);
+    // Both sides are sorted: one merging walk gives the lines in order, no table, no sort.
+    let mut b = fb.iter().filter(|x| x.1 != 0).peekable();
+    let mut a = fa.iter().filter(|x| x.1 != 0).peekable();
+    loop {
+        let (s, wb, wa) = match (b.peek(), a.peek()) {
+            (Some(&&(sb, wb)), Some(&&(sa, wa))) => match sb.cmp(sa) {
+                std::cmp::Ordering::Less => {
+                    b.next();
+                    (sb, scaled(wb), 0)
+                }
+                std::cmp::Ordering::Greater => {
+                    a.next();
+                    (sa, 0, wa)
+                }
+                std::cmp::Ordering::Equal => {
+                    b.next();
+                    a.next();
+                    (sb, scaled(wb), wa)
+                }
+            },
+            (Some(&&(sb, wb)), None) => {
+                b.next();
+                (sb, scaled(wb), 0)
+            }
+            (None, Some(&&(sa, wa))) => {
+                a.next();
+                (sa, 0, wa)
+            }
+            (None, None) => break,
         };
-        m.entry(s).or_insert((0, 0)).0 += scaled;
+        out.push(format_args!("{s} {wb} {wa}"));
     }
-    for (s, w) in fa {
-        m.entry(s).or_insert((0, 0)).1 += w;
-    }
-    let mut v: Vec<(String, (u64, u64))> = m.into_iter().collect();
-    v.sort_unstable();
-    v.into_iter()
-        .map(|(s, (b, a))| format!("{s} {b} {a}"))
-        .collect()
+    out
 }
 
 /// Renders the table as text; `unit` names what the counts are (`samples`, or `bytes` for
@@ -205,8 +288,9 @@ mod tests {
         assert_eq!(t.only_after[0].function, "c");
         assert_eq!(t.only_before[0].function, "b");
         let l = diff_lines(&b, &a, true);
+        let l: Vec<&str> = l.iter().collect();
         assert_eq!(l, vec!["main;a 100 150", "main;b 100 0", "main;c 0 50"]);
         let l = diff_lines(&b, &a, false);
-        assert_eq!(l[0], "main;a 50 150");
+        assert_eq!(l.iter().next(), Some("main;a 50 150"));
     }
 }
