@@ -67,7 +67,12 @@ pub fn launch(argv: &[String]) -> Result<Launched> {
             let mut b = [0u8; 1];
             // SAFETY: plain syscalls on fds we own, with valid buffers.
             unsafe {
-                let n = libc::read(go_r.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                // The child still runs the parent's signal handlers until exec, and they do
+                // not restart syscalls: a Ctrl-C must not turn into a failed launch.
+                let mut n = libc::read(go_r.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                while n == -1 && *libc::__errno_location() == libc::EINTR {
+                    n = libc::read(go_r.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                }
                 if n != 1 {
                     libc::_exit(126);
                 }
@@ -92,7 +97,21 @@ impl Launched {
     /// Lets the child exec; fails (after reaping it) when the exec failed.
     pub fn release(&mut self) -> Result<()> {
         if let Some(go) = self.go.take() {
-            nix::unistd::write(&go, &[1u8]).context("releasing the command")?;
+            // A child that died before its release (killed from outside) has closed the
+            // pipe: with SIGPIPE at its default the write would end rprof without a word, so
+            // it is ignored for this one write and the child's fate reported instead.
+            // SAFETY: swapping a signal disposition and restoring it; no handler runs here.
+            let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+            let wrote = nix::unistd::write(&go, &[1u8]);
+            // SAFETY: as above.
+            unsafe { libc::signal(libc::SIGPIPE, old) };
+            if let Err(e) = wrote {
+                let how = self
+                    .wait_blocking()
+                    .and_then(|s| describe_status(&s))
+                    .map_or_else(|| e.to_string(), |(text, _)| text);
+                bail!("`{}` ended before it could start: {how}", self.argv0);
+            }
         }
         let mut buf = [0u8; 4];
         let mut got = 0;

@@ -239,6 +239,9 @@ pub fn record(opts: &Options) -> Result<Recording> {
         bail!("-F must be at least 1 Hz");
     }
     target::install_signal_handlers()?;
+    // A Ctrl-C during setup (opening events, attaching to every process of -a) counts: the
+    // loop below starts from this count, so it stops at once instead of absorbing it.
+    let (sig_start, _, _) = target::signals();
     let cpus = session::online_cpus();
     let mut notes = Vec::new();
     let mut sess = Session::new();
@@ -275,6 +278,11 @@ pub fn record(opts: &Options) -> Result<Recording> {
                     l.abort();
                     return Err(e);
                 }
+            }
+            if target::signals().0 > sig_start {
+                // The command never ran: nothing to record, nothing to wait for.
+                l.abort();
+                bail!("interrupted before the command started");
             }
             l.release()?;
             target_desc = format!("command {}", argv.join(" "));
@@ -423,7 +431,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
         }
         l
     });
-    let (sig0, _, _) = target::signals();
+    let sig0 = sig_start;
     let mut handled_signals = sig0;
     let mut stop: Option<StopReason> = None;
     let mut exit_status: Option<WaitStatus> = None;
