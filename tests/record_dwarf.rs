@@ -656,3 +656,48 @@ fn threads_outliving_main_keep_their_stacks() {
     });
     assert!(complete > 90.0, "{complete}% complete: {stacks:?}");
 }
+
+#[test]
+fn binary_replaced_while_recorded_is_not_named_from_the_new_file() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_no_fp(dir.path(), "record/split.c", "split");
+    let other = build_no_fp(dir.path(), "record/busy_threads.c", "other");
+    let data = dir.path().join("replaced.data");
+    let child = Command::new(rprof_path())
+        .arg("record")
+        .arg("-o")
+        .arg(&data)
+        .arg("--")
+        .arg(&bin)
+        .arg("1.5")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start rprof");
+    // What a rebuild or a package upgrade does: a new file renamed over the running one.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::rename(&other, &bin).unwrap();
+    let out = child.wait_with_output().expect("rprof record");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("changed on disk"), "{err}");
+    let v = report_json(&data);
+    // The new file's functions must not appear; the old file's code stays split+0x….
+    for name in ["spin", "stage", "worker", "work_sixty"] {
+        assert_eq!(
+            total_pct(&v, name),
+            0.0,
+            "{name} named from the wrong file: {v}"
+        );
+    }
+    let rows = v["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("split+0x"))),
+        "{v}"
+    );
+}

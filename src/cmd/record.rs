@@ -194,6 +194,18 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
         r.duration_ns as f64 / 1e9,
         r.event.name(),
     );
+    if !stats.changed_modules.is_empty() {
+        let mut list = stats.changed_modules.clone();
+        list.sort();
+        list.dedup();
+        let shown: Vec<&str> = list.iter().take(3).map(String::as_str).collect();
+        let more = list.len().saturating_sub(shown.len());
+        eprintln!(
+            "rprof: note: changed on disk since the target mapped it (rebuilt, upgraded or deleted): {}{}; frames in it are left as module+offset rather than named from another file",
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
     if r.collected.unparsed > 0 {
         eprintln!(
             "rprof: warning: {} ring-buffer records could not be parsed and were skipped",

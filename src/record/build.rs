@@ -37,6 +37,9 @@ pub struct BuildStats {
     pub threads: usize,
     /// Distinct processes.
     pub processes: usize,
+    /// Files changed on disk since the target mapped them (rebuilt, upgraded, deleted):
+    /// their frames are left unsymbolized rather than named from the wrong file.
+    pub changed_modules: Vec<String>,
     /// Samples (auto mode) whose frame-pointer chain replaced a DWARF stack that stopped early.
     pub fp_fallbacks: u64,
 }
@@ -45,10 +48,52 @@ pub struct BuildStats {
 /// resolved to kernel, module + file offset, JIT or unknown.
 #[derive(Default)]
 struct Locator {
-    module_paths: Vec<String>,
-    module_index: HashMap<String, u32>,
+    /// Each distinct mapped file: the path shown, and where rprof opens it.
+    modules: Vec<ModuleRef>,
+    module_index: HashMap<(String, u64), u32>,
     located: Vec<Vec<Loc>>,
     located_index: HashMap<(u32, u64, u32), u32>,
+    /// Per pid: whether it lives in another mount namespace than rprof.
+    foreign_ns: HashMap<u32, bool>,
+}
+
+/// A mapped file as the target saw it.
+struct ModuleRef {
+    /// Path as the kernel reported it (shown in profiles).
+    path: String,
+    /// Inode at mapping time, 0 when unknown.
+    ino: u64,
+    /// Path rprof opens: through `/proc/PID/root` for a process in another mount namespace
+    /// (a container), where the same path names another file.
+    open: String,
+}
+
+/// Whether the file rprof would open for `m` is still the one the target mapped. A file
+/// rebuilt or upgraded since (a new inode at the same path, or `path (deleted)`) would give
+/// plausible but wrong names, so its frames stay `module+offset`. Unknown inodes, pseudo
+/// paths and overlayfs (whose inode numbers differ between the mapping and `stat`) are
+/// trusted as before.
+fn still_mapped_file(m: &ModuleRef) -> bool {
+    const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
+    if m.ino == 0 || !m.open.starts_with('/') {
+        return true;
+    }
+    if m.path.ends_with(" (deleted)") {
+        return false;
+    }
+    let Ok(meta) = std::fs::metadata(&m.open) else {
+        return false;
+    };
+    if std::os::unix::fs::MetadataExt::ino(&meta) == m.ino {
+        return true;
+    }
+    let Ok(c) = std::ffi::CString::new(m.open.as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path and a zeroed statfs for the kernel to fill.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::statfs(c.as_ptr(), &mut fs) } == 0;
+    ok && fs.f_type as i64 == OVERLAYFS_SUPER_MAGIC
 }
 
 impl Locator {
@@ -77,12 +122,26 @@ impl Locator {
                     None => Loc::Unknown(a),
                     Some(m) if m.is_anonymous() => Loc::Jit(pid, a),
                     Some(m) => {
-                        let mi = match self.module_index.get(&m.path) {
+                        let key = (m.path.clone(), m.ino);
+                        let mi = match self.module_index.get(&key) {
                             Some(&x) => x,
                             None => {
-                                let x = self.module_paths.len() as u32;
-                                self.module_paths.push(m.path.clone());
-                                self.module_index.insert(m.path.clone(), x);
+                                let x = self.modules.len() as u32;
+                                let foreign = *self
+                                    .foreign_ns
+                                    .entry(pid)
+                                    .or_insert_with(|| other_mount_ns(pid));
+                                let open = if foreign && m.path.starts_with('/') {
+                                    format!("/proc/{pid}/root{}", m.path)
+                                } else {
+                                    m.path.clone()
+                                };
+                                self.modules.push(ModuleRef {
+                                    path: m.path.clone(),
+                                    ino: m.ino,
+                                    open,
+                                });
+                                self.module_index.insert(key, x);
                                 x
                             }
                         };
@@ -104,6 +163,13 @@ impl Locator {
         self.located_index.insert(key, id);
         id
     }
+}
+
+/// Whether `pid` lives in another mount namespace than rprof (false when unknown).
+fn other_mount_ns(pid: u32) -> bool {
+    let ours = std::fs::read_link("/proc/self/ns/mnt").ok();
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+    matches!((ours, theirs), (Some(a), Some(b)) if a != b)
 }
 
 /// Outermost functions that mean a stack is complete: a user thread's or process's entry
@@ -206,10 +272,16 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     }
 
     let Locator {
-        module_paths,
-        located,
-        ..
+        modules, located, ..
     } = locator;
+    // Checked once per file before symbolizing: a stale file is never opened for names.
+    let usable: Vec<bool> = modules.iter().map(still_mapped_file).collect();
+    stats.changed_modules = modules
+        .iter()
+        .zip(&usable)
+        .filter(|(_, ok)| !**ok)
+        .map(|(m, _)| m.path.clone())
+        .collect();
     let mut p = Profile::new();
     let mut sym = Symbolizer::new();
     // Every distinct (module, offset) and whether any kernel address is there, so modules
@@ -218,7 +290,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     let mut any_kernel = false;
     for loc in located.iter().flatten() {
         match loc {
-            Loc::Module(mi, _, _, look) => {
+            Loc::Module(mi, _, _, look) if usable[*mi as usize] => {
                 per_module.entry(*mi).or_default().insert(*look);
             }
             Loc::Kernel(_) => any_kernel = true,
@@ -230,7 +302,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             .into_iter()
             .map(|(mi, offs)| {
                 (
-                    module_paths[mi as usize].clone(),
+                    modules[mi as usize].open.clone(),
                     offs.into_iter().collect(),
                 )
             })
@@ -253,7 +325,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             let (frames, resolved) = match loc_frames.get(loc) {
                 Some(x) => x.clone(),
                 None => {
-                    let x = frames_for(loc, &module_paths, &mut sym, &mut p, &mut module_ids);
+                    let x = frames_for(loc, &modules, &usable, &mut sym, &mut p, &mut module_ids);
                     loc_frames.insert(loc.clone(), x.clone());
                     x
                 }
@@ -322,16 +394,18 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
 /// The profile frames (outermost first) for one located address, and whether it resolved.
 fn frames_for(
     loc: &Loc,
-    module_paths: &[String],
+    modules: &[ModuleRef],
+    usable: &[bool],
     sym: &mut Symbolizer,
     p: &mut Profile,
     module_ids: &mut HashMap<String, crate::profile::ModuleId>,
 ) -> (Vec<FrameId>, bool) {
-    let mut module_id = |p: &mut Profile, sym: &mut Symbolizer, path: &str, elf: bool| {
+    // `open`: where to read the ELF file's build-id, None for pseudo modules and stale files.
+    let mut module_id = |p: &mut Profile, sym: &mut Symbolizer, path: &str, open: Option<&str>| {
         if let Some(&m) = module_ids.get(path) {
             return m;
         }
-        let bid = if elf { sym.build_id(path) } else { Vec::new() };
+        let bid = open.map(|o| sym.build_id(o)).unwrap_or_default();
         let m = p.add_module(path, bid);
         module_ids.insert(path.to_string(), m);
         m
@@ -346,7 +420,7 @@ fn frames_for(
                     false,
                 ),
             };
-            let m = module_id(p, sym, &module, false);
+            let m = module_id(p, sym, &module, None);
             let function = p.intern(&name);
             let f = p.add_frame(Frame {
                 function,
@@ -361,9 +435,15 @@ fn frames_for(
             (vec![f], ok)
         }
         Loc::Module(mi, a, off, look) => {
-            let path = &module_paths[*mi as usize];
-            let m = module_id(p, sym, path, true);
-            let frames = sym.lookup_module(path, *look);
+            let mref = &modules[*mi as usize];
+            let ok = usable[*mi as usize];
+            let path = &mref.path;
+            let m = module_id(p, sym, path, ok.then_some(mref.open.as_str()));
+            let frames = if ok {
+                sym.lookup_module(&mref.open, *look)
+            } else {
+                Vec::new().into()
+            };
             if frames.is_empty() {
                 let name = format!("{}+0x{:x}", short_module(path), off);
                 let function = p.intern(&name);
@@ -403,7 +483,7 @@ fn frames_for(
                 Some(n) => (n, true),
                 None => (format!("[anon]+0x{:x}", a.addr), false),
             };
-            let m = module_id(p, sym, "[jit]", false);
+            let m = module_id(p, sym, "[jit]", None);
             let function = p.intern(&name);
             let f = p.add_frame(Frame {
                 function,

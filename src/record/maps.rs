@@ -15,6 +15,9 @@ pub struct Mapping {
     pub pgoff: u64,
     /// Path as the kernel reports it; empty for anonymous memory.
     pub path: String,
+    /// Inode of the mapped file, 0 when unknown: symbolization checks that the file at
+    /// `path` is still this one (not rebuilt or upgraded since it was mapped).
+    pub ino: u64,
 }
 
 impl Mapping {
@@ -29,7 +32,7 @@ pub fn parse_proc_maps(text: &str) -> Vec<Mapping> {
     let mut out = Vec::new();
     for line in text.lines() {
         let mut it = line.split_ascii_whitespace();
-        let (Some(range), Some(perms), Some(off), Some(_dev), Some(_inode)) =
+        let (Some(range), Some(perms), Some(off), Some(_dev), Some(inode)) =
             (it.next(), it.next(), it.next(), it.next(), it.next())
         else {
             continue;
@@ -54,6 +57,7 @@ pub fn parse_proc_maps(text: &str) -> Vec<Mapping> {
             end,
             pgoff,
             path,
+            ino: inode.parse().unwrap_or(0),
         });
     }
     out
@@ -204,6 +208,7 @@ mod tests {
             end: 0x55d0c900,
             pgoff: 0,
             path: "x".into(),
+            ino: 0,
         });
         assert_eq!(s.find(0x55d0c850).map(|m| m.path.as_str()), Some("x"));
         let tail = s.find(0x55d0c950).cloned();

@@ -559,6 +559,7 @@ impl Session {
                             end: m.addr + m.len,
                             pgoff: m.pgoff,
                             path: String::from_utf8_lossy(&m.filename).into_owned(),
+                            ino: m.ino().unwrap_or(0),
                         };
                         if let Some(live) = live.as_deref_mut() {
                             live.mmap(m.pid, &map);
@@ -572,6 +573,7 @@ impl Session {
                             end: m.addr + m.len,
                             pgoff: m.pgoff,
                             path: String::from_utf8_lossy(&m.filename).into_owned(),
+                            ino: 0,
                         };
                         out.push(time, RawEvent::Mmap { pid: m.pid, map });
                     }
