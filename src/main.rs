@@ -19,9 +19,13 @@ mod unwind;
 
 fn main() -> ExitCode {
     // A closed stdout (`rprof report | head`) must end quietly, not with a panic from println.
-    // SAFETY: resetting SIGPIPE to its default action before any thread is started.
+    // An inherited ignored SIGCHLD would make the kernel reap launched commands itself, and
+    // their exit status could not be reported.
+    // SAFETY: resetting SIGPIPE and SIGCHLD to their default actions before any thread is
+    // started.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
     }
     let cli = cli::Cli::parse();
     match cmd::run(cli) {

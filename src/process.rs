@@ -165,8 +165,9 @@ impl Launched {
             }
             Ok(_) => None,
             Err(_) => {
-                // ECHILD: already reaped elsewhere; treat as gone.
-                self.reaped = Some(WaitStatus::Exited(Pid::from_raw(self.pid as i32), 0));
+                // ECHILD: reaped elsewhere (rprof resets SIGCHLD at start, so this should not
+                // happen); gone, with its status unknown: 255 rather than a made-up success.
+                self.reaped = Some(WaitStatus::Exited(Pid::from_raw(self.pid as i32), 255));
                 self.reaped
             }
         }
