@@ -1,9 +1,11 @@
 //! Live tests of `rprof record --call-graph dwarf|auto|fp` on programs built without frame
 //! pointers: the known split, callbacks through libc's qsort, a Rust release binary, two
 //! threads, code dlopen'ed after recording started, the vdso, the drain rate at 999 Hz on
-//! four busy threads, and programs without or with scrambled unwind tables (truncated stacks,
-//! counted and explained, never a crash). They skip only when perf_event_open is unavailable
-//! (and fail then under RPROF_REQUIRE_LIVE=1).
+//! four busy threads, programs without or with scrambled unwind tables (truncated stacks,
+//! counted and explained, never a crash), stripped executables, threads outliving main, a
+//! binary replaced while recorded, and `-t` on a thread calling a library another thread
+//! loaded. They skip only when perf_event_open is unavailable (and fail then under
+//! RPROF_REQUIRE_LIVE=1).
 //!
 //! The tests take a lock so they run one at a time: each keeps the CPUs busy for 1-3 s, and on
 //! a 2-core VM running them together would stretch every duration and starve the drain loop.
@@ -699,5 +701,60 @@ fn binary_replaced_while_recorded_is_not_named_from_the_new_file() {
             .as_str()
             .is_some_and(|n| n.starts_with("split+0x"))),
         "{v}"
+    );
+}
+
+#[test]
+fn one_thread_sees_a_library_another_thread_loaded() {
+    use std::io::{BufRead, BufReader, Write};
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = compile(
+        "record/dlopen_other_thread.c",
+        dir.path(),
+        "dlopen_other_thread",
+        &["-O2", "-g", "-fomit-frame-pointer", "-ldl"],
+    );
+    let mut target = Command::new(&bin)
+        .arg("3")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(target.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let tid = first.trim().strip_prefix("ready ").unwrap().to_string();
+    let data = dir.path().join("tid.data");
+    let rec = Command::new(rprof_path())
+        .args(["record", "-t", &tid, "-d", "1.5", "-o"])
+        .arg(&data)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Now the other thread loads libm; only it gets the mmap record.
+    target.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    let out = rec.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let _ = target.wait();
+    let stacks = folded(&data);
+    let (n, in_libm) = share(&stacks, |s| s.iter().any(|f| f == "call_loaded"));
+    assert!(
+        n > 300 && in_libm > 50.0,
+        "{in_libm}% of {n} in call_loaded: {err}"
+    );
+    // The frames inside libm are named, not [unknown].
+    let (_, unknown) = share(&stacks, |s| {
+        s.iter().any(|f| f == "call_loaded") && s.iter().any(|f| f.starts_with("[unknown]"))
+    });
+    assert!(
+        unknown < 1.0,
+        "{unknown}% of stacks through libm unknown: {stacks:?}"
     );
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::maps::{self, AddressSpaces};
+use super::maps::{self, AddressSpace, AddressSpaces};
 use super::session::RawEvent;
 use super::Recording;
 use crate::profile::{Frame, FrameId, Pid, Profile, Sample, StackId, Tid};
@@ -100,6 +100,7 @@ impl Locator {
     fn locate(
         &mut self,
         spaces: &AddressSpaces,
+        late: &HashMap<u32, AddressSpace>,
         pid: u32,
         chain: u32,
         chains: &[Box<[u64]>],
@@ -118,7 +119,10 @@ impl Locator {
                 if a.kernel {
                     return Loc::Kernel(a);
                 }
-                match space.and_then(|s| s.find(a.addr)) {
+                let found = space
+                    .and_then(|s| s.find(a.addr))
+                    .or_else(|| late.get(&pid).and_then(|s| s.find(a.addr)));
+                match found {
                     None => Loc::Unknown(a),
                     Some(m) if m.is_anonymous() => Loc::Jit(pid, a),
                     Some(m) => {
@@ -215,6 +219,13 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         (e.time, e.seq)
     });
 
+    let mut late: HashMap<u32, AddressSpace> = HashMap::new();
+    for (pid, maps) in &rec.final_maps {
+        let space = late.entry(*pid).or_default();
+        for m in maps {
+            space.map(m.clone());
+        }
+    }
     let mut locator = Locator::default();
     // (pid, tid, time, located stack, located frame-pointer fallback)
     let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>)> = Vec::new();
@@ -261,7 +272,14 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     spaces.set(*pid, maps::read_proc_maps(*pid));
                 }
                 let mut locate = |chain: u32| {
-                    locator.locate(&spaces, *pid, chain, &rec.collected.chains, with_kernel)
+                    locator.locate(
+                        &spaces,
+                        &late,
+                        *pid,
+                        chain,
+                        &rec.collected.chains,
+                        with_kernel,
+                    )
                 };
                 let id = locate(*chain);
                 let fallback_id = fallback.map(&mut locate);

@@ -77,6 +77,9 @@ pub struct Recording {
     pub collected: Collected,
     /// Mappings and thread names known at attach time.
     pub initial_maps: Vec<(u32, Vec<Mapping>)>,
+    /// Executable mappings of attached processes when recording stopped: where an address
+    /// is in no mapping the events described, the builder looks here.
+    pub final_maps: Vec<(u32, Vec<Mapping>)>,
     /// (pid, tid, name) known at attach time.
     pub initial_threads: Vec<(u32, u32, String)>,
     /// The event used.
@@ -516,6 +519,21 @@ pub fn record(opts: &Options) -> Result<Recording> {
     sess.disable_all();
     sess.drain(&mut collected, live.as_mut());
     status.finish_and_clear();
+    // Attached targets usually outlive the recording: their maps now cover what the events
+    // missed (with -t, libraries another thread dlopen'ed: the kernel reports an mmap only
+    // to the thread that made it).
+    let final_maps: Vec<(u32, Vec<Mapping>)> = match &opts.target {
+        Target::Pids(_) | Target::Tids(_) => {
+            let mut pids: Vec<u32> = roots.iter().filter_map(|&t| target::tgid_of(t)).collect();
+            pids.sort_unstable();
+            pids.dedup();
+            pids.into_iter()
+                .map(|p| (p, maps::read_proc_maps(p)))
+                .filter(|(_, m)| !m.is_empty())
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     let duration_ns = started.elapsed().as_nanos() as u64;
     let ended = exit_status.as_ref().and_then(process::describe_status);
     let (exit, exit_code) = match ended {
@@ -525,6 +543,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
     Ok(Recording {
         collected,
         initial_maps,
+        final_maps,
         initial_threads,
         event: cfg.kind,
         kernel: cfg.kernel,
