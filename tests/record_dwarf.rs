@@ -3,8 +3,8 @@
 //! threads, code dlopen'ed after recording started, the vdso, the drain rate at 999 Hz on
 //! four busy threads, programs without or with scrambled unwind tables (truncated stacks,
 //! counted and explained, never a crash), stripped executables, threads outliving main, a
-//! binary replaced while recorded, and `-t` on a thread calling a library another thread
-//! loaded. They skip only when perf_event_open is unavailable (and fail then under
+//! binary replaced while recorded or before attaching, and `-t` on a thread calling a library
+//! another thread loaded. They skip only when perf_event_open is unavailable (and fail then under
 //! RPROF_REQUIRE_LIVE=1).
 //!
 //! The tests take a lock so they run one at a time: each keeps the CPUs busy for 1-3 s, and on
@@ -757,4 +757,36 @@ fn one_thread_sees_a_library_another_thread_loaded() {
         unknown < 1.0,
         "{unknown}% of stacks through libm unknown: {stacks:?}"
     );
+}
+
+#[test]
+fn attached_process_whose_binary_was_replaced_is_named_from_its_own_mapping() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for replace in [false, true] {
+        let bin = build_no_fp(dir.path(), "record/split.c", "split");
+        let mut target = Command::new(&bin).arg("3").spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // A package upgrade renames a new file over the old one; a cleanup deletes it.
+        if replace {
+            let other = build_no_fp(dir.path(), "record/busy_threads.c", "other");
+            std::fs::rename(&other, &bin).unwrap();
+        } else {
+            std::fs::remove_file(&bin).unwrap();
+        }
+        let data = dir.path().join("attached.data");
+        let pid = target.id().to_string();
+        let err = record(&data, &["-p", &pid, "-d", "1"]);
+        let _ = target.kill();
+        let _ = target.wait();
+        let v = report_json(&data);
+        assert!(
+            total_pct(&v, "work_sixty") > 40.0,
+            "replace={replace}: not named from the mapping: {err} {v}"
+        );
+        assert_eq!(total_pct(&v, "spin"), 0.0, "named from the new file: {v}");
+    }
 }

@@ -66,6 +66,9 @@ struct ModuleRef {
     /// Path rprof opens: through `/proc/PID/root` for a process in another mount namespace
     /// (a container), where the same path names another file.
     open: String,
+    /// The mapping itself, `/proc/PID/map_files/START-END`: the file the target mapped even
+    /// when deleted or replaced, readable while the target lives (root or CAP_SYS_ADMIN).
+    mapped: String,
 }
 
 /// Whether the file rprof would open for `m` is still the one the target mapped. A file
@@ -78,7 +81,7 @@ fn still_mapped_file(m: &ModuleRef) -> bool {
     if m.ino == 0 || !m.open.starts_with('/') {
         return true;
     }
-    if m.path.ends_with(" (deleted)") {
+    if m.path.ends_with(" (deleted)") && !m.open.contains("/map_files/") {
         return false;
     }
     let Ok(meta) = std::fs::metadata(&m.open) else {
@@ -144,6 +147,10 @@ impl Locator {
                                     path: m.path.clone(),
                                     ino: m.ino,
                                     open,
+                                    mapped: format!(
+                                        "/proc/{pid}/map_files/{:x}-{:x}",
+                                        m.start, m.end
+                                    ),
                                 });
                                 self.module_index.insert(key, x);
                                 x
@@ -290,9 +297,22 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     }
 
     let Locator {
-        modules, located, ..
+        mut modules,
+        located,
+        ..
     } = locator;
     // Checked once per file before symbolizing: a stale file is never opened for names.
+    // A changed file is still readable through the target's own mapping while it lives
+    // (`rprof record -p` on a service after a package upgrade): read that instead.
+    for m in &mut modules {
+        if m.ino != 0 && !still_mapped_file(m) {
+            let same = std::fs::metadata(&m.mapped)
+                .is_ok_and(|md| std::os::unix::fs::MetadataExt::ino(&md) == m.ino);
+            if same {
+                m.open = m.mapped.clone();
+            }
+        }
+    }
     let usable: Vec<bool> = modules.iter().map(still_mapped_file).collect();
     stats.changed_modules = modules
         .iter()
