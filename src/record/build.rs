@@ -243,7 +243,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     for i in order {
         let e = &rec.collected.events[i];
         match &e.ev {
-            RawEvent::Mmap { pid, map } => spaces.map(*pid, map.clone()),
+            RawEvent::Mmap { pid, map } => spaces.map(*pid, (**map).clone()),
             RawEvent::Comm {
                 pid,
                 tid,
@@ -253,7 +253,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 if *exec {
                     spaces.exec(*pid);
                 }
-                names.insert((*pid, *tid), name.clone());
+                names.insert((*pid, *tid), name.to_string());
             }
             RawEvent::Fork {
                 pid,
