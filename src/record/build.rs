@@ -66,10 +66,14 @@ struct ModuleRef {
     /// Path rprof opens: through `/proc/PID/root` for a process in another mount namespace
     /// (a container), where the same path names another file.
     open: String,
-    /// The mapping itself, `/proc/PID/map_files/START-END`: the file the target mapped even
-    /// when deleted or replaced, readable while the target lives (root or CAP_SYS_ADMIN).
-    mapped: String,
+    /// Processes that mapped it, with where (up to [`MAX_SEEN`]): any of them still alive can
+    /// show the file it mapped, through `/proc/PID/root` or `/proc/PID/map_files/START-END`
+    /// (the mapping itself, even when deleted or replaced; root or CAP_SYS_ADMIN).
+    seen: Vec<(u32, u64, u64)>,
 }
+
+/// Processes remembered per module for finding the file it mapped.
+const MAX_SEEN: usize = 8;
 
 /// Whether the file rprof would open for `m` is still the one the target mapped. A file
 /// rebuilt or upgraded since (a new inode at the same path, or `path (deleted)`) would give
@@ -79,6 +83,14 @@ struct ModuleRef {
 fn still_mapped_file(m: &ModuleRef) -> bool {
     const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
     if m.ino == 0 || !m.open.starts_with('/') {
+        return true;
+    }
+    // memfd, SysV shared memory and devices are not files on disk that could have changed
+    // (they simply will not open for symbols).
+    if ["/memfd:", "/SYSV", "/dev/"]
+        .iter()
+        .any(|p| m.path.starts_with(p))
+    {
         return true;
     }
     if m.path.ends_with(" (deleted)") && !m.open.contains("/map_files/") {
@@ -131,7 +143,13 @@ impl Locator {
                     Some(m) => {
                         let key = (m.path.clone(), m.ino);
                         let mi = match self.module_index.get(&key) {
-                            Some(&x) => x,
+                            Some(&x) => {
+                                let seen = &mut self.modules[x as usize].seen;
+                                if seen.len() < MAX_SEEN && seen.iter().all(|s| s.0 != pid) {
+                                    seen.push((pid, m.start, m.end));
+                                }
+                                x
+                            }
                             None => {
                                 let x = self.modules.len() as u32;
                                 let foreign = *self
@@ -147,10 +165,7 @@ impl Locator {
                                     path: m.path.clone(),
                                     ino: m.ino,
                                     open,
-                                    mapped: format!(
-                                        "/proc/{pid}/map_files/{:x}-{:x}",
-                                        m.start, m.end
-                                    ),
+                                    seen: vec![(pid, m.start, m.end)],
                                 });
                                 self.module_index.insert(key, x);
                                 x
@@ -304,13 +319,22 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     // Checked once per file before symbolizing: a stale file is never opened for names.
     // A changed file is still readable through the target's own mapping while it lives
     // (`rprof record -p` on a service after a package upgrade): read that instead.
+    // The first process to map a file may be gone while another that mapped it lives on
+    // (a short-lived container helper, an old worker): try each.
     for m in &mut modules {
-        if m.ino != 0 && !still_mapped_file(m) {
-            let same = std::fs::metadata(&m.mapped)
-                .is_ok_and(|md| std::os::unix::fs::MetadataExt::ino(&md) == m.ino);
-            if same {
-                m.open = m.mapped.clone();
-            }
+        if m.ino == 0 || still_mapped_file(m) {
+            continue;
+        }
+        let same = |p: &str| {
+            std::fs::metadata(p).is_ok_and(|md| std::os::unix::fs::MetadataExt::ino(&md) == m.ino)
+        };
+        let found = m.seen.iter().find_map(|&(pid, start, end)| {
+            let rooted = format!("/proc/{pid}/root{}", m.path);
+            let mapped = format!("/proc/{pid}/map_files/{start:x}-{end:x}");
+            [rooted, mapped].into_iter().find(|p| same(p))
+        });
+        if let Some(p) = found {
+            m.open = p;
         }
     }
     let usable: Vec<bool> = modules.iter().map(still_mapped_file).collect();
@@ -335,15 +359,18 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             _ => {}
         }
     }
+    // One job per file opened: two modules (same path, different inodes) can resolve to it.
+    let mut per_file: HashMap<&str, std::collections::HashSet<u64>> = HashMap::new();
+    for (mi, offs) in per_module {
+        per_file
+            .entry(modules[mi as usize].open.as_str())
+            .or_default()
+            .extend(offs);
+    }
     sym.prefetch(
-        per_module
+        per_file
             .into_iter()
-            .map(|(mi, offs)| {
-                (
-                    modules[mi as usize].open.clone(),
-                    offs.into_iter().collect(),
-                )
-            })
+            .map(|(open, offs)| (open.to_string(), offs.into_iter().collect()))
             .collect(),
         any_kernel,
     );

@@ -447,7 +447,9 @@ pub fn record(opts: &Options) -> Result<Recording> {
         sess.drain(&mut collected, live.as_mut());
         let (n, sig, from_tty) = target::signals();
         if n > handled_signals {
-            let first = handled_signals == sig0;
+            // The first stop request of any kind (this signal, or -d running out, which sent
+            // SIGTERM) is passed on; a signal after one kills, as the waiting message says.
+            let first = stop.is_none();
             handled_signals = n;
             let name = target::signal_name(sig);
             if stop.is_none() {
@@ -489,9 +491,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
                 // connections): it is never killed behind the user's back, but the user is
                 // told what rprof waits for and how to end it.
                 if t.elapsed() > Duration::from_secs(2) {
-                    eprintln!(
-                        "rprof: waiting for the command to exit; press Ctrl-C again to kill it"
-                    );
+                    eprintln!("rprof: waiting for the command to exit; Ctrl-C now kills it");
                     waiting_for_child_since = None;
                 }
             }

@@ -57,8 +57,11 @@ fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
     v
 }
 
-/// The address range of the `.eh_frame` FDE that covers `addr`, if any.
-fn fde_range(obj: &object::File<'_>, addr: u64) -> Option<(u64, u64)> {
+/// The address range of the `.eh_frame` FDE that starts at `addr` and marks the return
+/// address undefined (`.cfi_undefined rip`): how a process entry such as crt1's `_start` tells
+/// unwinders it is the outermost frame. Ordinary code at a shared library's entry address
+/// (GNU ld points it at the start of `.text`, often a cold block) never does.
+fn outermost_fde_at(obj: &object::File<'_>, addr: u64) -> Option<(u64, u64)> {
     use gimli::UnwindSection;
     let sec = obj.section_by_name(".eh_frame")?;
     let data = sec.uncompressed_data().ok()?;
@@ -73,8 +76,20 @@ fn fde_range(obj: &object::File<'_>, addr: u64) -> Option<(u64, u64)> {
     while let Ok(Some(e)) = entries.next() {
         if let gimli::CieOrFde::Fde(partial) = e {
             if let Ok(fde) = partial.parse(gimli::EhFrame::cie_from_offset) {
-                if fde.contains(addr) {
-                    return Some((fde.initial_address(), fde.len()));
+                if fde.initial_address() == addr {
+                    let ra = fde.cie().return_address_register();
+                    let undefined = |mut it: gimli::CallFrameInstructionIter<_>| {
+                        while let Ok(Some(i)) = it.next() {
+                            if matches!(i, gimli::CallFrameInstruction::Undefined { register } if register == ra)
+                            {
+                                return true;
+                            }
+                        }
+                        false
+                    };
+                    let outermost = undefined(fde.cie().instructions(&eh, &bases))
+                        || undefined(fde.instructions(&eh, &bases));
+                    return outermost.then(|| (fde.initial_address(), fde.len()));
                 }
             }
         }
@@ -164,15 +179,15 @@ impl ElfModule {
 
     /// Names the ELF entry point `_start` when no symbol covers it, as in stripped executables
     /// (Debian's dash, most distribution binaries keep only `.dynsym`): otherwise every
-    /// complete stack of such a program ends in `prog+0x…` and counts as truncated. The extent
-    /// is the entry's `.eh_frame` FDE (crt1's `_start` has one), so no neighbouring code is
-    /// misnamed; without an FDE nothing is added.
+    /// complete stack of such a program ends in `prog+0x…` and counts as truncated. Only an
+    /// entry whose FDE says it is the outermost frame qualifies (see [`outermost_fde_at`]), and
+    /// the FDE's extent bounds the name, so no neighbouring code is misnamed.
     fn add_entry_symbol(&mut self, obj: &object::File<'_>) {
         let entry = obj.entry();
         if entry == 0 || self.symbol(entry).is_some() {
             return;
         }
-        if let Some((start, len)) = fde_range(obj, entry) {
+        if let Some((start, len)) = outermost_fde_at(obj, entry) {
             let at = self.symbols.partition_point(|s| s.0 < start);
             self.symbols.insert(at, (start, len, "_start".to_string()));
         }
@@ -292,6 +307,33 @@ impl ElfModule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The name at an ELF file's entry point, as rprof symbolizes it.
+    fn name_at_entry(path: &str) -> Option<String> {
+        let bytes = std::fs::read(path).ok()?;
+        let entry = object::File::parse(&*bytes).ok()?.entry();
+        let m = ElfModule::open(Path::new(path))?;
+        m.symbol(entry).map(str::to_string)
+    }
+
+    #[test]
+    fn entry_point_named_start_only_where_it_is_the_outermost_frame() {
+        // Debian's dash is stripped: `_start` comes from its entry's FDE.
+        if Path::new("/usr/bin/dash").exists() {
+            assert_eq!(name_at_entry("/usr/bin/dash").as_deref(), Some("_start"));
+        }
+        // Shared libraries: the entry is ordinary code (libc's __libc_main, or whatever GNU
+        // ld put first in .text), never `_start`.
+        for lib in [
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/x86_64-linux-gnu/libuchardet.so.0",
+            "/usr/lib/x86_64-linux-gnu/libgraphite2.so.3",
+        ] {
+            if Path::new(lib).exists() {
+                assert_ne!(name_at_entry(lib).as_deref(), Some("_start"), "{lib}");
+            }
+        }
+    }
     use std::process::Command;
 
     /// Compiles fixtures/record/inline.c and checks that an address inside the always-inline
