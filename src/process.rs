@@ -192,6 +192,15 @@ impl Launched {
     }
 }
 
+/// Whether `pid` lives in another mount namespace than rprof (a container), where the paths
+/// in its maps name other files; false when either namespace cannot be read.
+pub fn in_other_mount_ns(pid: u32) -> bool {
+    static OURS: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| std::fs::read_link("/proc/self/ns/mnt").ok());
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+    matches!((ours, theirs), (Some(a), Some(b)) if *a != b)
+}
+
 /// How a process ended, in words (`exited with status 3`, `was killed by SIGINT`) and as the
 /// exit code a shell would report (3, 130); None for a status that is not an end.
 pub fn describe_status(s: &WaitStatus) -> Option<(String, u8)> {

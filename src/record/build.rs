@@ -93,7 +93,7 @@ fn still_mapped_file(m: &ModuleRef) -> bool {
     {
         return true;
     }
-    if m.path.ends_with(" (deleted)") && !m.open.contains("/map_files/") {
+    if m.path.ends_with(" (deleted)") {
         return false;
     }
     let Ok(meta) = std::fs::metadata(&m.open) else {
@@ -155,7 +155,7 @@ impl Locator {
                                 let foreign = *self
                                     .foreign_ns
                                     .entry(pid)
-                                    .or_insert_with(|| other_mount_ns(pid));
+                                    .or_insert_with(|| crate::process::in_other_mount_ns(pid));
                                 let open = if foreign && m.path.starts_with('/') {
                                     format!("/proc/{pid}/root{}", m.path)
                                 } else {
@@ -189,13 +189,6 @@ impl Locator {
         self.located_index.insert(key, id);
         id
     }
-}
-
-/// Whether `pid` lives in another mount namespace than rprof (false when unknown).
-fn other_mount_ns(pid: u32) -> bool {
-    let ours = std::fs::read_link("/proc/self/ns/mnt").ok();
-    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
-    matches!((ours, theirs), (Some(a), Some(b)) if a != b)
 }
 
 /// Outermost functions that mean a stack is complete: a user thread's or process's entry
@@ -316,28 +309,34 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         located,
         ..
     } = locator;
-    // Checked once per file before symbolizing: a stale file is never opened for names.
-    // A changed file is still readable through the target's own mapping while it lives
-    // (`rprof record -p` on a service after a package upgrade): read that instead.
-    // The first process to map a file may be gone while another that mapped it lives on
-    // (a short-lived container helper, an old worker): try each.
-    for m in &mut modules {
-        if m.ino == 0 || still_mapped_file(m) {
-            continue;
-        }
-        let same = |p: &str| {
-            std::fs::metadata(p).is_ok_and(|md| std::os::unix::fs::MetadataExt::ino(&md) == m.ino)
-        };
-        let found = m.seen.iter().find_map(|&(pid, start, end)| {
-            let rooted = format!("/proc/{pid}/root{}", m.path);
-            let mapped = format!("/proc/{pid}/map_files/{start:x}-{end:x}");
-            [rooted, mapped].into_iter().find(|p| same(p))
-        });
-        if let Some(p) = found {
-            m.open = p;
-        }
-    }
-    let usable: Vec<bool> = modules.iter().map(still_mapped_file).collect();
+    // Checked once per file before symbolizing: a stale file is never opened for names. A
+    // changed file is still readable through a process that mapped it while that process
+    // lives (`rprof record -p` on a service after a package upgrade), and the first process
+    // to map it may be gone while another lives on: each is tried.
+    let usable: Vec<bool> = modules
+        .iter_mut()
+        .map(|m| {
+            if still_mapped_file(m) {
+                return true;
+            }
+            let ino = m.ino;
+            let same = |p: &str| {
+                std::fs::metadata(p).is_ok_and(|md| std::os::unix::fs::MetadataExt::ino(&md) == ino)
+            };
+            let found = m.seen.iter().find_map(|&(pid, start, end)| {
+                let rooted = format!("/proc/{pid}/root{}", m.path);
+                let mapped = format!("/proc/{pid}/map_files/{start:x}-{end:x}");
+                [rooted, mapped].into_iter().find(|p| same(p))
+            });
+            match found {
+                Some(p) => {
+                    m.open = p;
+                    true
+                }
+                None => false,
+            }
+        })
+        .collect();
     stats.changed_modules = modules
         .iter()
         .zip(&usable)
@@ -348,24 +347,20 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     let mut sym = Symbolizer::new();
     // Every distinct (module, offset) and whether any kernel address is there, so modules
     // open and resolve in parallel before the frames are built in order below.
-    let mut per_module: HashMap<u32, std::collections::HashSet<u64>> = HashMap::new();
+    // One job per file opened: two modules (same path, different inodes) can resolve to it.
+    let mut per_file: HashMap<&str, std::collections::HashSet<u64>> = HashMap::new();
     let mut any_kernel = false;
     for loc in located.iter().flatten() {
         match loc {
             Loc::Module(mi, _, _, look) if usable[*mi as usize] => {
-                per_module.entry(*mi).or_default().insert(*look);
+                per_file
+                    .entry(modules[*mi as usize].open.as_str())
+                    .or_default()
+                    .insert(*look);
             }
             Loc::Kernel(_) => any_kernel = true,
             _ => {}
         }
-    }
-    // One job per file opened: two modules (same path, different inodes) can resolve to it.
-    let mut per_file: HashMap<&str, std::collections::HashSet<u64>> = HashMap::new();
-    for (mi, offs) in per_module {
-        per_file
-            .entry(modules[mi as usize].open.as_str())
-            .or_default()
-            .extend(offs);
     }
     sym.prefetch(
         per_file

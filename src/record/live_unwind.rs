@@ -76,7 +76,6 @@ pub struct LiveUnwinder {
     /// The vdso image: the same kernel maps the same vdso into every 64-bit process, so it is
     /// read once.
     vdso: Option<Arc<[u8]>>,
-    own_mnt_ns: Option<PathBuf>,
     frames: Vec<u64>,
     chain: Vec<u64>,
     /// Work figures.
@@ -104,7 +103,6 @@ impl LiveUnwinder {
             exited: VecDeque::new(),
             next_generation: 1,
             vdso: None,
-            own_mnt_ns: std::fs::read_link("/proc/self/ns/mnt").ok(),
             frames: Vec::with_capacity(256),
             chain: Vec::with_capacity(512),
             stats: LiveStats::default(),
@@ -118,11 +116,8 @@ impl LiveUnwinder {
     }
 
     fn new_proc(&mut self, pid: u32) -> Proc {
-        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
-        let root = match (&self.own_mnt_ns, theirs) {
-            (Some(a), Some(b)) if *a != b => Some(PathBuf::from(format!("/proc/{pid}/root"))),
-            _ => None,
-        };
+        let root = crate::process::in_other_mount_ns(pid)
+            .then(|| PathBuf::from(format!("/proc/{pid}/root")));
         self.next_generation += 1;
         Proc {
             unwinder: ProcessUnwinder::with_cache(self.files.clone()),

@@ -434,8 +434,7 @@ pub fn record(opts: &Options) -> Result<Recording> {
         }
         l
     });
-    let sig0 = sig_start;
-    let mut handled_signals = sig0;
+    let mut handled_signals = sig_start;
     let mut stop: Option<StopReason> = None;
     let mut exit_status: Option<WaitStatus> = None;
     let mut last_status = Instant::now();
