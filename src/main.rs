@@ -5,17 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod cli;
-mod cmd;
-mod massif;
-mod process;
-mod profile;
-mod progress;
-mod record;
-mod render;
-mod strace;
-mod symbolize;
-mod unwind;
+use rprof::{cli, cmd};
 
 fn main() -> ExitCode {
     // A closed stdout (`rprof report | head`) must end quietly, not with a panic from println.

@@ -69,6 +69,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     }
     let opts = LoadOptions {
         massif_snapshot: args.snapshot,
+        ..Default::default()
     };
     let t0 = Instant::now();
     let before = detect::read_input(&args.before).map(|r| (r, t0.elapsed()));

@@ -101,6 +101,7 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
             &bytes,
             &LoadOptions {
                 massif_snapshot: args.snapshot,
+                ..Default::default()
             },
         )?;
         let is_massif = l.format == detect::Format::Massif;

@@ -55,6 +55,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         &args.input,
         &LoadOptions {
             massif_snapshot: args.snapshot,
+            ..Default::default()
         },
     )?;
     let filter = Filter::new(&args.tid, None, None, false)?;

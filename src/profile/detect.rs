@@ -38,6 +38,8 @@ impl Format {
 pub struct LoadOptions {
     /// For massif input: the snapshot to read (default: the peak).
     pub massif_snapshot: Option<usize>,
+    /// For sources with several events: the one to read (default: the first present).
+    pub event: Option<String>,
 }
 
 /// A loaded input.

@@ -36,7 +36,9 @@ use super::{
 /// First eight bytes of every rprof data file.
 pub const MAGIC: &[u8; 8] = b"RPROFDAT";
 /// The format version this build writes and the newest it reads.
-pub const VERSION: u32 = 1;
+/// Version 2 added the events present and the weight unit to the metadata; version 1 files
+/// (one weight per sample, one event) still read.
+pub const VERSION: u32 = 2;
 const HEADER_LEN: usize = 40;
 /// Upper bound on the decompressed body, so a forged length cannot exhaust memory.
 const MAX_BODY: u64 = 16 << 30;
@@ -182,7 +184,7 @@ pub fn decode(bytes: &[u8]) -> Result<Profile, DataFileError> {
         )));
     }
     let mut d = Dec { buf: &body, pos: 0 };
-    let p = decode_body(&mut d).map_err(DataFileError::Corrupt)?;
+    let p = decode_body(&mut d, version).map_err(DataFileError::Corrupt)?;
     if d.pos != body.len() {
         return Err(DataFileError::Corrupt("trailing bytes in body".into()));
     }
@@ -311,9 +313,14 @@ fn encode_meta(m: &Metadata, w: &mut Enc) {
         w.s(k);
         w.s(v);
     }
+    w.u(m.events.len() as u64);
+    for e in &m.events {
+        w.s(e);
+    }
+    w.s(&m.unit);
 }
 
-fn decode_meta(d: &mut Dec) -> R<Metadata> {
+fn decode_meta(d: &mut Dec, version: u32) -> R<Metadata> {
     let n = d.count("command")?;
     let mut command = Vec::with_capacity(n);
     for _ in 0..n {
@@ -336,6 +343,17 @@ fn decode_meta(d: &mut Dec) -> R<Metadata> {
         let v = d.s()?;
         extra.push((k, v));
     }
+    let (events, unit) = if version >= 2 {
+        let n = d.count("event")?;
+        let mut events = Vec::with_capacity(n);
+        for _ in 0..n {
+            events.push(d.s()?);
+        }
+        (events, d.s()?)
+    } else {
+        // Version 1 recorded one event and weighed every sample 1.
+        (Vec::new(), "samples".to_string())
+    };
     Ok(Metadata {
         command,
         target,
@@ -349,6 +367,8 @@ fn decode_meta(d: &mut Dec) -> R<Metadata> {
         call_graph,
         host,
         extra,
+        events,
+        unit,
     })
 }
 
@@ -444,9 +464,9 @@ fn encode_body(p: &Profile, w: &mut Enc) {
     w.u(0x52_50_52_46); // end marker
 }
 
-fn decode_body(d: &mut Dec) -> R<Profile> {
+fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     let mut p = Profile::new();
-    p.meta = decode_meta(d)?;
+    p.meta = decode_meta(d, version)?;
 
     let n = d.count("string")?;
     if n == 0 {
@@ -608,6 +628,8 @@ mod tests {
             call_graph: "fp".into(),
             host: "box 6.18".into(),
             extra: vec![("exit".into(), "3".into())],
+            events: vec!["cpu-clock".into(), "page-faults".into()],
+            unit: "ns".into(),
         };
         let m = p.add_module("/usr/lib/libc.so.6", vec![0xde, 0xad, 0xbe, 0xef]);
         let f_main = p.intern("main");

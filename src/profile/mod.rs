@@ -85,6 +85,11 @@ impl Interner {
         self.strings.len()
     }
 
+    /// Always false: the empty string is interned from the start.
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
     /// All strings in id order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.strings.iter().map(|s| &**s)
@@ -186,8 +191,16 @@ pub struct Metadata {
     pub command: Vec<String>,
     /// Human description of the target (`pid 1234`, `command ./prog`, `folded file x`).
     pub target: String,
-    /// Event name (`cpu-clock`, `cycles`, …); empty when unknown.
+    /// Event name (`cpu-clock`, `cycles`, …) of the samples this profile holds; empty when
+    /// unknown. A profile holds one event: a source with several keeps one (see `events`).
     pub event: String,
+    /// Every event the source had, in the source's order (the shown one among them); empty when
+    /// the source named none.
+    pub events: Vec<String>,
+    /// Unit of the sample weights: `ns` (cpu-clock, task-clock, off-CPU time), `bytes`, or the
+    /// event's own count (`page-faults`, `cycles`, …); `samples` when the source had no period
+    /// and each sample weighs 1. Empty when unknown (treated as `samples`).
+    pub unit: String,
     /// Sampling frequency in Hz, 0 when unknown.
     pub frequency: u64,
     /// Wall-clock start, nanoseconds since the Unix epoch, 0 when unknown.
@@ -446,6 +459,15 @@ impl Profile {
         match self.frame(id).module {
             Some(m) => self.str(self.modules[m.0 as usize].path),
             None => "",
+        }
+    }
+
+    /// The weight unit for display: `meta.unit`, or `samples` when unknown.
+    pub fn unit(&self) -> &str {
+        if self.meta.unit.is_empty() {
+            "samples"
+        } else {
+            &self.meta.unit
         }
     }
 
