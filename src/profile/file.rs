@@ -709,12 +709,12 @@ mod tests {
     #[test]
     fn newer_version_is_refused() {
         let mut bytes = encode(&sample_profile());
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&(VERSION + 1).to_le_bytes());
         let h = crc32fast::hash(&bytes[..36]);
         bytes[36..40].copy_from_slice(&h.to_le_bytes());
         assert!(matches!(
             decode(&bytes),
-            Err(DataFileError::NewerVersion(2))
+            Err(DataFileError::NewerVersion(v)) if v == VERSION + 1
         ));
     }
 }
