@@ -5,10 +5,21 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::profile::detect::{self, LoadOptions};
 use crate::profile::file;
+
+/// What `rprof convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConvertTo {
+    /// rprof's own data file.
+    Rprof,
+    /// Gzipped pprof (`profile.proto`).
+    Pprof,
+    /// Folded stacks (`a;b;c WEIGHT` lines).
+    Folded,
+}
 
 /// Flags of `rprof convert`.
 #[derive(Args, Debug, Clone)]
@@ -25,13 +36,51 @@ pub struct ConvertArgs {
         value_name = "FILE"
     )]
     pub output: String,
+    /// Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for
+    /// `.folded`, else an rprof data file).
+    #[arg(long = "to", value_enum, value_name = "FORMAT")]
+    pub to: Option<ConvertTo>,
+    /// For pprof input: the sample type to read (see `rprof report --sample-index`).
+    #[arg(long = "sample-index", value_name = "TYPE")]
+    pub sample_index: Option<String>,
 }
 
 /// Runs `rprof convert`.
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
-    let l = detect::load(&args.input, &LoadOptions::default())?;
-    let size = file::write_file(&l.profile, Path::new(&args.output))
-        .with_context(|| format!("cannot write '{}'", args.output))?;
+    let l = detect::load(
+        &args.input,
+        &LoadOptions {
+            sample_index: args.sample_index.clone(),
+            ..Default::default()
+        },
+    )?;
+    let to = args.to.unwrap_or_else(|| {
+        let o = args.output.as_str();
+        if o.ends_with(".pb.gz") || o.ends_with(".pprof") || o.ends_with(".pb") {
+            ConvertTo::Pprof
+        } else if o.ends_with(".folded") {
+            ConvertTo::Folded
+        } else {
+            ConvertTo::Rprof
+        }
+    });
+    let size = match to {
+        ConvertTo::Rprof => file::write_file(&l.profile, Path::new(&args.output))
+            .with_context(|| format!("cannot write '{}'", args.output))?,
+        ConvertTo::Pprof => {
+            let bytes = crate::profile::pprof::encode(&l.profile)?;
+            std::fs::write(&args.output, &bytes)
+                .with_context(|| format!("cannot write '{}'", args.output))?;
+            bytes.len() as u64
+        }
+        ConvertTo::Folded => {
+            let lines = crate::profile::folded::fold(&l.profile, &Default::default());
+            let text = crate::profile::folded::to_text(&lines);
+            std::fs::write(&args.output, &text)
+                .with_context(|| format!("cannot write '{}'", args.output))?;
+            text.len() as u64
+        }
+    };
     eprintln!(
         "rprof: wrote {} ({} samples from {} {}, {} bytes)",
         args.output,

@@ -57,6 +57,9 @@ pub struct DiffArgs {
     /// For massif inputs: the snapshot to compare (default: each file's peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
+    /// For pprof input: the sample type to read (see `rprof report --sample-index`).
+    #[arg(long = "sample-index", value_name = "TYPE")]
+    pub sample_index: Option<String>,
     /// Title of the graph.
     #[arg(long, default_value = "Differential Flame Graph", value_name = "TEXT")]
     pub title: String,
@@ -69,6 +72,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     }
     let opts = LoadOptions {
         massif_snapshot: args.snapshot,
+        sample_index: args.sample_index.clone(),
         ..Default::default()
     };
     let t0 = Instant::now();

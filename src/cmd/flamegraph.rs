@@ -73,6 +73,9 @@ pub struct FlamegraphArgs {
     /// For massif input: the snapshot to draw (default: the peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
+    /// For pprof input: the sample type to read (see `rprof report --sample-index`).
+    #[arg(long = "sample-index", value_name = "TYPE")]
+    pub sample_index: Option<String>,
     /// Record first (one-step mode): the target and sampling flags of `rprof record`.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -101,6 +104,7 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
             &bytes,
             &LoadOptions {
                 massif_snapshot: args.snapshot,
+                sample_index: args.sample_index.clone(),
                 ..Default::default()
             },
         )?;

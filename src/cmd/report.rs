@@ -20,6 +20,9 @@ pub enum ReportFormat {
     Json,
     /// Folded stacks, for `rprof flamegraph -` and other tools.
     Folded,
+    /// Gzipped pprof (`profile.proto`), for `go tool pprof`, Pyroscope and Parca; needs `-o`
+    /// unless stdout is redirected.
+    Pprof,
 }
 
 /// Flags of `rprof report`.
@@ -47,6 +50,13 @@ pub struct ReportArgs {
     /// For massif input: the snapshot to use (default: the peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
+    /// For pprof input: the sample type to read (`cpu`, `alloc_space`, `inuse_space`, … or an
+    /// index; default: the profile's default type, else its last, as `go tool pprof` does).
+    #[arg(long = "sample-index", value_name = "TYPE")]
+    pub sample_index: Option<String>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 /// Runs `rprof report`.
@@ -55,13 +65,20 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         &args.input,
         &LoadOptions {
             massif_snapshot: args.snapshot,
+            sample_index: args.sample_index.clone(),
             ..Default::default()
         },
     )?;
     let filter = Filter::new(&args.tid, None, None, false)?;
     let p = filter.apply(&loaded.profile);
-    let mut stdout = std::io::stdout().lock();
+    if args.format == ReportFormat::Pprof {
+        let bytes = crate::profile::pprof::encode(&p)?;
+        return write_binary(args.output.as_deref(), &bytes, &p);
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    let stdout = &mut buf;
     match args.format {
+        ReportFormat::Pprof => unreachable!("handled above"),
         ReportFormat::Folded => {
             let lines = folded::fold(&p, &FoldOptions::default());
             stdout.write_all(folded::to_text(&lines).as_bytes())?;
@@ -93,10 +110,49 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 })).collect::<Vec<_>>(),
                 "omitted": r.omitted,
             });
-            serde_json::to_writer_pretty(&mut stdout, &v).context("writing JSON")?;
+            serde_json::to_writer_pretty(&mut *stdout, &v).context("writing JSON")?;
             stdout.write_all(b"\n")?;
         }
     }
-    stdout.flush()?;
+    match args.output.as_deref() {
+        None | Some("-") => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+        Some(path) => {
+            std::fs::write(path, &buf).with_context(|| format!("cannot write '{path}'"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a binary report (pprof) to `-o FILE`, or to stdout when it is not a terminal.
+fn write_binary(
+    output: Option<&str>,
+    bytes: &[u8],
+    p: &crate::profile::Profile,
+) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    match output {
+        None | Some("-") => {
+            let mut out = std::io::stdout().lock();
+            if output.is_none() && out.is_terminal() {
+                anyhow::bail!(
+                    "pprof is binary: name a file with -o FILE.pb.gz (or redirect stdout)"
+                );
+            }
+            out.write_all(bytes)?;
+            out.flush()?;
+        }
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("cannot write '{path}'"))?;
+            eprintln!(
+                "rprof: wrote {path} (pprof, {} samples, {} bytes)",
+                p.samples.len(),
+                bytes.len()
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

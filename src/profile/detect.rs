@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::{file, folded, perf_script, Profile};
+use super::{file, folded, perf_script, pprof, Profile};
 
 /// The recognised input formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum Format {
     PerfScript,
     /// valgrind massif output (plain or gzip-compressed).
     Massif,
+    /// pprof `profile.proto` (gzip-compressed or raw).
+    Pprof,
 }
 
 impl Format {
@@ -29,6 +31,7 @@ impl Format {
             Format::Folded => "folded stacks",
             Format::PerfScript => "perf script",
             Format::Massif => "massif",
+            Format::Pprof => "pprof",
         }
     }
 }
@@ -40,6 +43,9 @@ pub struct LoadOptions {
     pub massif_snapshot: Option<usize>,
     /// For sources with several events: the one to read (default: the first present).
     pub event: Option<String>,
+    /// For pprof input: the sample type to read (`alloc_space`, `cpu`, an index; default as
+    /// `go tool pprof` chooses).
+    pub sample_index: Option<String>,
 }
 
 /// A loaded input.
@@ -113,6 +119,10 @@ pub fn read_input(path: &str) -> Result<(String, InputBytes)> {
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     if file::is_data_file(bytes) {
         return Some(Format::Data);
+    }
+    // Both massif and pprof files may be gzipped: pprof is recognised from the decompressed start.
+    if pprof::is_pprof(bytes) {
+        return Some(Format::Pprof);
     }
     if bytes.starts_with(&[0x1f, 0x8b]) || bytes.starts_with(b"desc:") {
         return Some(Format::Massif);
@@ -196,7 +206,7 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         bail!("{name} is empty");
     }
     let Some(format) = detect(bytes) else {
-        bail!("{name}: unrecognised format (expected an rprof data file, folded stacks, `perf script` output or massif output)");
+        bail!("{name}: unrecognised format (expected an rprof data file, folded stacks, `perf script` output, pprof or massif output)");
     };
     let profile = match format {
         Format::Data => file::decode(bytes).with_context(|| format!("reading {name}"))?,
@@ -213,6 +223,12 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
             let mut p = perf_script::parse(&text)
                 .with_context(|| format!("{name}: bad perf script text"))?;
             p.meta.target = format!("perf script {name}");
+            p
+        }
+        Format::Pprof => {
+            let mut p = pprof::decode(bytes, opts.sample_index.as_deref())
+                .with_context(|| format!("reading pprof profile {name}"))?;
+            p.meta.target = format!("pprof {name}");
             p
         }
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)

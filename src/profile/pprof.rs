@@ -157,11 +157,16 @@ pub struct Function {
 /// (real profiles are a few megabytes; Go caps its own reader lower still).
 pub const MAX_DECOMPRESSED: u64 = 1 << 30;
 
-/// True when `bytes` look like a pprof profile: gzip whose content is not massif text, or raw
-/// protobuf that decodes as a profile with at least one sample type.
+/// Most model samples one pprof profile is expanded into (see [`to_profile`]).
+const MAX_EXPANDED_SAMPLES: u64 = 20_000_000;
+
+/// True when `bytes` look like a pprof profile: gzip whose content starts with a field of
+/// `Profile` (massif's gzipped text starts with `desc:`), or raw protobuf that decodes as a
+/// profile with the string table pprof requires (entry 0 is ""), so text that merely starts
+/// like a protobuf field does not pass.
 pub fn is_pprof(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut head = [0u8; 64];
+        let mut head = [0u8; 8];
         let mut d = GzDecoder::new(bytes);
         let mut n = 0;
         while n < head.len() {
@@ -170,10 +175,24 @@ pub fn is_pprof(bytes: &[u8]) -> bool {
                 Ok(k) => n += k,
             }
         }
-        // Field 1 (sample_type), wire type 2: the first thing every pprof writer emits.
-        return n > 0 && head[0] == 0x0a;
+        return n > 0 && !head[..n].starts_with(b"desc:") && starts_with_profile_field(&head[..n]);
     }
-    bytes.first() == Some(&0x0a) && raw_profile(bytes).is_ok_and(|p| !p.sample_type.is_empty())
+    starts_with_profile_field(bytes)
+        && raw_profile(bytes).is_ok_and(|p| {
+            !p.sample_type.is_empty() && p.string_table.first().is_some_and(|s| s.is_empty())
+        })
+}
+
+/// Whether the first byte is the tag of a `Profile` field with its wire type (writers differ
+/// in order: Go starts with `time_nanos` or `period_type`, prost with `sample_type`).
+fn starts_with_profile_field(b: &[u8]) -> bool {
+    let Some(&tag) = b.first() else { return false };
+    let (field, wire) = (tag >> 3, tag & 7);
+    match field {
+        1..=6 | 11 | 13 => wire == 2,
+        7..=10 | 12 | 14 => wire == 0,
+        _ => false,
+    }
 }
 
 fn raw_profile(bytes: &[u8]) -> Result<PProfile> {
@@ -271,7 +290,12 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
     let types: Vec<(String, String)> = pp
         .sample_type
         .iter()
-        .map(|vt| (strs(pp, vt.r#type).to_string(), strs(pp, vt.unit).to_string()))
+        .map(|vt| {
+            (
+                strs(pp, vt.r#type).to_string(),
+                strs(pp, vt.unit).to_string(),
+            )
+        })
         .collect();
     let (ty, unit) = types
         .get(idx)
@@ -355,6 +379,19 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
         loc_frames.insert(loc.id, frames);
     }
 
+    // With a `samples/count` type (CPU profiles) one pprof sample stands for `count` samples:
+    // expand it so sample counts stay right beside the weights, unless that would take more
+    // memory than the profile is worth (then each pprof sample is one model sample).
+    let count_idx = types
+        .iter()
+        .position(|(t, u)| t == "samples" && u == "count");
+    let expand = count_idx.is_some_and(|ci| {
+        pp.sample
+            .iter()
+            .map(|s| s.value.get(ci).copied().unwrap_or(0).max(0) as u64)
+            .try_fold(0u64, |a, c| a.checked_add(c))
+            .is_some_and(|total| total <= MAX_EXPANDED_SAMPLES)
+    });
     let key_of = |k: i64| strs(pp, k);
     let mut stack_cache: HashMap<Vec<u64>, Option<StackId>> = HashMap::default();
     let mut unknown_locations = 0usize;
@@ -407,12 +444,22 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
             p.add_process(Pid(pid), "");
         }
         let thread = p.add_thread(Pid(pid), Tid(tid), &tname);
-        p.add_sample(Sample {
-            stack,
-            thread,
-            weight: v as u64,
-            time: None,
-        });
+        let count = match count_idx {
+            Some(ci) if expand => s.value.get(ci).copied().unwrap_or(0).max(1) as u64,
+            _ => 1,
+        };
+        // Split the weight over the samples it stands for; the remainder goes to the first.
+        let v = v as u64;
+        let each = v / count;
+        for i in 0..count {
+            let weight = if i == 0 { each + v % count } else { each };
+            p.add_sample(Sample {
+                stack,
+                thread,
+                weight,
+                time: None,
+            });
+        }
     }
     if unknown_locations > 0 {
         bail!("{unknown_locations} sample frames refer to locations the profile does not define");
@@ -492,6 +539,10 @@ impl Strings {
     }
 }
 
+/// A location's identity: mapping id, address, and its lines (function id, line), innermost
+/// first.
+type LocationKey = (u64, u64, Vec<(u64, i64)>);
+
 /// Converts the model into a pprof message.
 pub fn to_pprof(p: &Profile) -> PProfile {
     let mut st = Strings::new();
@@ -517,7 +568,7 @@ pub fn to_pprof(p: &Profile) -> PProfile {
     let mut functions: Vec<Function> = Vec::new();
     let mut function_index: HashMap<(super::StrId, super::StrId), u64> = HashMap::default();
     let mut locations: Vec<Location> = Vec::new();
-    let mut location_index: HashMap<(u64, u64, Vec<(u64, i64)>), u64> = HashMap::default();
+    let mut location_index: HashMap<LocationKey, u64> = HashMap::default();
     // Per stack: its location ids, leaf first.
     let mut stack_locs: HashMap<Option<StackId>, Vec<u64>> = HashMap::default();
 
@@ -574,18 +625,21 @@ pub fn to_pprof(p: &Profile) -> PProfile {
                     let mut lines = Vec::with_capacity(group.len());
                     for f in group {
                         let fr = p.frame(*f);
-                        let fid = *function_index.entry((fr.function, fr.file)).or_insert_with(|| {
-                            let id = functions.len() as u64 + 1;
-                            let name = st.get(p.str(fr.function));
-                            functions.push(Function {
-                                id,
-                                name,
-                                system_name: name,
-                                filename: st.get(p.str(fr.file)),
-                                start_line: 0,
-                            });
-                            id
-                        });
+                        let fid =
+                            *function_index
+                                .entry((fr.function, fr.file))
+                                .or_insert_with(|| {
+                                    let id = functions.len() as u64 + 1;
+                                    let name = st.get(p.str(fr.function));
+                                    functions.push(Function {
+                                        id,
+                                        name,
+                                        system_name: name,
+                                        filename: st.get(p.str(fr.file)),
+                                        start_line: 0,
+                                    });
+                                    id
+                                });
                         lines.push((fid, i64::from(fr.line)));
                     }
                     let key = (mapping_id, outer.address, lines);
@@ -689,7 +743,8 @@ pub fn encode(p: &Profile) -> Result<Vec<u8>> {
     let msg = to_pprof(p);
     let raw = msg.encode_to_vec();
     let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::default());
-    gz.write_all(&raw).context("compressing the pprof profile")?;
+    gz.write_all(&raw)
+        .context("compressing the pprof profile")?;
     gz.finish().context("compressing the pprof profile")
 }
 
@@ -764,11 +819,16 @@ mod tests {
             .iter()
             .map(|s| crate::profile::folded::stack_text(&q, s.stack, true))
             .collect();
-        assert!(stacks.contains(&"main;work;helper_[i]".to_string()), "{stacks:?}");
+        assert!(
+            stacks.contains(&"main;work;helper_[i]".to_string()),
+            "{stacks:?}"
+        );
         assert_eq!(q.threads[0].tid, Tid(11));
         assert_eq!(q.str(q.threads[0].name), "worker");
+        assert_eq!(q.samples.len(), 4);
         let q2 = decode(&bytes, Some("samples")).unwrap();
         assert_eq!(q2.total_weight(), 4);
+        assert_eq!(q2.samples.len(), 4);
         assert!(decode(&bytes, Some("alloc_space")).is_err());
     }
 
