@@ -8,6 +8,7 @@ pub mod massif;
 pub mod process;
 pub mod profile;
 pub mod progress;
+pub mod push;
 pub mod record;
 pub mod render;
 pub mod strace;

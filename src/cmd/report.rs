@@ -54,6 +54,9 @@ pub struct ReportArgs {
     /// index; default: the profile's default type, else its last, as `go tool pprof` does).
     #[arg(long = "sample-index", value_name = "TYPE")]
     pub sample_index: Option<String>,
+    /// Upload the profile as pprof (see `rprof record --push`).
+    #[command(flatten)]
+    pub push: crate::push::PushArgs,
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
@@ -71,6 +74,45 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     )?;
     let filter = Filter::new(&args.tid, None, None, false)?;
     let p = filter.apply(&loaded.profile);
+    let app = std::path::Path::new(&args.input)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("rprof")
+        .to_string();
+    if let Some(cfg) = args.push.config(&app)? {
+        let pprof = crate::profile::pprof::encode(&p)?;
+        let start = p.meta.start_unix_ns / 1_000_000_000;
+        let end = (p.meta.start_unix_ns + p.meta.duration_ns).div_ceil(1_000_000_000);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        // An input without a start time is stored as of now.
+        let (from, until) = if start == 0 {
+            (now, now)
+        } else {
+            (start, end.max(start))
+        };
+        crate::push::push_once(
+            &cfg,
+            crate::push::Upload {
+                pprof,
+                from_unix_s: from,
+                until_unix_s: until,
+                sample_rate: p.meta.frequency,
+                samples: p.samples.len() as u64,
+            },
+        )?;
+        eprintln!(
+            "rprof: uploaded {} samples to {} as {}",
+            p.samples.len(),
+            cfg.url,
+            cfg.app
+        );
+        if args.format != ReportFormat::Pprof || args.output.is_none() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if args.format == ReportFormat::Pprof {
         let bytes = crate::profile::pprof::encode(&p)?;
         return write_binary(args.output.as_deref(), &bytes, &p);
