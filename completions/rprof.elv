@@ -69,7 +69,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
         &'rprof;flamegraph'= {
             cand -o 'Where to write the SVG (or folded text with --folded); `-` for stdout'
             cand --output 'Where to write the SVG (or folded text with --folded); `-` for stdout'
-            cand --title 'Title of the graph (default: "Flame Graph"; "Icicle Graph" with --inverted, "Flame Chart" with --flamechart)'
+            cand --title 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)'
             cand --subtitle 'Subtitle under the title (default: the target and sample count)'
             cand --colors 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange'
             cand --minwidth 'Omit frames narrower than this many pixels'

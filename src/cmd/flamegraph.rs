@@ -27,8 +27,8 @@ pub struct FlamegraphArgs {
     /// Where to write the SVG (or folded text with --folded); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
-    /// Title of the graph (default: "Flame Graph"; "Icicle Graph" with --inverted, "Flame
-    /// Chart" with --flamechart).
+    /// Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame
+    /// Chart" or "Icicle Chart" for a flame chart).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
     /// Subtitle under the title (default: the target and sample count).

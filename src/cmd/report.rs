@@ -59,6 +59,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             ..Default::default()
         },
     )?;
+    let mut loaded = loaded;
+    // A massif snapshot is weighed in bytes, whether or not its reader said so.
+    if loaded.format == detect::Format::Massif && loaded.profile.meta.unit.is_empty() {
+        loaded.profile.meta.unit = "bytes".into();
+    }
     let filter = Filter::new(&args.tid, None, None, false)?;
     let unknown_tid = filter.warn_unknown_tids(&loaded.profile, &loaded.name);
     let p = filter.apply(&loaded.profile);

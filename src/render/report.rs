@@ -308,11 +308,17 @@ pub fn header(p: &Profile, source: &str, format: &str) -> Vec<String> {
     }
     let n = count_samples(p);
     let w = p.total_weight();
-    let mut line = format!("samples: {}", thousands(n));
-    // Without periods the weight is the sample count, and saying it twice adds nothing.
-    if p.unit() != "samples" {
-        line.push_str(&format!(", weight: {}", weight_text(w, p.unit())));
-    }
+    // Without periods the weight is the sample count, and saying it twice adds nothing; a heap
+    // snapshot has no samples at all, only bytes at allocation sites.
+    let mut line = match p.unit() {
+        "samples" => format!("samples: {}", thousands(n)),
+        "bytes" => format!("weight: {}", weight_text(w, "bytes")),
+        unit => format!(
+            "samples: {}, weight: {}",
+            thousands(n),
+            weight_text(w, unit)
+        ),
+    };
     if m.duration_ns > 0 {
         line.push_str(&format!(", duration: {}", secs(m.duration_ns)));
     }
@@ -355,7 +361,7 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
     for h in header {
         let _ = writeln!(out, "# {h}");
     }
-    if r.unit != "samples" {
+    if r.unit != "samples" && r.unit != "bytes" {
         let _ = writeln!(
             out,
             "# Total% and Self% are shares of the weight ({}); Samples counts samples",
@@ -371,17 +377,23 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
         SortKey::Address => "Address",
     };
     let show_module = matches!(r.sort, SortKey::Function | SortKey::Line | SortKey::Address);
+    // A heap profile's "samples" are allocation sites of one snapshot: its bytes are what a
+    // reader wants beside the shares.
+    let bytes = r.unit == "bytes";
+    let label = if bytes { "Bytes" } else { "Samples" };
+    let total_of = |x: &Row| if bytes { x.total } else { x.total_samples };
+    let self_of = |x: &Row| if bytes { x.self_ } else { x.self_samples };
     let tw = r
         .rows
         .iter()
-        .map(|x| thousands(x.total_samples).len())
+        .map(|x| thousands(total_of(x)).len())
         .max()
         .unwrap_or(0)
         .max(7);
     let sw = r
         .rows
         .iter()
-        .map(|x| thousands(x.self_samples).len())
+        .map(|x| thousands(self_of(x)).len())
         .max()
         .unwrap_or(0)
         .max(7);
@@ -389,9 +401,9 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
         out,
         "{:>8} {:>tw$}  {:>8} {:>sw$}  {}{}",
         "Total%",
-        "Samples",
+        label,
         "Self%",
-        "Samples",
+        label,
         key,
         if show_module { "  [module]" } else { "" },
     );
@@ -405,9 +417,9 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
             out,
             "{:>7.2}% {:>tw$}  {:>7.2}% {:>sw$}  {}{}",
             row.total_pct,
-            thousands(row.total_samples),
+            thousands(total_of(row)),
             row.self_pct,
-            thousands(row.self_samples),
+            thousands(self_of(row)),
             row.name,
             module
         );
