@@ -60,7 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;report' {
-            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Group rows by function, module, thread or line (file:line where known)')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows')
             [CompletionResult]::new('--percent-limit', '--percent-limit', [CompletionResultType]::ParameterName, 'Hide rows whose Total is below P percent')
             [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Only samples of these threads (comma-separated tids)')
@@ -75,7 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
         'rprof;flamegraph' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the SVG (or folded text with --folded); `-` for stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the SVG (or folded text with --folded); `-` for stdout')
-            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the graph (default: "Flame Graph")')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)')
             [CompletionResult]::new('--subtitle', '--subtitle', [CompletionResultType]::ParameterName, 'Subtitle under the title (default: the target and sample count)')
             [CompletionResult]::new('--colors', '--colors', [CompletionResultType]::ParameterName, 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange')
             [CompletionResult]::new('--minwidth', '--minwidth', [CompletionResultType]::ParameterName, 'Omit frames narrower than this many pixels')

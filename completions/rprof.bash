@@ -530,7 +530,7 @@ _rprof() {
             fi
             case "${prev}" in
                 --sort)
-                    COMPREPLY=($(compgen -W "function module thread line" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "function module thread line address" -- "${cur}"))
                     return 0
                     ;;
                 --limit)

@@ -55,7 +55,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;report'= {
-            cand --sort 'Group rows by function, module, thread or line (file:line where known)'
+            cand --sort 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)'
             cand --limit 'Show at most N rows'
             cand --percent-limit 'Hide rows whose Total is below P percent'
             cand --tid 'Only samples of these threads (comma-separated tids)'
@@ -69,7 +69,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
         &'rprof;flamegraph'= {
             cand -o 'Where to write the SVG (or folded text with --folded); `-` for stdout'
             cand --output 'Where to write the SVG (or folded text with --folded); `-` for stdout'
-            cand --title 'Title of the graph (default: "Flame Graph")'
+            cand --title 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)'
             cand --subtitle 'Subtitle under the title (default: the target and sample count)'
             cand --colors 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange'
             cand --minwidth 'Omit frames narrower than this many pixels'

@@ -46,10 +46,11 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function, module, thread or line (file:line where known)' -r -f -a "function\t'Function name'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
 module\t'Module (executable or shared library)'
 thread\t'Thread'
-line\t'Source file and line (function name where unknown)'"
+line\t'Source file and line (function name where unknown)'
+address\t'Code address: one row per distinct address, unsymbolized ones included'"
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l limit -d 'Show at most N rows' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l percent-limit -d 'Hide rows whose Total is below P percent' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
@@ -60,7 +61,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l snapshot -d 'For 
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l title -d 'Title of the graph (default: "Flame Graph")' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l title -d 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l subtitle -d 'Subtitle under the title (default: the target and sample count)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l colors -d 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l minwidth -d 'Omit frames narrower than this many pixels' -r

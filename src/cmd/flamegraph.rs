@@ -27,7 +27,8 @@ pub struct FlamegraphArgs {
     /// Where to write the SVG (or folded text with --folded); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
-    /// Title of the graph (default: "Flame Graph").
+    /// Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame
+    /// Chart" or "Icicle Chart" for a flame chart).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
     /// Subtitle under the title (default: the target and sample count).
@@ -111,8 +112,7 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
         let is_massif = l.format == detect::Format::Massif;
         (l.profile, l.name, is_massif)
     };
-    render_to_output(&args, &profile, &source, is_massif)?;
-    Ok(ExitCode::SUCCESS)
+    render_to_output(&args, &profile, &source, is_massif)
 }
 
 fn render_to_output(
@@ -120,15 +120,20 @@ fn render_to_output(
     profile: &Profile,
     source: &str,
     is_massif: bool,
-) -> Result<()> {
+) -> Result<ExitCode> {
     let filter = Filter::new(
         &args.tid_filter,
         args.focus.as_deref(),
         args.ignore.as_deref(),
         args.collapse_recursion,
     )?;
+    let unknown_tid = filter.warn_unknown_tids(profile, source);
     let t0 = std::time::Instant::now();
     let p = filter.apply(profile);
+    if unknown_tid && p.samples.is_empty() {
+        // The warning said why; "no samples left" would blame the other filters.
+        return Ok(ExitCode::FAILURE);
+    }
     if args.flamechart && !p.has_timestamps() {
         bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file or perf script text)");
     }
@@ -151,19 +156,25 @@ fn render_to_output(
     } else {
         p.meta.target.clone()
     };
+    // Widths are weights (the folded counts are summed periods); the tooltips name their unit.
+    let unit = if is_massif {
+        "bytes".to_string()
+    } else {
+        p.unit().to_string()
+    };
+    let samples = crate::render::report::count_samples(&p);
     let bytes = if args.folded {
         let mut t = text.join("\n");
         t.push('\n');
         t.into_bytes()
     } else {
-        svg(
-            args,
-            text.iter().map(|s| s.as_str()),
+        let what = Weight {
             total,
-            &target,
-            is_massif,
-            true,
-        )?
+            unit: &unit,
+            samples: (unit != "samples" && !is_massif).then_some(samples),
+            massif: is_massif,
+        };
+        svg(args, text.iter().map(|s| s.as_str()), &what, &target, true)?
     };
     if std::env::var_os("RPROF_TIMINGS").is_some() {
         eprintln!(
@@ -172,7 +183,12 @@ fn render_to_output(
             t1.elapsed().as_secs_f64() * 1e3
         );
     }
-    write_output(args, &bytes, lines.len())
+    write_output(args, &bytes, lines.len())?;
+    Ok(if unknown_tid {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// True when the flags ask for no transformation, so folded text can go straight to inferno.
@@ -234,9 +250,8 @@ fn raw_svg(
     let bytes = svg(
         args,
         text.lines().filter(|l| !l.trim().is_empty()),
-        total,
+        &Weight::counted(total),
         target,
-        false,
         false,
     )?;
     Ok((bytes, n))
@@ -266,7 +281,7 @@ fn summed_svg(
         lines.push_counted(s, *w);
     }
     let t1 = std::time::Instant::now();
-    let bytes = svg(args, lines.iter(), total, target, false, true)?;
+    let bytes = svg(args, lines.iter(), &Weight::counted(total), target, true)?;
     if std::env::var_os("RPROF_TIMINGS").is_some() {
         eprintln!(
             "rprof-timing: count and sort {:.1} ms, lines {:.1} ms ({n} lines, {} stacks), render {:.1} ms",
@@ -279,32 +294,62 @@ fn summed_svg(
     Ok((bytes, n))
 }
 
+/// What the widths of a graph add up to.
+struct Weight<'a> {
+    /// Sum of the weights drawn.
+    total: u64,
+    /// Their unit (`samples`, `ns`, `page-faults`, `bytes`).
+    unit: &'a str,
+    /// The number of samples, when it differs from the weight.
+    samples: Option<u64>,
+    /// A heap profile (drawn in the memory palette).
+    massif: bool,
+}
+
+impl Weight<'_> {
+    /// Folded counts: the weight is the sample count.
+    fn counted(total: u64) -> Weight<'static> {
+        Weight {
+            total,
+            unit: "samples",
+            samples: None,
+            massif: false,
+        }
+    }
+}
+
+/// The default title: what is drawn (flame graph or chart) and which way up.
+fn default_title(args: &FlamegraphArgs) -> &'static str {
+    match (args.flamechart, args.inverted) {
+        (false, false) => "Flame Graph",
+        (false, true) => "Icicle Graph",
+        (true, false) => "Flame Chart",
+        (true, true) => "Icicle Chart",
+    }
+}
+
 fn svg<'a>(
     args: &FlamegraphArgs,
     lines: impl IntoIterator<Item = &'a str>,
-    total: u64,
+    w: &Weight<'_>,
     target: &str,
-    is_massif: bool,
     presorted: bool,
 ) -> Result<Vec<u8>> {
-    let unit = if is_massif { "bytes" } else { "samples" };
+    let unit = w.unit;
     let subtitle = args.subtitle.clone().or_else(|| {
-        Some(format!(
-            "{target}: {} {unit}",
-            crate::render::thousands(total)
-        ))
+        let total = crate::render::report::weight_text(w.total, unit);
+        Some(match w.samples {
+            Some(n) => format!("{target}: {} samples, {total}", crate::render::thousands(n)),
+            None => format!("{target}: {total}"),
+        })
     });
     let o = SvgOptions {
-        title: args.title.clone().unwrap_or_else(|| {
-            if args.flamechart {
-                "Flame Chart"
-            } else {
-                "Flame Graph"
-            }
-            .to_string()
-        }),
+        title: args
+            .title
+            .clone()
+            .unwrap_or_else(|| default_title(args).to_string()),
         subtitle,
-        colors: if is_massif && args.colors == "hot" {
+        colors: if w.massif && args.colors == "hot" {
             "mem".into()
         } else {
             args.colors.clone()

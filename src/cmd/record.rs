@@ -140,6 +140,8 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     m.command = r.command.clone();
     m.target = r.target_desc.clone();
     m.event = r.event.name().to_string();
+    m.events = vec![m.event.clone()];
+    m.unit = r.event.unit().to_string();
     m.frequency = opts.frequency;
     m.start_unix_ns = r.start_unix_ns;
     m.duration_ns = r.duration_ns;
@@ -180,8 +182,19 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     }
     eprintln!("{why}");
     let total = stats.samples + r.collected.lost;
+    // A clock's weight is the time the samples cover, which the duration already tells; a
+    // counting event's weight (faults, cycles) is news.
+    let weight = if r.event.unit() == "ns" {
+        String::new()
+    } else {
+        format!(
+            " ({} {})",
+            crate::render::thousands(stats.weight),
+            r.event.unit()
+        )
+    };
     eprintln!(
-        "rprof: {} samples, {} lost ({:.2}%), {} truncated stacks ({:.2}%), {} unsymbolized frames ({:.2}%), {} threads in {} processes, {:.2} s, event {}",
+        "rprof: {} samples{weight}, {} lost ({:.2}%), {} truncated stacks ({:.2}%), {} unsymbolized frames ({:.2}%), {} threads in {} processes, {:.2} s, event {}",
         crate::render::thousands(stats.samples),
         crate::render::thousands(r.collected.lost),
         pct(r.collected.lost, total),

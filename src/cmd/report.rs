@@ -32,7 +32,8 @@ pub struct ReportArgs {
     /// stdin.
     #[arg(default_value = "rprof.data", value_name = "INPUT")]
     pub input: String,
-    /// Group rows by function, module, thread or line (file:line where known).
+    /// Group rows by function (unsymbolized addresses of a module as one `module+?` row),
+    /// module, thread, line (file:line where known) or address (one row per code address).
     #[arg(long, value_enum, default_value_t = SortKey::Function)]
     pub sort: SortKey,
     /// Show at most N rows.
@@ -72,8 +73,18 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             ..Default::default()
         },
     )?;
+    let mut loaded = loaded;
+    // A massif snapshot is weighed in bytes, whether or not its reader said so.
+    if loaded.format == detect::Format::Massif && loaded.profile.meta.unit.is_empty() {
+        loaded.profile.meta.unit = "bytes".into();
+    }
     let filter = Filter::new(&args.tid, None, None, false)?;
+    let unknown_tid = filter.warn_unknown_tids(&loaded.profile, &loaded.name);
     let p = filter.apply(&loaded.profile);
+    if p.samples.is_empty() && unknown_tid {
+        // Nothing but unknown tids: an empty table would read as an idle thread.
+        return Ok(ExitCode::FAILURE);
+    }
     let app = std::path::Path::new(&args.input)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -136,7 +147,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 "source": loaded.name,
                 "format": loaded.format.name(),
                 "metadata": p.meta,
-                "samples": p.samples.len(),
+                "event": p.meta.event,
+                "events": p.meta.events,
+                "unit": r.unit,
+                "samples": r.samples,
                 "total_weight": r.total_weight,
                 "threads": p.threads.iter().map(|t| serde_json::json!({
                     "pid": t.pid.0, "tid": t.tid.0, "name": p.str(t.name)
@@ -147,8 +161,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                     "module": row.module,
                     "total": row.total,
                     "total_pct": row.total_pct,
+                    "total_samples": row.total_samples,
                     "self": row.self_,
                     "self_pct": row.self_pct,
+                    "self_samples": row.self_samples,
+                    "addresses": row.addresses,
                 })).collect::<Vec<_>>(),
                 "omitted": r.omitted,
             });
@@ -166,7 +183,12 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             std::fs::write(path, &buf).with_context(|| format!("cannot write '{path}'"))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // Some tids matched and were shown, but one asked for had no sample: say so in the status.
+    Ok(if unknown_tid {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Writes a binary report (pprof) to `-o FILE`, or to stdout when it is not a terminal.

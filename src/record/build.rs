@@ -27,6 +27,8 @@ enum Loc {
 pub struct BuildStats {
     /// Samples in the profile.
     pub samples: u64,
+    /// Sum of their weights (periods), in the event's unit.
+    pub weight: u64,
     /// Samples whose stack does not reach an entry point.
     pub truncated: u64,
     /// Frames (occurrences in samples) left as `module+0xOFFSET`.
@@ -242,8 +244,8 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         }
     }
     let mut locator = Locator::default();
-    // (pid, tid, time, located stack, located frame-pointer fallback)
-    let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>)> = Vec::new();
+    // (pid, tid, time, located stack, located frame-pointer fallback, period)
+    let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>, u64)> = Vec::new();
     let with_kernel = rec.kernel;
     // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
     let _ = call_graph;
@@ -281,6 +283,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 tid,
                 chain,
                 fallback,
+                period,
             } => {
                 if !spaces.contains(*pid) && *pid != 0 {
                     // Not seen at attach (system-wide, or a process we missed): best effort.
@@ -299,7 +302,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 let id = locate(*chain);
                 let fallback_id = fallback.map(&mut locate);
                 let t = e.time.saturating_sub(rec.start_mono_ns);
-                raw_samples.push((*pid, *tid, t, id, fallback_id));
+                raw_samples.push((*pid, *tid, t, id, fallback_id, *period));
             }
         }
     }
@@ -409,7 +412,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     bar.finish_and_clear();
 
     let mut thread_ids = HashMap::new();
-    for &(pid, tid, time, id, fallback) in &raw_samples {
+    for &(pid, tid, time, id, fallback, period) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
@@ -439,10 +442,14 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         stats.truncated += u64::from(truncated);
         stats.unsymbolized += unsym;
         stats.frames += nframes;
+        stats.weight += period;
         p.add_sample(Sample {
             stack: st,
             thread: th,
-            weight: 1,
+            // The period, as `perf report` weighs: in frequency mode the kernel varies it to
+            // hold the rate, and for a counting event (page-faults) it is how many events
+            // this one sample stands for.
+            weight: period,
             time: Some(time),
         });
     }

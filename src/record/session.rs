@@ -52,6 +52,15 @@ impl EventKind {
         }
     }
 
+    /// Unit of the sample periods (the weights): the clocks count nanoseconds, the other
+    /// events count themselves.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            EventKind::CpuClock | EventKind::TaskClock => "ns",
+            other => other.name(),
+        }
+    }
+
     fn builder(&self) -> Builder<'static> {
         match self {
             EventKind::Cycles => Builder::new(Hardware::CPU_CYCLES),
@@ -228,6 +237,9 @@ pub enum RawEvent {
         chain: u32,
         /// Interned frame-pointer callchain offered as a fallback (`--call-graph auto`).
         fallback: Option<u32>,
+        /// The sample's period: the events it stands for (ns of cpu-clock, faults, cycles),
+        /// which becomes its weight.
+        period: u64,
     },
     /// An executable mapping (boxed, like the name below: every sample is stored as this
     /// enum until the end, so its size is the rare variants' cost paid per sample).
@@ -311,6 +323,8 @@ struct OneSample<'a> {
     pid: u32,
     tid: u32,
     time: u64,
+    /// PERF_SAMPLE_PERIOD: how many events this sample stands for.
+    period: u64,
     /// User registers (BP, SP, IP), empty when the sample has none.
     regs: Cow<'a, [u64]>,
     /// Valid bytes of the user stack copy.
@@ -341,6 +355,7 @@ fn push_sample(out: &mut Collected, live: Option<&mut LiveUnwinder>, smp: &OneSa
             tid: smp.tid,
             chain,
             fallback,
+            period: smp.period,
         },
     );
 }
@@ -365,7 +380,7 @@ fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<
     let pid = u32::from_ne_bytes(bytes.get(8..12)?.try_into().ok()?);
     let tid = u32::from_ne_bytes(bytes.get(12..16)?.try_into().ok()?);
     let time = word(16)?;
-    // 24: the period, unused.
+    let period = word(24)?;
     let nr = usize::try_from(word(32)?).ok()?;
     let mut at = 40usize;
     let mut callchain = Vec::with_capacity(nr.min(bytes.len() / 8));
@@ -399,6 +414,7 @@ fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<
         pid,
         tid,
         time,
+        period,
         regs: Cow::Owned(regs),
         stack,
         callchain: Cow::Owned(callchain),
@@ -544,6 +560,9 @@ impl Session {
                             pid,
                             tid,
                             time: smp.time().unwrap_or(0),
+                            // Always requested; a missing one (impossible with our
+                            // sample_type) counts as one event rather than none.
+                            period: smp.period().unwrap_or(1),
                             regs: Cow::Borrowed(regs),
                             stack: smp.stack_user().unwrap_or(&[]),
                             callchain: Cow::Borrowed(callchain),
@@ -654,6 +673,10 @@ mod tests {
         ws.iter().flat_map(|w| w.to_ne_bytes()).collect()
     }
 
+    /// The period in the test bodies: a frequency-mode cpu-clock period, distinct from every
+    /// other word so reading the wrong one shows.
+    const PERIOD: u64 = 1_000_250;
+
     /// A sample body as the kernel writes it for our DWARF layout.
     fn body(abi: u64, regs: &[u64], stack: &[u8], dyn_size: u64) -> Vec<u8> {
         let pid_tid = 7u64 | (9u64 << 32); // pid 7, tid 9 in native (little-endian) order
@@ -661,7 +684,7 @@ mod tests {
             0x1000,
             pid_tid,
             123_456,
-            1,
+            PERIOD,
             2,
             0xffff_ffff_8100_0000,
             0x1000,
@@ -693,6 +716,8 @@ mod tests {
         let b = body(0, &[], &[], 0);
         let s = parse_sample_fallback(9, &b, true).expect("parsed");
         assert_eq!((s.pid, s.tid, s.time), (7, 9, 123_456));
+        // The period becomes the sample's weight.
+        assert_eq!(s.period, PERIOD);
         assert_eq!(&*s.callchain, &[0xffff_ffff_8100_0000, 0x1000]);
         assert!(s.regs.is_empty() && s.stack.is_empty());
     }
