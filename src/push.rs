@@ -183,7 +183,11 @@ pub fn request(cfg: &PushConfig, u: &Upload) -> (String, &'static str, Vec<u8>) 
     match cfg.format {
         PushFormat::Pyroscope => {
             let labels: Vec<String> = cfg.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let name = format!("{}{{{}}}", cfg.app, labels.join(","));
+            let name = if labels.is_empty() {
+                cfg.app.clone()
+            } else {
+                format!("{}{{{}}}", cfg.app, labels.join(","))
+            };
             let url = format!(
                 "{base}/ingest?name={}&from={}&until={}&format=pprof&sampleRate={}&spyName=rprof",
                 percent_encode(&name),
@@ -337,6 +341,14 @@ fn upload_loop(cfg: PushConfig, rx: Receiver<Upload>) -> PushStats {
             }
         }
     }
+}
+
+/// The `from`/`until` seconds of an interval: consecutive intervals share their boundary, and
+/// an interval shorter than a second still spans one.
+pub fn interval_secs(start_unix_ns: u64, duration_ns: u64) -> (u64, u64) {
+    let from = start_unix_ns / 1_000_000_000;
+    let until = (start_unix_ns.saturating_add(duration_ns) + 500_000_000) / 1_000_000_000;
+    (from, until.max(from + 1))
 }
 
 /// Uploads one profile now (for `report --push`), with a few retries.

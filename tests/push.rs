@@ -245,3 +245,125 @@ fn refusing_server_gets_the_profile_after_retries() {
     assert_eq!(rx.requests.load(Ordering::SeqCst), 3);
     assert_eq!(rx.received().len(), 1);
 }
+
+/// Runs `rprof record --push` on the split fixture; returns (stderr, total samples recorded,
+/// intervals uploaded, intervals in all, samples uploaded, intervals dropped).
+fn record_push(url: &str, extra: &[&str], secs: &str) -> (String, u64, u64, u64, u64, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = compile("record/split.c", dir.path(), "split", &["-O2", "-g"]);
+    let out = rprof()
+        .current_dir(dir.path())
+        .args(["record", "--push", url, "--label", "env=ci"])
+        .args(extra)
+        .arg("--")
+        .arg(&bin)
+        .arg(secs)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    // No data file in continuous mode: the profiles went to the server.
+    assert!(!dir.path().join("rprof.data").exists());
+    let num = |s: &str| s.replace(',', "").parse::<u64>().unwrap();
+    // The data-quality line: "rprof: 1,234 samples, 0 lost …".
+    let total = err
+        .lines()
+        .find_map(|l| {
+            let (n, _) = l.strip_prefix("rprof: ")?.split_once(" samples")?;
+            n.replace(',', "").parse::<u64>().ok()
+        })
+        .unwrap_or_else(|| panic!("no summary line:\n{err}"));
+    let up = err
+        .lines()
+        .find(|l| l.starts_with("rprof: uploaded "))
+        .unwrap_or_else(|| panic!("no upload summary:\n{err}"));
+    // "rprof: uploaded A of B intervals (C samples); R retried uploads; D intervals (E samples) dropped: …"
+    let w: Vec<&str> = up.split_whitespace().collect();
+    let sent = num(w[2]);
+    let all = num(w[4]);
+    let samples = num(w[6].trim_start_matches('('));
+    let dropped = num(w[11]);
+    (err, total, sent, all, samples, dropped)
+}
+
+/// Checks every received profile with go tool pprof; returns the summed sample count.
+fn check_received(got: &[Received], format: &str) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sum = 0;
+    let mut spans = Vec::new();
+    for (i, r) in got.iter().enumerate() {
+        let f = dir.path().join(format!("{i}.pb.gz"));
+        std::fs::write(&f, &r.pprof).unwrap();
+        let (n, raw) = go_raw_total(&f);
+        sum += n;
+        if n > 0 {
+            assert!(
+                raw.contains("thread_id:[") && raw.contains("pid:["),
+                "{raw}"
+            );
+            assert!(raw.contains("work_sixty"), "{raw}");
+        }
+        if format == "pyroscope" {
+            assert_eq!(param(&r.query, "name").as_deref(), Some("split{env=ci}"));
+            let from: u64 = param(&r.query, "from").unwrap().parse().unwrap();
+            let until: u64 = param(&r.query, "until").unwrap().parse().unwrap();
+            assert!(until > from);
+            spans.push((from, until));
+        } else {
+            assert!(r.labels.contains(&("__name__".into(), "split".into())));
+            assert!(r.labels.contains(&("env".into(), "ci".into())));
+        }
+    }
+    // Intervals follow each other: each starts where the previous ended (to the second).
+    for w in spans.windows(2) {
+        assert!(w[1].0 >= w[0].0 && w[1].0 <= w[0].1 + 1, "{spans:?}");
+    }
+    sum
+}
+
+#[test]
+fn continuous_record_uploads_every_interval_and_loses_nothing() {
+    if !live("go (golang-go)", have("go")) || !live("perf_event_open", perf_event_check()) {
+        return;
+    }
+    // Pyroscope answering at once; Parca refusing the first three uploads (retried, none lost).
+    for (format, refuse) in [("pyroscope", 0), ("parca", 3)] {
+        let rx = Receiver::start(refuse);
+        let (err, total, sent, all, samples, dropped) = record_push(
+            &rx.url,
+            &["--push-format", format, "--interval", "700ms"],
+            "2.5",
+        );
+        assert!(all >= 3, "{err}");
+        assert_eq!((sent, dropped), (all, 0), "{err}");
+        assert_eq!(samples, total, "{err}");
+        let got = rx.received();
+        assert_eq!(got.len() as u64, sent, "{err}");
+        assert_eq!(check_received(&got, format), total, "{format}: {err}");
+        assert_eq!(
+            rx.requests.load(Ordering::SeqCst) as u64,
+            sent + refuse as u64
+        );
+    }
+}
+
+#[test]
+fn continuous_record_counts_what_a_full_queue_drops() {
+    if !live("go (golang-go)", have("go")) || !live("perf_event_open", perf_event_check()) {
+        return;
+    }
+    // Refusing long enough that a one-interval queue must drop: every interval is either
+    // uploaded or counted as dropped, and what was uploaded is exactly what arrived.
+    let rx = Receiver::start(5);
+    let (err, _total, sent, all, samples, dropped) = record_push(
+        &rx.url,
+        &["--interval", "300ms", "--push-queue", "1"],
+        "2.5",
+    );
+    assert!(dropped >= 1, "{err}");
+    assert_eq!(sent + dropped, all, "{err}");
+    let got = rx.received();
+    assert_eq!(got.len() as u64, sent);
+    assert_eq!(check_received(&got, "pyroscope"), samples, "{err}");
+}

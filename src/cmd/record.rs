@@ -56,6 +56,13 @@ pub struct RecordArgs {
     /// Sample only these threads (comma-separated tids).
     #[arg(short = 't', long = "tid", value_delimiter = ',', value_name = "TID")]
     pub tids: Vec<u32>,
+    /// Continuous mode: upload a pprof profile of every interval to Pyroscope or Parca
+    /// (`--push URL`) instead of writing a data file.
+    #[command(flatten)]
+    pub push: crate::push::PushArgs,
+    /// With --push: the length of each uploaded profile (`15s`, `500ms`, `1m`, or seconds).
+    #[arg(long, value_name = "TIME", default_value = "15s", requires = "push")]
+    pub interval: String,
     /// Data file to write; an existing one is kept as FILE.old.
     #[arg(
         short = 'o',
@@ -120,6 +127,7 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         duration,
         kernel: !t.no_kernel,
         call_graph,
+        interval: None,
     })
 }
 
@@ -136,6 +144,13 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     let opts = options(target, tids)?;
     let r = rec::record(&opts)?;
     let (mut p, stats) = build::build(&r, opts.call_graph);
+    fill_meta(&mut p, &r, &opts, &stats);
+    summarize(&r, &opts, &stats);
+    Ok((p, stats))
+}
+
+/// The recording's facts into the profile's metadata.
+fn fill_meta(p: &mut Profile, r: &rec::Recording, opts: &Options, stats: &BuildStats) {
     let m = &mut p.meta;
     m.command = r.command.clone();
     m.target = r.target_desc.clone();
@@ -173,6 +188,10 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
                 .push(("fp_fallbacks".into(), stats.fp_fallbacks.to_string()));
         }
     }
+}
+
+/// The end-of-run summary on stderr: why it stopped and how good the data is.
+fn summarize(r: &rec::Recording, opts: &Options, stats: &BuildStats) {
     for n in &r.notes {
         eprintln!("rprof: note: {n}");
     }
@@ -276,7 +295,6 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
             pct(stats.truncated, stats.samples)
         );
     }
-    Ok((p, stats))
 }
 
 fn host() -> String {
@@ -315,8 +333,136 @@ fn check_writable(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Parses `15s`, `500ms`, `2m` or a plain number of seconds.
+pub fn parse_interval(s: &str) -> Result<Duration> {
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--interval {s}: expected e.g. 15s, 500ms or 1m"))?;
+    let secs = v * scale;
+    if !(secs >= 0.1 && secs <= 86_400.0) {
+        bail!("--interval {s}: must be between 100ms and 24h");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Continuous mode: records until stopped, building and uploading one pprof profile per
+/// interval. Capture hands each interval to a builder thread (symbolizing never stalls the
+/// ring buffers), which hands the encoded profile to the uploader thread (the network never
+/// stalls either); when the builder falls behind by more than two intervals, an interval is
+/// dropped and counted rather than memory growing.
+fn run_push(args: &RecordArgs, cfg: crate::push::PushConfig) -> Result<ExitCode> {
+    use std::sync::mpsc;
+    let mut opts = options(&args.target, &args.tids)?;
+    opts.interval = Some(parse_interval(&args.interval)?);
+    eprintln!(
+        "rprof: continuous mode: a profile every {} to {} ({:?} API) as {}",
+        args.interval, cfg.url, cfg.format, cfg.app
+    );
+    let pusher = crate::push::Pusher::start(cfg);
+    let (tx, rx) = mpsc::sync_channel::<rec::Recording>(2);
+    let call_graph = opts.call_graph;
+    let bopts = opts.clone();
+    let builder = std::thread::Builder::new()
+        .name("rprof-build".into())
+        .spawn(move || {
+            let mut total = BuildStats::default();
+            let mut intervals = 0u64;
+            for r in rx {
+                let (mut p, stats) = build::build(&r, call_graph);
+                fill_meta(&mut p, &r, &bopts, &stats);
+                total.samples += stats.samples;
+                total.weight += stats.weight;
+                total.truncated += stats.truncated;
+                total.unsymbolized += stats.unsymbolized;
+                total.frames += stats.frames;
+                total.fp_fallbacks += stats.fp_fallbacks;
+                total.threads = total.threads.max(stats.threads);
+                total.processes = total.processes.max(stats.processes);
+                total.changed_modules.extend(stats.changed_modules);
+                intervals += 1;
+                let (from_unix_s, until_unix_s) =
+                    crate::push::interval_secs(r.start_unix_ns, r.duration_ns);
+                match crate::profile::pprof::encode(&p) {
+                    Ok(pprof) => pusher.send(crate::push::Upload {
+                        pprof,
+                        from_unix_s,
+                        until_unix_s,
+                        sample_rate: bopts.frequency,
+                        samples: stats.samples,
+                    }),
+                    Err(e) => eprintln!("rprof: warning: interval not encoded: {e:#}"),
+                }
+            }
+            (total, intervals, pusher.finish())
+        })
+        .context("starting the builder thread")?;
+    let mut busy_drops = 0u64;
+    let mut busy_samples = 0u64;
+    let result = rec::record_with(&opts, &mut |r| {
+        let n = r.collected.samples;
+        if let Err(mpsc::TrySendError::Full(_)) = tx.try_send(r) {
+            busy_drops += 1;
+            busy_samples += n;
+        }
+    });
+    drop(tx);
+    let (stats, intervals, push) = builder
+        .join()
+        .map_err(|_| anyhow::anyhow!("the builder thread failed"))?;
+    let r = result?;
+    summarize(&r, &opts, &stats);
+    eprintln!(
+        "rprof: uploaded {} of {} intervals ({} samples); {} retried uploads; {} intervals ({} samples) dropped: {} while the server was unreachable (queue full or final deadline), {} while symbolizing fell behind",
+        push.sent,
+        intervals + busy_drops,
+        crate::render::thousands(push.sent_samples),
+        push.retries,
+        push.dropped + busy_drops,
+        crate::render::thousands(push.dropped_samples + busy_samples),
+        push.dropped,
+        busy_drops
+    );
+    if let Some(e) = &push.last_error {
+        eprintln!("rprof: last upload error: {e}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `rprof record`.
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
+    let default_app = args
+        .target
+        .command
+        .first()
+        .map(|c| {
+            Path::new(c)
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or(c)
+                .to_string()
+        })
+        .or_else(|| {
+            args.target
+                .pids
+                .first()
+                .and_then(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "rprof".into());
+    if let Some(cfg) = args.push.config(&default_app)? {
+        options(&args.target, &args.tids)?;
+        return run_push(&args, cfg);
+    }
     // Validate everything before starting the target.
     options(&args.target, &args.tids)?;
     check_writable(&args.output)?;

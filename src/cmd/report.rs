@@ -92,17 +92,15 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .to_string();
     if let Some(cfg) = args.push.config(&app)? {
         let pprof = crate::profile::pprof::encode(&p)?;
-        let start = p.meta.start_unix_ns / 1_000_000_000;
-        let end = (p.meta.start_unix_ns + p.meta.duration_ns).div_ceil(1_000_000_000);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         // An input without a start time is stored as of now.
-        let (from, until) = if start == 0 {
-            (now, now)
+        let (from, until) = if p.meta.start_unix_ns == 0 {
+            crate::push::interval_secs(now, 0)
         } else {
-            (start, end.max(start))
+            crate::push::interval_secs(p.meta.start_unix_ns, p.meta.duration_ns)
         };
         crate::push::push_once(
             &cfg,

@@ -47,6 +47,8 @@ pub struct Options {
     pub kernel: bool,
     /// Unwinding mode.
     pub call_graph: CallGraph,
+    /// Continuous mode: hand each interval's samples to the sink this often.
+    pub interval: Option<Duration>,
 }
 
 /// Why the recording stopped.
@@ -238,6 +240,14 @@ fn open_threads(
 
 /// Records until the target exits, the duration elapses or a signal arrives.
 pub fn record(opts: &Options) -> Result<Recording> {
+    record_with(opts, &mut |_| {})
+}
+
+/// [`record`], handing every `opts.interval` a [`Recording`] of that interval's samples (with
+/// the process events so far) to `sink`; the returned recording then holds only the samples
+/// after the last full interval. The sink runs on the capture thread: it must hand the work
+/// off, not do it (the ring buffers are not drained meanwhile).
+pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Recording> {
     if opts.frequency == 0 {
         bail!("-F must be at least 1 Hz");
     }
@@ -441,9 +451,41 @@ pub fn record(opts: &Options) -> Result<Recording> {
     // When rprof launched the command it keeps recording until the command is gone, even
     // after a stop request: the command gets the signal and its last moments are sampled.
     let mut waiting_for_child_since: Option<Instant> = None;
+    // Continuous mode: where the current interval started, and the counters at that point.
+    let mut interval_start = Instant::now();
+    let mut interval_start_unix = start_unix_ns;
+    let (mut lost_before, mut samples_before) = (0u64, 0u64);
     loop {
         sess.wait(100);
         sess.drain(&mut collected, live.as_mut());
+        if let Some(iv) = opts.interval {
+            if interval_start.elapsed() >= iv {
+                let part = collected.take_interval(lost_before, samples_before);
+                lost_before = collected.lost;
+                samples_before = collected.samples;
+                let len = interval_start.elapsed().as_nanos() as u64;
+                sink(Recording {
+                    collected: part,
+                    initial_maps: initial_maps.clone(),
+                    final_maps: Vec::new(),
+                    initial_threads: initial_threads.clone(),
+                    event: cfg.kind,
+                    kernel: cfg.kernel,
+                    start_mono_ns,
+                    start_unix_ns: interval_start_unix,
+                    duration_ns: len,
+                    stop: StopReason::Duration,
+                    exit: None,
+                    exit_code: None,
+                    target_desc: target_desc.clone(),
+                    command: command.clone(),
+                    notes: Vec::new(),
+                    unwind_stats: None,
+                });
+                interval_start = Instant::now();
+                interval_start_unix += len;
+            }
+        }
         let (n, sig, from_tty) = target::signals();
         if n > handled_signals {
             // The first stop request of any kind (this signal, or -d running out, which sent
@@ -534,6 +576,29 @@ pub fn record(opts: &Options) -> Result<Recording> {
         _ => Vec::new(),
     };
     let duration_ns = started.elapsed().as_nanos() as u64;
+    if opts.interval.is_some() {
+        // The last, partial interval goes to the sink like the others (a Ctrl-C loses
+        // nothing); what is returned keeps the running totals for the summary.
+        let part = collected.take_interval(lost_before, samples_before);
+        sink(Recording {
+            collected: part,
+            initial_maps: initial_maps.clone(),
+            final_maps: final_maps.clone(),
+            initial_threads: initial_threads.clone(),
+            event: cfg.kind,
+            kernel: cfg.kernel,
+            start_mono_ns,
+            start_unix_ns: interval_start_unix,
+            duration_ns: interval_start.elapsed().as_nanos() as u64,
+            stop: stop.clone().unwrap_or(StopReason::TargetExited),
+            exit: None,
+            exit_code: None,
+            target_desc: target_desc.clone(),
+            command: command.clone(),
+            notes: Vec::new(),
+            unwind_stats: None,
+        });
+    }
     let ended = exit_status.as_ref().and_then(process::describe_status);
     let (exit, exit_code) = match ended {
         Some((text, code)) => (Some(text), Some(i32::from(code))),

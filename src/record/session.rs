@@ -301,6 +301,33 @@ pub struct Collected {
 }
 
 impl Collected {
+    /// Moves this interval's samples out (for continuous mode), with the process events so far
+    /// (mappings, names, forks: later intervals need them too, so they stay here as well). The
+    /// interned callchains go with the samples: what stays behind is bounded by the target's
+    /// process activity, not by how long the recording runs. `samples` and `lost` of the part
+    /// count this interval only; `self` keeps the running totals.
+    pub fn take_interval(&mut self, lost_before: u64, samples_before: u64) -> Collected {
+        let mut part = Vec::with_capacity(self.events.len());
+        let mut keep = Vec::new();
+        for e in self.events.drain(..) {
+            if matches!(e.ev, RawEvent::Sample { .. }) {
+                part.push(e);
+            } else {
+                keep.push(e.clone());
+                part.push(e);
+            }
+        }
+        self.events = keep;
+        Collected {
+            events: part,
+            chains: std::mem::take(&mut self.chains),
+            chain_index: std::mem::take(&mut self.chain_index),
+            samples: self.samples.saturating_sub(samples_before),
+            lost: self.lost.saturating_sub(lost_before),
+            unparsed: 0,
+        }
+    }
+
     fn intern_chain(&mut self, c: &[u64]) -> u32 {
         if let Some(&i) = self.chain_index.get(c) {
             return i;
