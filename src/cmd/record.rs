@@ -349,7 +349,7 @@ pub fn parse_interval(s: &str) -> Result<Duration> {
         .parse()
         .map_err(|_| anyhow::anyhow!("--interval {s}: expected e.g. 15s, 500ms or 1m"))?;
     let secs = v * scale;
-    if !(secs >= 0.1 && secs <= 86_400.0) {
+    if !(0.1..=86_400.0).contains(&secs) {
         bail!("--interval {s}: must be between 100ms and 24h");
     }
     Ok(Duration::from_secs_f64(secs))
