@@ -135,7 +135,10 @@ fn both_paths_give_the_same_table() {
             let mut model = vec![&data[..], &af];
             model.extend(extra);
             let (f, m) = (json(&fast, &svg), json(&model, &svg));
-            assert_eq!(f, m, "{b} vs {a} {extra:?}: folded path and model path differ");
+            assert_eq!(
+                f, m,
+                "{b} vs {a} {extra:?}: folded path and model path differ"
+            );
         }
     }
 }
@@ -180,7 +183,10 @@ fn stacks_only_in_before_stay_visible() {
     let (_, _, s) = diff(&[&b, &a, "--negate"], &svg);
     let f = frames(&s);
     let (_, _, fill) = frame(&f, "helper").expect("helper frame");
-    assert!(fill.starts_with("rgb(255,"), "negated: helper shrank, red: {fill}");
+    assert!(
+        fill.starts_with("rgb(255,"),
+        "negated: helper shrank, red: {fill}"
+    );
 }
 
 #[test]
@@ -210,12 +216,18 @@ fn a_massif_diff_speaks_in_bytes() {
     let b = path("massif/before.massif.out");
     let a = path("massif/normal.massif.out");
     let (text, err, s) = diff(&[&b, &a], &svg);
-    assert!(!text.contains("samples") && !text.contains("self time"), "{text}");
+    assert!(
+        !text.contains("samples") && !text.contains("self time"),
+        "{text}"
+    );
     assert!(err.contains("raw bytes, not normalized"), "{err}");
     assert!(s.contains(" bytes, "), "frame titles count bytes");
     golden("diff/massif.txt", &portable(&text));
     let (norm, _, _) = diff(&[&b, &a, "--normalize"], &svg);
-    assert!(norm.contains("by factor 1.9990 (4,198,432 vs 8,392,768 bytes)"), "{norm}");
+    assert!(
+        norm.contains("by factor 1.9990 (4,198,432 vs 8,392,768 bytes)"),
+        "{norm}"
+    );
 }
 
 /// A profile of two stacks: `main;a` in `na` samples of weight `wa`, `main;b` in one sample
@@ -257,8 +269,14 @@ fn weights_not_sample_counts_and_their_unit() {
         f.to_string_lossy().into_owned()
     };
     // By count a is 3 of 4 samples in both; by weight (ns) b goes from 25% to 75%.
-    let b = write("b.data", &weighted("cpu-clock", "ns", 3, 1_000_000, 1_000_000));
-    let a = write("a.data", &weighted("cpu-clock", "ns", 3, 1_000_000, 9_000_000));
+    let b = write(
+        "b.data",
+        &weighted("cpu-clock", "ns", 3, 1_000_000, 1_000_000),
+    );
+    let a = write(
+        "a.data",
+        &weighted("cpu-clock", "ns", 3, 1_000_000, 9_000_000),
+    );
     let (text, err, s) = diff(&[&b, &a], &svg);
     assert!(text.contains("4,000,000 ns (cpu-clock)"), "{text}");
     assert!(text.contains("12,000,000 ns (cpu-clock)"), "{text}");
@@ -267,7 +285,10 @@ fn weights_not_sample_counts_and_their_unit() {
     let v = json(&[&b, &a], &svg);
     assert_eq!(row(&v, "changed", "b")["self"]["after_pct"], 75.0);
     assert_eq!(v["after_unit"], "ns");
-    golden("diff/weights.txt", &text.replace(&b, "b.data").replace(&a, "a.data"));
+    golden(
+        "diff/weights.txt",
+        &text.replace(&b, "b.data").replace(&a, "a.data"),
+    );
 
     // Different events: refused, both files named, unless --allow-mismatch.
     let pf = write("pf.data", &weighted("page-faults", "page-faults", 2, 10, 5));
@@ -286,6 +307,12 @@ fn weights_not_sample_counts_and_their_unit() {
     assert!(err.contains("--allow-mismatch"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let (text, err, _) = diff(&[&b, &pf, "--allow-mismatch"], &svg);
-    assert!(err.contains("warning: the inputs measure different things"), "{err}");
-    assert!(text.contains("factor 6.2500e-6 (4,000,000 ns vs 25 page-faults)"), "{text}");
+    assert!(
+        err.contains("warning: the inputs measure different things"),
+        "{err}"
+    );
+    assert!(
+        text.contains("factor 6.2500e-6 (4,000,000 ns vs 25 page-faults)"),
+        "{text}"
+    );
 }

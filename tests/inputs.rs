@@ -469,7 +469,10 @@ fn convert_and_mixed_format_diff() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let changed = v["changed"].as_array().expect("changed");
-    let names: Vec<&str> = changed.iter().filter_map(|c| c["function"].as_str()).collect();
+    let names: Vec<&str> = changed
+        .iter()
+        .filter_map(|c| c["function"].as_str())
+        .collect();
     for f in ["leaf_a", "leaf_b", "main", "start_thread"] {
         assert!(names.contains(&f), "{f} missing: {out}");
     }

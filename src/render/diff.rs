@@ -620,7 +620,10 @@ mod tests {
             normalize: false,
             ..o
         };
-        assert_eq!(diff_lines(&b, &a, &raw).iter().next(), Some("main;a 50 150"));
+        assert_eq!(
+            diff_lines(&b, &a, &raw).iter().next(),
+            Some("main;a 50 150")
+        );
     }
 
     #[test]
@@ -638,9 +641,18 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         // max: width max(b, a), second minus first = a - b, never negative.
-        assert_eq!(lines(WidthBasis::Max), ["m;a 50 30", "m;b 20 10", "m;c 0 20"]);
-        assert_eq!(lines(WidthBasis::After), ["m;a 30 10", "m;b 10 0", "m;c 0 20"]);
-        assert_eq!(lines(WidthBasis::Before), ["m;a 10 30", "m;b 0 10", "m;c 20 0"]);
+        assert_eq!(
+            lines(WidthBasis::Max),
+            ["m;a 50 30", "m;b 20 10", "m;c 0 20"]
+        );
+        assert_eq!(
+            lines(WidthBasis::After),
+            ["m;a 30 10", "m;b 10 0", "m;c 0 20"]
+        );
+        assert_eq!(
+            lines(WidthBasis::Before),
+            ["m;a 10 30", "m;b 0 10", "m;c 20 0"]
+        );
     }
 
     #[test]
