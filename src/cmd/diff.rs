@@ -147,7 +147,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
 fn check_comparable(b: &Loaded, a: &Loaded, allow: bool) -> Result<()> {
     let (bm, am) = (&b.profile.meta, &a.profile.meta);
     let differ = |x: &str, y: &str| !x.is_empty() && !y.is_empty() && x != y;
-    if !differ(&bm.event, &am.event) && !differ(&bm.unit, &am.unit) {
+    if !differ(base_event(&bm.event), base_event(&am.event)) && !differ(&bm.unit, &am.unit) {
         return Ok(());
     }
     let side = |l: &Loaded| {
@@ -170,6 +170,16 @@ fn check_comparable(b: &Loaded, a: &Loaded, allow: bool) -> Result<()> {
         "rprof: warning: the inputs measure different things ({what}); only the shares compare"
     );
     Ok(())
+}
+
+/// An event without perf's modifiers (`cpu-clock:ppp`, `cycles:u` -> `cpu-clock`, `cycles`):
+/// they change precision or privilege level, not what is counted. A tracepoint's own colon
+/// (`sched:sched_switch`) stays.
+fn base_event(e: &str) -> &str {
+    match e.rsplit_once(':') {
+        Some((head, m)) if !m.is_empty() && m.chars().all(|c| "ukhpPGHSDIWe".contains(c)) => head,
+        _ => e,
+    }
 }
 
 /// The text of an input detected as folded stacks; None for anything else (which the model
@@ -291,4 +301,17 @@ fn finish(
     eprintln!("rprof: {normalization}");
     eprintln!("rprof: wrote {}", args.output);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_event;
+
+    #[test]
+    fn modifiers_do_not_make_another_event() {
+        assert_eq!(base_event("cpu-clock:ppp"), "cpu-clock");
+        assert_eq!(base_event("cycles:u"), "cycles");
+        assert_eq!(base_event("cpu-clock"), "cpu-clock");
+        assert_eq!(base_event("sched:sched_switch"), "sched:sched_switch");
+    }
 }
