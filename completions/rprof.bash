@@ -113,7 +113,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__diff)
-            opts="-o -h -V --output --no-normalize --negate --limit --format --snapshot --title --help --version"
+            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --title --width --allow-mismatch --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +141,10 @@ _rprof() {
                     ;;
                 --title)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -W "before after max" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -91,8 +91,13 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l format -d 'Format o
 json\t'JSON'"
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l snapshot -d 'For massif inputs: the snapshot to compare (default: each file\'s peak)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l title -d 'Title of the graph' -r
-complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Compare raw counts instead of scaling BEFORE to AFTER\'s total'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l width -d 'Which weight sets a frame\'s width in the graph; the colour always shows the change. `max` (the default) keeps every stack of either input visible; `after` (inferno\'s choice) hides what vanished, `before` hides what is new' -r -f -a "before\t'BEFORE\'s weight: what shrank or vanished stays visible, what is new has no width'
+after\t'AFTER\'s weight (inferno\'s and difffolded.pl\'s own choice): what vanished has no width'
+max\t'The larger of the two: every stack of either input keeps a width'"
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Compare raw weights instead of scaling BEFORE to AFTER\'s total (the default for heap profiles, whose bytes are absolute amounts)'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l normalize -d 'Scale BEFORE\'s weights to AFTER\'s total before comparing (the default, except for two heap profiles in bytes); the factor is printed'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l negate -d 'Swap the colours: red for what shrank, blue for what grew'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l allow-mismatch -d 'Compare inputs of different events or weight units (cpu-clock against page-faults, ns against samples) with a warning instead of refusing: only the shares then mean something'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s p -l pid -d 'Trace these running processes (every thread, later threads and forked children)' -r

@@ -366,6 +366,8 @@ fn diff_table_and_svg() {
             &path("inputs/after.folded"),
             "--format",
             "json",
+            "--width",
+            "after",
             "-o",
         ])
         .arg(&svg)
@@ -380,14 +382,14 @@ fn diff_table_and_svg() {
         .iter()
         .find(|c| c["function"] == "render")
         .expect("render");
-    assert_eq!(render["before_pct"], 40.0);
-    assert_eq!(render["after_pct"], 50.0);
-    assert_eq!(render["delta_points"], 10.0);
+    assert_eq!(render["self"]["before_pct"], 40.0);
+    assert_eq!(render["self"]["after_pct"], 50.0);
+    assert_eq!(render["self"]["delta_points"], 10.0);
     assert_eq!(v["only_after"][0]["function"], "fast_escape");
     assert_eq!(v["only_before"][0]["function"], "legacy_escape");
     let s = std::fs::read_to_string(&svg).expect("svg");
     let f = svg_frames(&s);
-    // Widths follow AFTER.
+    // Widths follow AFTER (--width after).
     assert_eq!(f.get("render"), Some(&100));
     assert_eq!(f.get("all"), Some(&200));
     let text = stdout_of(&[
@@ -423,7 +425,7 @@ fn diff_normalization_is_explicit() {
     let rs = std::fs::read_to_string(&r).expect("svg");
     // parse: before 40 scaled to 80 vs after 60 -> shrank (normalized); raw 40 -> 60 grew.
     assert!(ns.contains("before scaled to after"));
-    assert!(rs.contains("raw counts"));
+    assert!(rs.contains("raw samples"));
     let grab = |s: &str| {
         let doc = parse_svg(s);
         doc.descendants()
@@ -467,10 +469,18 @@ fn convert_and_mixed_format_diff() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let changed = v["changed"].as_array().expect("changed");
-    assert_eq!(changed.len(), 2, "leaf_a and leaf_b: {out}");
+    let names: Vec<&str> = changed
+        .iter()
+        .filter_map(|c| c["function"].as_str())
+        .collect();
+    for f in ["leaf_a", "leaf_b", "main", "start_thread"] {
+        assert!(names.contains(&f), "{f} missing: {out}");
+    }
     for c in changed {
-        assert_eq!(c["delta_points"], 0.0, "{c}");
-        assert_eq!(c["before_samples"], c["after_samples"], "{c}");
+        for m in ["self", "total"] {
+            assert_eq!(c[m]["delta_points"], 0.0, "{c}");
+            assert_eq!(c[m]["before"], c[m]["after"], "{c}");
+        }
     }
     assert!(v["only_before"].as_array().is_some_and(|a| a.is_empty()));
     assert!(v["only_after"].as_array().is_some_and(|a| a.is_empty()));
