@@ -126,8 +126,8 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
         'rprof;strace-summary' {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Trace these running processes (every thread, later threads and forked children)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Trace these running processes (every thread, later threads and forked children)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this many seconds (the summary is printed; attached targets run on)')
-            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds (the summary is printed; attached targets run on)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this many seconds: attached targets run on untraced; a launched command gets SIGTERM and is traced until it exits (as `record -d` does)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds: attached targets run on untraced; a launched command gets SIGTERM and is traced until it exits (as `record -d` does)')
             [CompletionResult]::new('-S', '-S ', [CompletionResultType]::ParameterName, 'Sort rows by this column')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort rows by this column')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')

@@ -118,8 +118,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
         &'rprof;strace-summary'= {
             cand -p 'Trace these running processes (every thread, later threads and forked children)'
             cand --pid 'Trace these running processes (every thread, later threads and forked children)'
-            cand -d 'Stop after this many seconds (the summary is printed; attached targets run on)'
-            cand --duration 'Stop after this many seconds (the summary is printed; attached targets run on)'
+            cand -d 'Stop after this many seconds: attached targets run on untraced; a launched command gets SIGTERM and is traced until it exits (as `record -d` does)'
+            cand --duration 'Stop after this many seconds: attached targets run on untraced; a launched command gets SIGTERM and is traced until it exits (as `record -d` does)'
             cand -S 'Sort rows by this column'
             cand --sort 'Sort rows by this column'
             cand --format 'Output format'

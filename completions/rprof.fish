@@ -95,7 +95,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l negate -d 'Swap the
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s p -l pid -d 'Trace these running processes (every thread, later threads and forked children)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s d -l duration -d 'Stop after this many seconds (the summary is printed; attached targets run on)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s d -l duration -d 'Stop after this many seconds: attached targets run on untraced; a launched command gets SIGTERM and is traced until it exits (as `record -d` does)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s S -l sort -d 'Sort rows by this column' -r -f -a "time\t'Total time, largest first'
 calls\t'Calls, most first'
 errors\t'Errors, most first'
