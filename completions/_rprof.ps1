@@ -134,7 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the summary to FILE instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the summary to FILE instead of stdout')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Tracing backend')
-            [CompletionResult]::new('--from-log', '--from-log', [CompletionResultType]::ParameterName, 'Summarise an existing `strace -f -T` log instead of tracing')
+            [CompletionResult]::new('--from-log', '--from-log', [CompletionResultType]::ParameterName, 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)')
             [CompletionResult]::new('--per-thread', '--per-thread', [CompletionResultType]::ParameterName, 'One table per thread, with its name')
             [CompletionResult]::new('--per-process', '--per-process', [CompletionResultType]::ParameterName, 'One table per process')
             [CompletionResult]::new('--errors', '--errors', [CompletionResultType]::ParameterName, 'List the error codes of each failing syscall (`ENOENT ×12`)')

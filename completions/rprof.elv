@@ -126,7 +126,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand -o 'Write the summary to FILE instead of stdout'
             cand --output 'Write the summary to FILE instead of stdout'
             cand --backend 'Tracing backend'
-            cand --from-log 'Summarise an existing `strace -f -T` log instead of tracing'
+            cand --from-log 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)'
             cand --per-thread 'One table per thread, with its name'
             cand --per-process 'One table per process'
             cand --errors 'List the error codes of each failing syscall (`ENOENT ×12`)'

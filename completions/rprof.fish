@@ -108,7 +108,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s o -l outp
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'perf when the raw_syscalls tracepoints open, else ptrace'
 perf\t'raw_syscalls tracepoints through perf_event_open (low overhead)'
 ptrace\t'ptrace syscall stops (works without tracefs or perf permissions; slow, like strace)'"
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-thread -d 'One table per thread, with its name'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-process -d 'One table per process'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l errors -d 'List the error codes of each failing syscall (`ENOENT ×12`)'

@@ -105,7 +105,7 @@ fn run(args: &[&str]) -> (bool, String, String) {
 /// Signals handled after raise() (rt_sigreturn returns 0) and inside sigsuspend
 /// (rt_sigreturn restores -EINTR): the counts and errors equal `strace -c`'s, and no
 /// `syscall_-1` row appears (the old perf backend's name for every rt_sigreturn).
-fn sigreturn_matches_strace(backend: &str) {
+fn sigreturn_matches_strace(backend: &str, extra: &[&str]) {
     if backend == "perf" && !tracepoints() {
         return;
     }
@@ -122,17 +122,10 @@ fn sigreturn_matches_strace(backend: &str) {
         Some(&(n + m, m)),
         "strace -c itself"
     );
-    let (ok, out, err) = run(&[
-        "strace-summary",
-        "--backend",
-        backend,
-        "--format",
-        "json",
-        "--",
-        bin,
-        &ns,
-        &ms,
-    ]);
+    let mut args = vec!["strace-summary", "--backend", backend, "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", bin, &ns, &ms]);
+    let (ok, out, err) = run(&args);
     assert!(ok, "rprof failed: {err}");
     let r = rows(&out);
     assert!(
@@ -143,7 +136,7 @@ fn sigreturn_matches_strace(backend: &str) {
     assert_eq!(
         (calls, errors),
         truth["rt_sigreturn"],
-        "{backend}: rt_sigreturn against strace -c\n{out}"
+        "{backend} {extra:?}: rt_sigreturn against strace -c\n{out}"
     );
     assert_eq!(codes["EINTR"], m, "{backend}: rt_sigreturn EINTR\n{out}");
     let s = r.get("rt_sigsuspend").expect("rt_sigsuspend row");
@@ -156,12 +149,22 @@ fn sigreturn_matches_strace(backend: &str) {
 
 #[test]
 fn strace_fix_rt_sigreturn_perf_equals_strace_c() {
-    sigreturn_matches_strace("perf");
+    sigreturn_matches_strace("perf", &[]);
+}
+
+#[test]
+fn strace_fix_rt_sigreturn_counts_only_equals_strace_c() {
+    sigreturn_matches_strace("perf", &["--counts-only"]);
+}
+
+#[test]
+fn strace_fix_rt_sigreturn_counts_only_per_thread_equals_strace_c() {
+    sigreturn_matches_strace("perf", &["--counts-only", "--per-thread"]);
 }
 
 #[test]
 fn strace_fix_rt_sigreturn_ptrace_equals_strace_c() {
-    sigreturn_matches_strace("ptrace");
+    sigreturn_matches_strace("ptrace", &[]);
 }
 
 // ---- --counts-only (in-kernel counting) ----------------------------------------------------
@@ -534,8 +537,7 @@ fn strace_fix_log_dev_zero_bounded() {
     assert!(err.contains("longer than 16777216 bytes"), "{err}");
 }
 
-/// An endless log of valid lines streams in constant memory: 64 MiB of calls through a pipe
-/// under a 1 GiB address-space limit.
+/// A long log of valid lines streams through a pipe on standard input (`--from-log -`).
 #[test]
 fn strace_fix_log_streams_a_large_pipe() {
     let mut child = Command::new(rprof_path())

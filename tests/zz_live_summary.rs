@@ -38,14 +38,18 @@ fn zz_report_skipped_live_tests() {
     } else {
         let _ = writeln!(
             err,
-            "\nrprof: {} live test{} skipped (set RPROF_REQUIRE_LIVE=1 to make them fail; see \
-             the README's test section for what they need):",
+            "\nrprof: {} live test{} skipped:",
             skipped.len(),
             if skipped.len() == 1 { " was" } else { "s were" }
         );
         for s in &skipped {
             let _ = writeln!(err, "  {s}");
         }
+        let _ = writeln!(
+            err,
+            "rprof: the README's test section says what live tests need; \
+             RPROF_REQUIRE_LIVE=1 makes a skip a failure"
+        );
     }
     let _ = err.flush();
 }

@@ -79,7 +79,7 @@ pub struct StraceArgs {
     /// Tracing backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: Backend,
-    /// Summarise an existing `strace -f -T` log instead of tracing.
+    /// Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "command")]
     pub from_log: Option<PathBuf>,
     /// The command to launch and trace, after `--`.
@@ -101,9 +101,13 @@ pub fn run(args: StraceArgs) -> Result<ExitCode> {
         errors: args.errors,
     };
     let (summary, code) = if let Some(path) = &args.from_log {
-        let f = log::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let s = log::parse_reader(std::io::BufReader::with_capacity(1 << 16, f))
-            .with_context(|| format!("{}", path.display()))?;
+        let s = if path.as_os_str() == "-" {
+            log::parse_reader(std::io::stdin().lock()).context("standard input")?
+        } else {
+            let f = log::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+            log::parse_reader(std::io::BufReader::with_capacity(1 << 16, f))
+                .with_context(|| format!("{}", path.display()))?
+        };
         (s, ExitCode::SUCCESS)
     } else {
         trace(&args)?

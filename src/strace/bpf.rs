@@ -511,6 +511,7 @@ impl Counter {
         let mut next = [0u8; 16];
         let mut vals = vec![0u64; ncpu];
         let mut first = true;
+        let mut found: Vec<(u32, u32, u32, u32, u64)> = Vec::new();
         loop {
             let mut a = [0u8; 128];
             put32(&mut a, 0, self.counts.as_raw_fd() as u32);
@@ -530,7 +531,25 @@ impl Counter {
             }
             let n: u64 = vals.iter().sum();
             let f = |o: usize| u32::from_ne_bytes([key[o], key[o + 1], key[o + 2], key[o + 3]]);
-            let (tgid, tid, nr, errno) = (f(0), f(4), f(8), f(12));
+            found.push((f(0), f(4), f(8), f(12), n));
+        }
+        // An exit reading number -1 (orig_ax) is rt_sigreturn's: restoring the interrupted
+        // context sets it so. The exit program has no entry to name it from (keeping one per
+        // thread would cost a map update per call), but on x86_64 rt_sigreturn is the only
+        // call that does this, except calls a tracer cancelled, whose entries read -1 too:
+        // threads with such entries keep the -1.
+        let minus_one = u32::MAX;
+        let cancelled: std::collections::HashSet<u32> = found
+            .iter()
+            .filter(|k| k.2 == minus_one && k.3 == 0)
+            .map(|k| k.1)
+            .collect();
+        for (tgid, tid, nr, errno, n) in found {
+            let nr = if nr == minus_one && errno != 0 && !cancelled.contains(&tid) {
+                syscalls::Sysno::rt_sigreturn as u32
+            } else {
+                nr
+            };
             if self.calls.is_some() {
                 rec.add_counts(owner.0, owner.1, nr, errno, n);
             } else {

@@ -637,6 +637,58 @@ mod tests {
     }
 
     #[test]
+    fn attach_notices_inside_lines() {
+        assert_eq!(
+            notice_split("[pid 1] getppid(strace: Process 2 attached"),
+            Some(16)
+        );
+        assert_eq!(
+            notice_split("x = 1 <0.1>strace: Process 22 detached  "),
+            Some(11)
+        );
+        // A notice on its own line is an ignored line, not a cut one.
+        assert_eq!(notice_split("strace: Process 2 attached"), None);
+        assert_eq!(
+            notice_split("[pid 1] write(1, \"strace: Process \", 16) = 16"),
+            None
+        );
+        let s = parse("1 read(0, strace: Process 2 attached\n\"x\", 1) = 1 <0.5>\n").unwrap();
+        assert_eq!(s.threads[0].syscalls["read"].calls, 1);
+        assert_eq!(s.meta.skipped_lines, 0);
+    }
+
+    #[test]
+    fn clone_thread_children_join_their_process() {
+        let log =
+            "10 clone(child_stack=0x1, flags=CLONE_VM|CLONE_THREAD|CLONE_SIGHAND) = 11 <0.1>\n\
+                   11 clone(child_stack=0x1, flags=CLONE_VM|CLONE_THREAD <unfinished ...>\n\
+                   11 <... clone resumed>, tls=0x2) = 12 <0.1>\n\
+                   10 clone(child_stack=NULL, flags=SIGCHLD) = 13 <0.1>\n\
+                   12 getpid() = 10 <0.1>\n13 getpid() = 13 <0.1>\n";
+        let s = parse(log).unwrap();
+        let pids: Vec<(u32, u32)> = s.threads.iter().map(|t| (t.tid, t.pid)).collect();
+        assert_eq!(pids, vec![(10, 10), (11, 10), (12, 10), (13, 13)]);
+    }
+
+    #[test]
+    fn absurd_latencies_are_refused() {
+        let s = parse("1 read(0, \"\", 1) = 0 <18446744073.0>\n1 read(0, \"\", 1) = 0 <1.0>\n")
+            .unwrap();
+        let r = &s.threads[0].syscalls["read"];
+        assert_eq!((r.calls, r.timed, r.total_ns), (2, 1, 1_000_000_000));
+        assert_eq!(s.meta.rejected_latencies, 1);
+    }
+
+    #[test]
+    fn overlong_line_is_refused() {
+        let big = vec![b'a'; MAX_LINE_BYTES + 10];
+        match parse_reader(&big[..]) {
+            Err(LogError::LineTooLong { line: 1, .. }) => {}
+            other => panic!("{:?}", other.map(|s| s.meta.skipped_lines)),
+        }
+    }
+
+    #[test]
     fn garbage_is_an_error() {
         assert!(parse("\u{0}\u{1}binary\nnot a log\n").is_err());
         assert!(parse("").is_err());
