@@ -101,7 +101,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l allow-mismatch -d '
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s p -l pid -d 'Trace these running processes (every thread, later threads and forked children)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s d -l duration -d 'Stop after this many seconds (the summary is printed; attached targets run on)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s d -l duration -d 'Stop after this many seconds: attached targets run on untraced; a launched command gets SIGTERM and is traced until it exits (as `record -d` does)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s S -l sort -d 'Sort rows by this column' -r -f -a "time\t'Total time, largest first'
 calls\t'Calls, most first'
 errors\t'Errors, most first'
@@ -114,7 +114,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s o -l outp
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'perf when the raw_syscalls tracepoints open, else ptrace'
 perf\t'raw_syscalls tracepoints through perf_event_open (low overhead)'
 ptrace\t'ptrace syscall stops (works without tracefs or perf permissions; slow, like strace)'"
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-thread -d 'One table per thread, with its name'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-process -d 'One table per process'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l errors -d 'List the error codes of each failing syscall (`ENOENT ×12`)'
