@@ -39,6 +39,7 @@ pub struct Symbolizer {
     modules: HashMap<String, Option<ElfModule>>,
     kallsyms: Option<Kallsyms>,
     perf_maps: HashMap<u32, Option<PerfMap>>,
+    refused_perf_maps: Vec<perfmap::Refused>,
 }
 
 impl Symbolizer {
@@ -134,12 +135,24 @@ impl Symbolizer {
 
     /// A JIT address of process `pid`, through its perf map.
     pub fn lookup_jit(&mut self, pid: u32, addr: u64) -> Option<String> {
+        if !self.perf_maps.contains_key(&pid) {
+            let m = PerfMap::load(pid).unwrap_or_else(|r| {
+                self.refused_perf_maps.push(r);
+                None
+            });
+            self.perf_maps.insert(pid, m);
+        }
         self.perf_maps
-            .entry(pid)
-            .or_insert_with(|| PerfMap::load(pid))
+            .get(&pid)?
             .as_ref()?
             .lookup(addr)
             .map(str::to_string)
+    }
+
+    /// The perf maps found but not read (a FIFO, a link, someone else's file, too big), with
+    /// the reason: the record summary names them.
+    pub fn refused_perf_maps(&self) -> &[perfmap::Refused] {
+        &self.refused_perf_maps
     }
 }
 
