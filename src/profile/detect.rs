@@ -403,6 +403,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn streams_are_checked_early_and_capped() {
+        let zeros = std::io::repeat(0).take(1 << 30);
+        let e = read_stream(zeros, "<stdin>", 4 << 30).expect_err("binary");
+        assert!(e.to_string().contains("not a profile: binary data"), "{e}");
+        let text = std::io::repeat(b'a').take(1 << 20).chain(&b" 1\n"[..]);
+        let e = read_stream(text, "<stdin>", 512 << 10).expect_err("over the cap");
+        assert!(e.to_string().contains("more than 512 KiB"), "{e}");
+        let ok = read_stream(&b"a;b 1\n"[..], "<stdin>", 6).expect("at the cap");
+        assert_eq!(ok, b"a;b 1\n");
+        assert!(read_stream(&b""[..], "<stdin>", 6)
+            .expect("empty")
+            .is_empty());
+    }
+
+    #[test]
+    fn size_texts() {
+        assert_eq!(size_text(4 << 30), "4 GiB");
+        assert_eq!(size_text(512 << 20), "512 MiB");
+        assert_eq!(size_text(1000), "1000 bytes");
+    }
+
+    #[test]
     fn detects_formats() {
         assert_eq!(detect(b"a;b 1\n"), Some(Format::Folded));
         assert_eq!(

@@ -707,6 +707,52 @@ mod tests {
         assert_eq!(q.meta.extra, vec![("exit".to_string(), "3".to_string())]);
     }
 
+    /// Re-seals a header after a field was changed.
+    fn fix_header_crc(b: &mut [u8]) {
+        let h = crc32fast::hash(&b[..36]);
+        b[36..40].copy_from_slice(&h.to_le_bytes());
+    }
+
+    #[test]
+    fn forged_body_lengths_are_refused_before_reserving_them() {
+        let bytes = encode(&sample_profile());
+        let comp = (bytes.len() - HEADER_LEN) as u64;
+        // More than deflate can expand to: refused from the header alone.
+        let mut b = bytes.clone();
+        b[16..24].copy_from_slice(&(16u64 << 30).to_le_bytes());
+        fix_header_crc(&mut b);
+        let e = decode(&b)
+            .expect_err("16 GiB from a few hundred bytes")
+            .to_string();
+        assert!(e.contains("17179869184") && e.contains("compressed"), "{e}");
+        // Plausible for the ratio but false: found out after decompressing what is there.
+        let mut b = bytes.clone();
+        b[16..24].copy_from_slice(&(comp * 1000).to_le_bytes());
+        fix_header_crc(&mut b);
+        let e = decode(&b).expect_err("wrong length").to_string();
+        assert!(e.contains("header says"), "{e}");
+    }
+
+    #[test]
+    fn counts_the_remaining_bytes_cannot_hold_are_refused() {
+        // An empty metadata prefix then a sample count of 10 with 20 bytes left: each sample
+        // takes at least 4 bytes, so at most 5 fit.
+        let mut d = Dec {
+            buf: &[
+                10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            pos: 0,
+        };
+        assert!(d.count("sample", 4).is_err());
+        let mut d = Dec {
+            buf: &[
+                5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            pos: 0,
+        };
+        assert_eq!(d.count("sample", 4), Ok(5));
+    }
+
     #[test]
     fn every_truncation_and_bit_flip_is_an_error() {
         let bytes = encode(&sample_profile());
