@@ -40,6 +40,8 @@ pub struct Symbolizer {
     kallsyms: Option<Kallsyms>,
     perf_maps: HashMap<u32, Option<PerfMap>>,
     refused_perf_maps: Vec<perfmap::Refused>,
+    /// Bytes read from perf maps so far, against [`perfmap::MAX_PERF_MAPS_TOTAL`].
+    perf_map_bytes: u64,
 }
 
 impl Symbolizer {
@@ -136,10 +138,12 @@ impl Symbolizer {
     /// A JIT address of process `pid`, through its perf map.
     pub fn lookup_jit(&mut self, pid: u32, addr: u64) -> Option<String> {
         if !self.perf_maps.contains_key(&pid) {
-            let m = PerfMap::load(pid).unwrap_or_else(|r| {
+            let budget = perfmap::MAX_PERF_MAPS_TOTAL.saturating_sub(self.perf_map_bytes);
+            let m = PerfMap::load(pid, budget).unwrap_or_else(|r| {
                 self.refused_perf_maps.push(r);
                 None
             });
+            self.perf_map_bytes += m.as_ref().map_or(0, PerfMap::bytes_read);
             self.perf_maps.insert(pid, m);
         }
         self.perf_maps

@@ -18,12 +18,18 @@ use std::path::Path;
 /// larger one is refused rather than read into memory.
 pub const MAX_PERF_MAP: u64 = 256 << 20;
 
+/// Largest total read from the perf maps of one recording (1 GiB): a target forking many
+/// processes, each with a map at the limit, must not make rprof read without end.
+pub const MAX_PERF_MAPS_TOTAL: u64 = 1 << 30;
+
 /// A parsed perf map.
 #[derive(Debug, Default)]
 pub struct PerfMap {
     /// (start, size, name offset in `names`, name length), sorted by start.
     entries: Vec<(u64, u64, u32, u32)>,
     names: String,
+    /// Bytes read from the file.
+    read: u64,
 }
 
 /// Why a perf map present at the expected path was not read.
@@ -40,6 +46,15 @@ pub fn process_uid(pid: u32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A size for messages, in MiB when it is a whole number of them.
+fn mib(n: u64) -> String {
+    if n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 fn kind(ft: std::fs::FileType) -> &'static str {
@@ -64,9 +79,25 @@ impl PerfMap {
     /// Loads the map of `pid`: Ok(None) when there is none, Err when one is there but was
     /// refused (see the module documentation). The target's uid is read from `/proc` while
     /// the process lives; once it is gone only the owner-independent checks apply.
-    pub fn load(pid: u32) -> Result<Option<Self>, Refused> {
+    /// `budget` is what is left of [`MAX_PERF_MAPS_TOTAL`] for this recording.
+    pub fn load(pid: u32, budget: u64) -> Result<Option<Self>, Refused> {
         let path = format!("/tmp/perf-{pid}.map");
-        Self::load_path(Path::new(&path), process_uid(pid), MAX_PERF_MAP)
+        let cap = MAX_PERF_MAP.min(budget);
+        Self::load_path(Path::new(&path), process_uid(pid), cap).map_err(|mut r| {
+            if cap < MAX_PERF_MAP && r.reason.contains("read at most") {
+                r.reason = format!(
+                    "{}; the perf maps of one recording are read up to {} MiB in all",
+                    r.reason,
+                    MAX_PERF_MAPS_TOTAL >> 20
+                );
+            }
+            r
+        })
+    }
+
+    /// Bytes read from the file it was loaded from.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
     }
 
     /// Loads a perf map at `path` with the checks of [`PerfMap::load`]: `owner` is the uid the
@@ -115,9 +146,9 @@ impl PerfMap {
         }
         if meta.len() > cap {
             return Err(refuse(format!(
-                "{} bytes, more than the {} MiB read at most",
+                "{} bytes, more than the {} read at most",
                 meta.len(),
-                cap >> 20
+                mib(cap)
             )));
         }
         let mut bytes = Vec::new();
@@ -127,11 +158,13 @@ impl PerfMap {
             .map_err(|e| refuse(format!("read error: {e}")))?;
         if bytes.len() as u64 > cap {
             return Err(refuse(format!(
-                "grew past the {} MiB read at most while being read",
-                cap >> 20
+                "grew past the {} read at most while being read",
+                mib(cap)
             )));
         }
-        Ok(Some(Self::parse(&String::from_utf8_lossy(&bytes))))
+        let mut m = Self::parse(&String::from_utf8_lossy(&bytes));
+        m.read = bytes.len() as u64;
+        Ok(Some(m))
     }
 
     /// Parses perf map text; malformed lines are skipped.
@@ -160,7 +193,11 @@ impl PerfMap {
         entries.reverse();
         entries.sort_by_key(|e| e.0);
         entries.dedup_by_key(|e| e.0);
-        PerfMap { entries, names }
+        PerfMap {
+            entries,
+            names,
+            read: 0,
+        }
     }
 
     /// The symbol covering `addr`.
@@ -231,5 +268,21 @@ mod tests {
         assert!(reason(&good, Some(own_uid() + 1), MAX_PERF_MAP).contains("owned by uid"));
         assert!(reason(&good, None, 4).contains("more than"));
         assert!(reason(d, None, MAX_PERF_MAP).contains("directory"));
+    }
+
+    #[test]
+    fn recording_budget_bounds_the_total_read() {
+        let pid = std::process::id();
+        let path = format!("/tmp/perf-{pid}.map");
+        let text = "1000 10 jitted\n".repeat(10);
+        std::fs::write(&path, &text).expect("write");
+        let small = PerfMap::load(pid, 50).map(|_| ()).map_err(|r| r.reason);
+        let full = PerfMap::load(pid, MAX_PERF_MAPS_TOTAL);
+        let _ = std::fs::remove_file(&path);
+        let e = small.expect_err("over the budget");
+        assert!(e.contains("up to 1024 MiB in all"), "{e}");
+        let m = full.expect("accepted").expect("present");
+        assert_eq!(m.bytes_read(), text.len() as u64);
+        assert_eq!(m.lookup(0x1000), Some("jitted"));
     }
 }
