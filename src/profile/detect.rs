@@ -248,7 +248,13 @@ fn read_opened(f: std::fs::File, name: &str) -> Result<InputBytes> {
     let meta = f
         .metadata()
         .with_context(|| format!("cannot read {name}"))?;
-    if meta.is_file() && meta.len() > 0 {
+    // Stdin redirected from a file may have been partly read by whoever ran rprof: map it
+    // only from its start, as a freshly opened file is.
+    let at_start = {
+        use std::io::Seek;
+        (&f).stream_position().is_ok_and(|p| p == 0)
+    };
+    if meta.is_file() && meta.len() > 0 && at_start {
         // SAFETY: the mapping is read-only; a file truncated by another process while we read
         // it could fault, the same risk every mmap-based reader (perf, inferno) accepts for
         // files it was pointed at.
