@@ -471,3 +471,96 @@ fn data_file_claiming_a_16_gib_body_is_a_clear_error() {
         assert!(stderr.contains("17179869184"), "{stderr}");
     }
 }
+
+/// Adds a `.gnu_debuglink` section naming `name`, with the CRC-32 of `debug`, laid out as GNU
+/// objcopy does (objcopy's own `--add-gnu-debuglink` keeps only a base name).
+fn add_debuglink(bin: &Path, name: &str, debug: &Path) {
+    let mut sec = name.as_bytes().to_vec();
+    sec.push(0);
+    while sec.len() % 4 != 0 {
+        sec.push(0);
+    }
+    let crc = crc32fast::hash(&std::fs::read(debug).expect("debug file"));
+    sec.extend_from_slice(&crc.to_le_bytes());
+    let raw = bin.with_extension("debuglink");
+    std::fs::write(&raw, &sec).expect("section");
+    let st = Command::new("objcopy")
+        .arg("--add-section")
+        .arg(format!(".gnu_debuglink={}", raw.display()))
+        .arg(bin)
+        .status()
+        .expect("objcopy");
+    assert!(st.success());
+}
+
+/// Records a binary stripped of its DWARF whose `.gnu_debuglink` names `../secret/...`
+/// (CRC right): the debug file outside the documented places is not read, so no file:line
+/// appears. The same file under a plain name next to the binary is used (control).
+#[test]
+fn record_does_not_follow_a_debuglink_with_a_path() {
+    if !live_ok() || !live("objcopy", have("objcopy")) {
+        return;
+    }
+    let dir = world_dir();
+    let d = dir.path();
+    std::fs::create_dir(d.join("bin")).expect("mkdir");
+    std::fs::create_dir(d.join("secret")).expect("mkdir");
+    let run = |prog: &str, args: &[&std::ffi::OsStr]| {
+        let st = Command::new(prog).args(args).status().expect(prog);
+        assert!(st.success(), "{prog} {args:?}");
+    };
+    let bin = compile(
+        "record/split.c",
+        &d.join("bin"),
+        "split",
+        &["-O1", "-g", "-Wl,--build-id=none"],
+    );
+    let secret = d.join("secret/split.debug");
+    run(
+        "objcopy",
+        &[
+            "--only-keep-debug".as_ref(),
+            bin.as_os_str(),
+            secret.as_os_str(),
+        ],
+    );
+    run("strip", &["--strip-debug".as_ref(), bin.as_os_str()]);
+    let plain = d.join("bin/plain");
+    std::fs::copy(&bin, &plain).expect("copy");
+    std::fs::copy(&secret, d.join("bin/plain.debug")).expect("copy");
+    add_debuglink(&bin, "../secret/split.debug", &secret);
+    add_debuglink(&plain, "plain.debug", &secret);
+    for (prog, lines) in [(&bin, false), (&plain, true)] {
+        let data = d.join("split.data");
+        let out = Command::new(rprof_path())
+            .args(["record", "-o"])
+            .arg(&data)
+            .arg("--")
+            .arg(prog)
+            .arg("1")
+            .output()
+            .expect("record");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rep = Command::new(rprof_path())
+            .args(["report", "--sort", "line"])
+            .arg(&data)
+            .output()
+            .expect("report");
+        let report = String::from_utf8_lossy(&rep.stdout);
+        assert!(
+            report.contains("work_sixty") || report.contains("split.c"),
+            "{report}"
+        );
+        assert_eq!(
+            report.contains("split.c:"),
+            lines,
+            "{}: source lines {}expected:\n{report}",
+            prog.display(),
+            if lines { "" } else { "not " }
+        );
+    }
+}
