@@ -5,7 +5,6 @@
 //! at the end) followed by ms_print's graph, table and trees; optionally a flame graph, a chart,
 //! folded stacks or JSON.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
@@ -17,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use crate::massif::{self, chart, convert, parse, text, Massif};
+use crate::profile::detect;
 use crate::profile::file::write_atomically;
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
@@ -142,13 +142,16 @@ fn display_name(path: &str) -> String {
 /// Parses the file (or stdin) as a stream.
 fn read(path: &str, opt: &parse::ParseOptions) -> Result<Massif> {
     if path == "-" {
+        detect::check_stdin()?;
         let stdin = std::io::stdin();
         return Ok(parse::parse_reader(stdin.lock(), "<stdin>", opt)?);
     }
     if Path::new(path).is_dir() {
         bail!("'{path}' is a directory, not a massif output file");
     }
-    let f = File::open(path).with_context(|| format!("cannot open '{path}'"))?;
+    // Never blocks in open (a FIFO without a writer) and refuses devices.
+    let f = detect::open_nonblocking(path).with_context(|| format!("cannot open '{path}'"))?;
+    detect::check_opened(&f, &format!("'{path}'"))?;
     let looks_runnable = f
         .metadata()
         .map(|md| md.is_file() && md.permissions().mode() & 0o111 != 0)
