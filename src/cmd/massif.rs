@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use crate::massif::{chart, convert, parse, text, Massif};
-use crate::profile::file::write_atomically;
+use crate::output::write_atomically;
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
 /// What goes to stdout.

@@ -1,0 +1,222 @@
+//! Writing output files safely, also as root in a directory other users can write to.
+//!
+//! Every file rprof writes (data files, SVGs, syscall summaries) goes through here:
+//!
+//! - the content is written to a temporary file in the target's directory, created with
+//!   `O_CREAT|O_EXCL` under a random name (the `tempfile` crate), so a symlink or file planted
+//!   beforehand can never be opened in its place: a predictable name such as `.NAME.tmp.PID`
+//!   let a planted symlink make root truncate any file on the machine;
+//! - it is flushed to disk (`fsync`) and only then renamed onto the final name. `rename(2)`
+//!   never follows a symlink at the destination: a symlink planted at the final name is
+//!   replaced by the new file, and the file it pointed to is left alone. That is the wanted
+//!   behaviour: rprof writes the name it was given, never some other file;
+//! - a failure (a full disk, an I/O error) removes the temporary and leaves the final name as
+//!   it was: never a half-written or empty file under the real name;
+//! - `record` keeps the previous file as `FILE.old`, and moves it aside only once the new file
+//!   is complete ([`replace_keeping_old`]);
+//! - checking up front whether a place is writable creates nothing ([`check_writable`]).
+
+use std::ffi::{CString, OsString};
+use std::fs::{self, File, Permissions};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+/// The directory a path's file lives in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `bytes` into a new temporary file next to `path`, flushed to disk, ready to be
+/// renamed into place. Dropping it unrenamed removes it.
+fn complete_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let dir = parent_dir(path);
+    // A recognisable prefix says what a leftover is for; the name is cut short so that the
+    // random part and suffix still fit in NAME_MAX.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut cut = name.len().min(64);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let prefix = format!(".{}.", &name[..cut]);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        // The default mode of a created file (umask applies), as `File::create` gives, not
+        // tempfile's private 0600: an SVG or data file is meant to be shared.
+        .permissions(Permissions::from_mode(0o666))
+        .tempfile_in(&dir)?;
+    tmp.as_file_mut().write_all(bytes)?;
+    // The data reaches the disk before the rename makes it visible under the real name, so a
+    // crash leaves the old file or the new one, never an empty one.
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// Makes a rename in `dir` durable; best effort (some file systems refuse to fsync a directory).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a complete new file appears under `path`, or, on any
+/// error, `path` is left as it was. A symlink at `path` is replaced, not followed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = complete_temp(path, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&parent_dir(path));
+    Ok(())
+}
+
+/// Writes `bytes` to `path` (atomically, as [`write_atomically`]), or to stdout when `path` is
+/// `-`.
+pub fn write_or_stdout(path: &str, bytes: &[u8]) -> io::Result<()> {
+    if path == "-" {
+        let mut so = io::stdout().lock();
+        so.write_all(bytes)?;
+        so.flush()
+    } else {
+        write_atomically(Path::new(path), bytes)
+    }
+}
+
+/// The name an existing `path` is kept under: `path` with `.old` appended.
+pub fn old_name(path: &Path) -> PathBuf {
+    let mut old: OsString = path.as_os_str().to_owned();
+    old.push(".old");
+    PathBuf::from(old)
+}
+
+/// Writes `bytes` to `path` and keeps what was at `path` before as `path.old`; returns the
+/// `.old` name when there was something to keep.
+///
+/// The previous file is moved aside only once the new one is complete on disk: when the new
+/// file cannot be written (a full disk), `path` keeps its content and `.old` is untouched.
+/// Both steps are renames, which move names and never write through a symlink.
+pub fn replace_keeping_old(path: &Path, bytes: &[u8]) -> io::Result<Option<PathBuf>> {
+    let tmp = complete_temp(path, bytes)?;
+    let old = old_name(path);
+    let kept = match fs::symlink_metadata(path) {
+        Ok(_) => {
+            fs::rename(path, &old).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot keep the previous file as {}: {e}", old.display()),
+                )
+            })?;
+            true
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    if let Err(e) = tmp.persist(path) {
+        // Put the previous file back so that a failure changes nothing.
+        if kept {
+            let _ = fs::rename(&old, path);
+        }
+        return Err(e.error);
+    }
+    sync_dir(&parent_dir(path));
+    Ok(kept.then_some(old))
+}
+
+/// Fails when a file cannot be written at `path`, without creating anything: the directory
+/// must exist and be writable (and searchable) by this process's effective ids, and `path`
+/// must not be a directory. Used to fail before a long recording rather than after it.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    match fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => bail!("{} is not a directory", dir.display()),
+        Err(e) => bail!("{}: {e}", dir.display()),
+    }
+    let c = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| anyhow::anyhow!("{} contains a NUL byte", dir.display()))?;
+    // faccessat with AT_EACCESS answers for the effective ids, as the later open will be
+    // checked; it also reports a read-only file system (EROFS), which root's permissions do
+    // not override.
+    // SAFETY: a valid NUL-terminated path and plain integer arguments.
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    if rc != 0 {
+        bail!("{}: {}", dir.display(), io::Error::last_os_error());
+    }
+    if path.is_dir() {
+        bail!("it is a directory");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn write_replaces_a_symlink_and_leaves_its_target_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let out = d.path().join("out.svg");
+        symlink(&victim, &out).unwrap();
+        write_atomically(&out, b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(!fs::symlink_metadata(&out).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&out).unwrap(), b"new");
+        // Nothing else is left in the directory.
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn keeping_old_moves_the_previous_file_only_after_writing() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("rprof.data");
+        assert_eq!(replace_keeping_old(&out, b"one").unwrap(), None);
+        let old = replace_keeping_old(&out, b"two").unwrap();
+        assert_eq!(old.as_deref(), Some(old_name(&out).as_path()));
+        assert_eq!(fs::read(&out).unwrap(), b"two");
+        assert_eq!(fs::read(old_name(&out)).unwrap(), b"one");
+    }
+
+    #[test]
+    fn failed_write_keeps_the_previous_file() {
+        let d = tempfile::tempdir().unwrap();
+        // The temporary cannot be created in a directory that does not exist: the error comes
+        // before anything is renamed.
+        let out = d.path().join("missing").join("x");
+        assert!(replace_keeping_old(&out, b"x").is_err());
+        let out = d.path().join("x");
+        fs::write(&out, b"keep").unwrap();
+        // A directory at the .old name makes the move aside fail: the original stays.
+        fs::create_dir(old_name(&out)).unwrap();
+        fs::write(old_name(&out).join("f"), b"").unwrap();
+        assert!(replace_keeping_old(&out, b"new").is_err());
+        assert_eq!(fs::read(&out).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn check_writable_creates_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        check_writable(&d.path().join("x")).unwrap();
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
+        assert!(check_writable(&d.path().join("no").join("x")).is_err());
+        let err = check_writable(d.path()).unwrap_err().to_string();
+        assert!(err.contains("directory"), "{err}");
+    }
+}
