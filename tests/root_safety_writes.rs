@@ -512,3 +512,61 @@ fn massif_svgs_are_well_formed_with_control_characters() {
     let text = parse_svg("massif --chart", &chart);
     assert!(text.contains(r"bu\x01ild\u{fffe}_index"), "{text}");
 }
+
+#[test]
+fn massif_run_does_not_write_through_planted_symlinks() {
+    if !live("valgrind", common::have("valgrind")) {
+        return;
+    }
+    // valgrind itself opens its output with O_TRUNC: a symlink at --keep was followed.
+    let victim = Victim::new();
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("kept.massif");
+    symlink(&victim.path, &keep).unwrap();
+    run_ok(
+        "massif --keep",
+        rprof()
+            .current_dir(dir.path())
+            .args(["massif", "--summary-only", "--keep"])
+            .arg(&keep)
+            .args(["--", "true"]),
+    );
+    victim.assert_intact("massif --keep");
+    assert!(fs::symlink_metadata(&keep).unwrap().file_type().is_file());
+    let text = fs::read_to_string(&keep).unwrap();
+    // The file names itself as the user named it, not by rprof's private directory.
+    let first = text.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        format!("desc: --massif-out-file={}", keep.display()),
+        "{text}"
+    );
+    assert_eq!(listing(dir.path()), ["kept.massif"]);
+
+    // The default name, massif.out.PID in the current directory, planted for the next pids.
+    let victim = Victim::new();
+    let dir = tempfile::tempdir().unwrap();
+    let next = last_pid() + 1;
+    for pid in next..next + 400 {
+        symlink(&victim.path, dir.path().join(format!("massif.out.{pid}"))).unwrap();
+    }
+    let r = run_ok(
+        "massif",
+        rprof()
+            .current_dir(dir.path())
+            .args(["massif", "--summary-only", "--", "true"]),
+    );
+    victim.assert_intact("massif (default name)");
+    let err = String::from_utf8_lossy(&r.stderr);
+    let kept = err
+        .lines()
+        .find_map(|l| l.strip_prefix("rprof: massif output kept in "))
+        .unwrap_or_else(|| panic!("{err}"));
+    let kept = dir.path().join(kept);
+    assert!(fs::symlink_metadata(&kept).unwrap().file_type().is_file());
+    assert!(fs::read_to_string(&kept)
+        .unwrap()
+        .starts_with("desc: --massif-out-file=massif.out.%p\n"));
+    // Nothing else was created (no private directory left behind).
+    assert_eq!(listing(dir.path()).len(), 400);
+}

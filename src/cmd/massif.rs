@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context, Result};
@@ -166,9 +166,25 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
     // valgrind expands %p to the pid itself; the pid is the child's, since valgrind execs the
     // tool in the same process.
     let out_arg = args.keep.clone().unwrap_or_else(|| "massif.out.%p".into());
+    // valgrind opens its output with O_TRUNC and follows a symlink planted at that name (as
+    // root, in a shared directory, that overwrites any file): it writes into a fresh private
+    // directory beside the final name instead, and rprof renames the result into place.
+    let final_dir = match Path::new(&out_arg).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let private = tempfile::Builder::new()
+        .prefix(".rprof-massif.")
+        .tempdir_in(&final_dir)
+        .with_context(|| format!("cannot write massif's output in {}", final_dir.display()))?;
+    let base = Path::new(&out_arg)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "massif.out.%p".into());
+    let private_arg = private.path().join(&base).to_string_lossy().into_owned();
     let mut c = Command::new("valgrind");
     c.arg("--tool=massif")
-        .arg(format!("--massif-out-file={out_arg}"))
+        .arg(format!("--massif-out-file={private_arg}"))
         .args(&args.valgrind_args)
         .args(&args.command);
     // The program's own stdout goes to our stderr: stdout carries rprof's report.
@@ -196,12 +212,15 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         Some(k) => k.clone(),
         None => format!("massif.out.{pid}"),
     };
-    if !Path::new(&path).exists() {
+    let written = private.path().join(base.replace("%p", &pid.to_string()));
+    // Only what valgrind wrote counts: a file already at the final name is not its output.
+    if !written.exists() {
         bail!(
             "valgrind exited ({status}) without writing {path}; check its messages above (is `{}` a program valgrind can run?)",
             args.command.first().map_or("", |s| s.as_str())
         );
     }
+    place_massif_output(&written, &private_arg, &out_arg, Path::new(&path))?;
     if !status.success() {
         let how = if status.signal() == Some(libc::SIGINT) {
             "was interrupted".to_string()
@@ -212,6 +231,35 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
     }
     eprintln!("rprof: massif output kept in {path}");
     Ok(path)
+}
+
+/// Moves massif's output from the private directory to `path` (a rename, which replaces a
+/// symlink there rather than following it). Its `desc:` line names the file as the user gave
+/// it, not the private directory.
+fn place_massif_output(
+    written: &Path,
+    private_arg: &str,
+    out_arg: &str,
+    path: &Path,
+) -> Result<()> {
+    let bytes =
+        std::fs::read(written).with_context(|| format!("cannot read {}", written.display()))?;
+    let from = format!("--massif-out-file={private_arg}");
+    let header_end = bytes.len().min(64 * 1024);
+    let at = bytes[..header_end]
+        .windows(from.len())
+        .position(|w| w == from.as_bytes());
+    match at {
+        Some(i) => {
+            let mut fixed = Vec::with_capacity(bytes.len());
+            fixed.extend_from_slice(&bytes[..i]);
+            fixed.extend_from_slice(format!("--massif-out-file={out_arg}").as_bytes());
+            fixed.extend_from_slice(&bytes[i + from.len()..]);
+            crate::output::write_atomically(path, &fixed)
+        }
+        None => std::fs::rename(written, path),
+    }
+    .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn output(args: &MassifArgs, m: &Massif, name: &str) -> Result<()> {
