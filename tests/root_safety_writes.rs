@@ -570,3 +570,60 @@ fn massif_run_does_not_write_through_planted_symlinks() {
     // Nothing else was created (no private directory left behind).
     assert_eq!(listing(dir.path()).len(), 400);
 }
+
+#[test]
+fn devices_and_own_descriptors_are_written_in_place() {
+    // As root, a rename over /dev/null would replace the device with a regular file, and one
+    // over /dev/stdout the symlink. Tried on a private copy of /dev/null (a regression must
+    // not damage the machine) and on /proc/self/fd/1 (where a rename cannot happen).
+    let r = run_ok(
+        "strace-summary -o /proc/self/fd/1",
+        rprof()
+            .arg("strace-summary")
+            .arg("--from-log")
+            .arg(fixture("strace/mix-tt.log"))
+            .args(["-o", "/proc/self/fd/1"]),
+    );
+    assert!(String::from_utf8_lossy(&r.stdout).contains("getppid"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let null = dir.path().join("null");
+    let made = std::process::Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .output();
+    if !made.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIP: cannot make a character device (needs root): {made:?}");
+        return;
+    }
+    let is_dev = || {
+        use std::os::unix::fs::FileTypeExt;
+        fs::symlink_metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    };
+    for cmd in ["flamegraph", "convert"] {
+        run_ok(
+            cmd,
+            rprof()
+                .arg(cmd)
+                .arg(fixture("inputs/before.folded"))
+                .arg("-o")
+                .arg(&null),
+        );
+        assert!(is_dev(), "{cmd} replaced the device");
+    }
+    if live("perf_event_open", perf_event_check()) {
+        run_ok(
+            "record",
+            rprof()
+                .arg("record")
+                .arg("-o")
+                .arg(&null)
+                .args(["--", "true"]),
+        );
+        assert!(is_dev(), "record replaced the device");
+    }
+    assert_eq!(listing(dir.path()), ["null"]);
+}
