@@ -36,6 +36,15 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// Writes `bytes` into a new temporary file next to `path`, flushed to disk, ready to be
 /// renamed into place. Dropping it unrenamed removes it.
 fn complete_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    complete_temp_with(path, &mut |w| w.write_all(bytes))
+}
+
+/// As [`complete_temp`], with the content written by `fill` (for content streamed from
+/// elsewhere rather than held in memory).
+fn complete_temp_with(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<tempfile::NamedTempFile> {
     let dir = parent_dir(path);
     // A recognisable prefix says what a leftover is for; the name is cut short so that the
     // random part and suffix still fit in NAME_MAX.
@@ -55,7 +64,11 @@ fn complete_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFil
         // tempfile's private 0600: an SVG or data file is meant to be shared.
         .permissions(Permissions::from_mode(0o666))
         .tempfile_in(&dir)?;
-    tmp.as_file_mut().write_all(bytes)?;
+    {
+        let mut w = io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
     // The data reaches the disk before the rename makes it visible under the real name, so a
     // crash leaves the old file or the new one, never an empty one.
     tmp.as_file().sync_all()?;
@@ -176,6 +189,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         return f.write_all(bytes);
     }
     let tmp = complete_temp(path, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&parent_dir(path));
+    Ok(())
+}
+
+/// As [`write_atomically`], with the content written by `fill` as it goes (streamed, not held
+/// in memory).
+pub fn write_atomically_with(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    if let Some(fd) = own_fd(path) {
+        let mut buf = Vec::new();
+        fill(&mut buf)?;
+        return write_fd(fd, &buf);
+    }
+    if let Some(f) = open_stream(path)? {
+        let mut w = io::BufWriter::new(f);
+        fill(&mut w)?;
+        return w.flush();
+    }
+    let tmp = complete_temp_with(path, fill)?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&parent_dir(path));
     Ok(())

@@ -233,32 +233,39 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
     Ok(path)
 }
 
-/// Moves massif's output from the private directory to `path` (a rename, which replaces a
-/// symlink there rather than following it). Its `desc:` line names the file as the user gave
-/// it, not the private directory.
+/// Moves massif's output from the private directory to `path` (replacing a symlink there
+/// rather than following it), with its `desc:` line naming the file as the user gave it, not
+/// the private directory. Streamed: massif files can be large.
 fn place_massif_output(
     written: &Path,
     private_arg: &str,
     out_arg: &str,
     path: &Path,
 ) -> Result<()> {
-    let bytes =
-        std::fs::read(written).with_context(|| format!("cannot read {}", written.display()))?;
+    use std::io::{BufRead, BufReader};
+    let f = File::open(written).with_context(|| format!("cannot read {}", written.display()))?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
     let from = format!("--massif-out-file={private_arg}");
-    let header_end = bytes.len().min(64 * 1024);
-    let at = bytes[..header_end]
-        .windows(from.len())
-        .position(|w| w == from.as_bytes());
-    match at {
-        Some(i) => {
-            let mut fixed = Vec::with_capacity(bytes.len());
-            fixed.extend_from_slice(&bytes[..i]);
-            fixed.extend_from_slice(format!("--massif-out-file={out_arg}").as_bytes());
-            fixed.extend_from_slice(&bytes[i + from.len()..]);
-            crate::output::write_atomically(path, &fixed)
+    let to = format!("--massif-out-file={out_arg}");
+    crate::output::write_atomically_with(path, &mut |w| {
+        // The desc: lines come first; the rest is copied as it is.
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            if !line.starts_with(b"desc:") {
+                w.write_all(&line)?;
+                break;
+            }
+            match String::from_utf8_lossy(&line) {
+                l if l.contains(&from) => w.write_all(l.replacen(&from, &to, 1).as_bytes())?,
+                _ => w.write_all(&line)?,
+            }
         }
-        None => std::fs::rename(written, path),
-    }
+        std::io::copy(&mut r, w).map(|_| ())
+    })
     .with_context(|| format!("cannot write {}", path.display()))
 }
 
