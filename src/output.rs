@@ -14,7 +14,11 @@
 //!   it was: never a half-written or empty file under the real name;
 //! - `record` keeps the previous file as `FILE.old`, and moves it aside only once the new file
 //!   is complete ([`replace_keeping_old`]);
-//! - checking up front whether a place is writable creates nothing ([`check_writable`]).
+//! - checking up front whether a place is writable creates nothing ([`check_writable`]);
+//! - streams are written in place, never replaced: one of our own descriptors (`/dev/stdout`,
+//!   `/dev/fd/N`), a character device (`/dev/null`), our own FIFO, or a FIFO or character
+//!   device behind a symlink in a directory only root or we can write. Another user's FIFO,
+//!   or a symlink in a shared directory such as `/tmp`, is replaced like any other name.
 
 use std::ffi::{CString, OsString};
 use std::fs::{self, File, Permissions};
@@ -214,18 +218,6 @@ pub fn write_atomically_with(
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&parent_dir(path));
     Ok(())
-}
-
-/// Writes `bytes` to `path` (atomically, as [`write_atomically`]), or to stdout when `path` is
-/// `-`.
-pub fn write_or_stdout(path: &str, bytes: &[u8]) -> io::Result<()> {
-    if path == "-" {
-        let mut so = io::stdout().lock();
-        so.write_all(bytes)?;
-        so.flush()
-    } else {
-        write_atomically(Path::new(path), bytes)
-    }
 }
 
 /// The name an existing `path` is kept under: `path` with `.old` appended.
