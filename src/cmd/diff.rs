@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 
 use std::time::{Duration, Instant};
 
+use crate::output::write_atomically;
 use crate::profile::detect::{self, LoadOptions, Loaded};
-use crate::profile::file::write_atomically;
 use crate::profile::folded::LineBuf;
 use crate::profile::stack_counts::{self, StackCounts};
 use crate::render::diff::{self, DiffOptions, Totals, WidthBasis};

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::cmd::record::TargetArgs;
+use crate::output::write_atomically;
 use crate::profile::detect::{self, LoadOptions};
-use crate::profile::file::write_atomically;
 use crate::profile::folded::{self, FoldOptions, LineBuf};
 use crate::profile::stack_counts;
 use crate::profile::Profile;

@@ -9,15 +9,15 @@ use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use crate::massif::{self, chart, convert, parse, text, Massif};
+use crate::output::write_atomically;
 use crate::profile::detect;
-use crate::profile::file::write_atomically;
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
 /// What goes to stdout.
@@ -245,9 +245,25 @@ fn run_valgrind(args: &MassifArgs) -> Result<(String, Option<ExitReport>)> {
     } else {
         None
     };
+    // valgrind opens its output with O_TRUNC and follows a symlink planted at that name (as
+    // root, in a shared directory, that overwrites any file): it writes into a fresh private
+    // directory beside the final name instead, and rprof renames the result into place.
+    let final_dir = match Path::new(&out_arg).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let private = tempfile::Builder::new()
+        .prefix(".rprof-massif.")
+        .tempdir_in(&final_dir)
+        .with_context(|| format!("cannot write massif's output in {}", final_dir.display()))?;
+    let base = Path::new(&out_arg)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "massif.out.%p".into());
+    let private_arg = private.path().join(&base).to_string_lossy().into_owned();
     let mut c = Command::new("valgrind");
     c.arg("--tool=massif")
-        .arg(format!("--massif-out-file={out_arg}"));
+        .arg(format!("--massif-out-file={private_arg}"));
     if let Some(d) = &exit_dir {
         c.arg("--xtree-memory=allocs")
             .arg(format!("--xtree-memory-file={}", d.path().display()));
@@ -281,12 +297,15 @@ fn run_valgrind(args: &MassifArgs) -> Result<(String, Option<ExitReport>)> {
         Some(k) => k.clone(),
         None => format!("massif.out.{pid}"),
     };
-    if !Path::new(&path).exists() {
+    let written = private.path().join(base.replace("%p", &pid.to_string()));
+    // Only what valgrind wrote counts: a file already at the final name is not its output.
+    if !written.exists() {
         bail!(
             "valgrind exited ({status}) without writing {path}; check its messages above (is `{}` a program valgrind can run?)",
             args.command.first().map_or("", |s| s.as_str())
         );
     }
+    place_massif_output(&written, &private_arg, &out_arg, Path::new(&path))?;
     if !status.success() {
         let how = if status.signal() == Some(libc::SIGINT) {
             "was interrupted".to_string()
@@ -303,6 +322,43 @@ fn run_valgrind(args: &MassifArgs) -> Result<(String, Option<ExitReport>)> {
         .filter(|d| d.path().is_file())
         .map(|d| (d, killed_by));
     Ok((path, report))
+}
+
+/// Moves massif's output from the private directory to `path` (replacing a symlink there
+/// rather than following it), with its `desc:` line naming the file as the user gave it, not
+/// the private directory. Streamed: massif files can be large.
+fn place_massif_output(
+    written: &Path,
+    private_arg: &str,
+    out_arg: &str,
+    path: &Path,
+) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let f = std::fs::File::open(written)
+        .with_context(|| format!("cannot read {}", written.display()))?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let from = format!("--massif-out-file={private_arg}");
+    let to = format!("--massif-out-file={out_arg}");
+    crate::output::write_atomically_with(path, &mut |w| {
+        // The desc: lines come first; the rest is copied as it is.
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            if !line.starts_with(b"desc:") {
+                w.write_all(&line)?;
+                break;
+            }
+            match String::from_utf8_lossy(&line) {
+                l if l.contains(&from) => w.write_all(l.replacen(&from, &to, 1).as_bytes())?,
+                _ => w.write_all(&line)?,
+            }
+        }
+        std::io::copy(&mut r, w).map(|_| ())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn output(

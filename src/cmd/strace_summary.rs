@@ -119,7 +119,10 @@ pub fn run(args: StraceArgs) -> Result<ExitCode> {
     };
     match &args.output {
         Some(p) => {
-            std::fs::write(p, out).with_context(|| format!("cannot write {}", p.display()))?
+            // Temporary file + rename: a full disk leaves no empty file, a symlink planted at
+            // the name is replaced rather than written through.
+            crate::output::write_atomically(p, out.as_bytes())
+                .with_context(|| format!("cannot write {}", p.display()))?
         }
         None => {
             let mut so = std::io::stdout().lock();

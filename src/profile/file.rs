@@ -19,9 +19,8 @@
 //! Both checksums and the exact body length make truncation and bit flips errors, never a
 //! silently different profile.
 
-use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -93,34 +92,11 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
 }
 
 /// Writes `profile` to `path` through a temporary file in the same directory renamed into
-/// place, so a crash never leaves half a file under the real name.
+/// place (see [`crate::output`]), so a crash never leaves half a file under the real name.
 pub fn write_file(profile: &Profile, path: &Path) -> std::io::Result<u64> {
     let bytes = encode(profile);
-    write_atomically(path, &bytes)?;
+    crate::output::write_atomically(path, &bytes)?;
     Ok(bytes.len() as u64)
-}
-
-/// Writes `bytes` to `path` via a temporary sibling and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temp_sibling(path);
-    let res = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
-}
-
-fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rprof.data".into());
-    path.with_file_name(format!(".{}.tmp.{}", name, std::process::id()))
 }
 
 /// Decodes a data file held in memory.

@@ -1,5 +1,6 @@
 //! SVG flame graphs through inferno.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context, Result};
@@ -57,7 +58,42 @@ pub const PALETTES: &[&str] = &[
     "aqua", "yellow", "purple", "orange",
 ];
 
+/// True for the characters XML 1.0 does not allow anywhere in a document, even escaped: the
+/// C0 controls other than tab, newline and carriage return, and the non-characters U+FFFE and
+/// U+FFFF. One of them in an SVG makes browsers refuse the whole image.
+pub fn xml_forbidden(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
+/// `s` with every character XML cannot carry written out as visible text (`\x01`,
+/// `\u{fffe}`), so that a function name holding one still shows, and differs from its
+/// neighbours, in a well-formed SVG. Borrows when nothing needs replacing (the usual case).
+pub fn xml_safe(s: &str) -> Cow<'_, str> {
+    // Fast path on bytes: every forbidden character starts with a byte below 0x20 or 0xEF
+    // (U+FFFE and U+FFFF are EF BF BE / EF BF BF in UTF-8).
+    if !s.bytes().any(|b| b < 0x20 || b == 0xEF) || !s.chars().any(xml_forbidden) {
+        return Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !xml_forbidden(c) {
+            o.push(c);
+        } else if (c as u32) < 0x20 {
+            o.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            o.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(o)
+}
+
 /// Renders folded lines (`stack count` or `stack before after`) into SVG bytes.
+///
+/// Names, title and subtitle pass through [`xml_safe`] first: inferno escapes `&`, `<` and
+/// `>` but copies control characters as they are.
 pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> Result<Vec<u8>> {
     let palette = Palette::from_str(&o.colors).map_err(|_| {
         anyhow!(
@@ -68,8 +104,8 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     })?;
     let mut opt = Options::default();
     opt.colors = palette;
-    opt.title = o.title.clone();
-    opt.subtitle = o.subtitle.clone();
+    opt.title = xml_safe(&o.title).into_owned();
+    opt.subtitle = o.subtitle.as_deref().map(|t| xml_safe(t).into_owned());
     opt.direction = if o.inverted {
         Direction::Inverted
     } else {
@@ -81,12 +117,47 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     opt.flame_chart = o.flame_chart;
     // Callers hand over lines already sorted (folded::fold sorts them), so inferno need not.
     opt.no_sort = o.presorted && !o.flame_chart;
-    opt.count_name = o.count_name.clone();
+    opt.count_name = xml_safe(&o.count_name).into_owned();
     opt.negate_differentials = o.negate;
     // Same input, same colours: makes SVGs diffable and tests stable.
     opt.hash = true;
     opt.deterministic = true;
+    let lines: Vec<Cow<'a, str>> = lines.into_iter().map(xml_safe).collect();
     let mut out = Vec::new();
-    flamegraph::from_lines(&mut opt, lines, &mut out).context("rendering the flame graph")?;
+    flamegraph::from_lines(&mut opt, lines.iter().map(|l| l.as_ref()), &mut out)
+        .context("rendering the flame graph")?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_safe_spells_out_forbidden_characters() {
+        assert!(matches!(xml_safe("main;work"), Cow::Borrowed(_)));
+        assert!(matches!(xml_safe("caf\u{e9}\t\u{fffd}"), Cow::Borrowed(_)));
+        assert_eq!(
+            xml_safe("ma\x01in;wo\u{fffe}rk\u{ffff}\x1f"),
+            "ma\\x01in;wo\\u{fffe}rk\\u{ffff}\\x1f"
+        );
+    }
+
+    #[test]
+    fn rendered_svg_is_well_formed_with_control_characters() {
+        let o = SvgOptions {
+            title: "t\x02".into(),
+            subtitle: Some("s\u{ffff}".into()),
+            ..SvgOptions::default()
+        };
+        let svg = render(["ma\x01in;wo\u{fffe}rk 5", "ma\x01in 3"], &o).unwrap();
+        let text = String::from_utf8(svg).unwrap();
+        let opts = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        roxmltree::Document::parse_with_options(&text, opts).unwrap();
+        assert!(text.contains("ma\\x01in"), "{text}");
+        assert!(text.contains("wo\\u{fffe}rk"));
+    }
 }
