@@ -137,7 +137,9 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         .peekable();
     lines.peek()?;
     let lines: Vec<&str> = lines.collect();
-    if lines.iter().any(|l| perf_script::is_frame_line(l)) {
+    // Frame lines, or (a recording without call chains) a sample header first.
+    if lines.iter().any(|l| perf_script::is_frame_line(l)) || perf_script::is_header_line(lines[0])
+    {
         return Some(Format::PerfScript);
     }
     let first = lines[0];
@@ -210,8 +212,12 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::PerfScript => {
             let text = String::from_utf8_lossy(bytes);
-            let mut p = perf_script::parse(&text)
+            let parsed = perf_script::parse_with(&text, opts.event.as_deref())
                 .with_context(|| format!("{name}: bad perf script text"))?;
+            if let Some(w) = parsed.warning(&name) {
+                eprintln!("{w}");
+            }
+            let mut p = parsed.profile;
             p.meta.target = format!("perf script {name}");
             p
         }
