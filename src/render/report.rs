@@ -56,12 +56,26 @@ pub struct Report {
     pub omitted: usize,
 }
 
+/// Appended to the name of an inlined function's row (its own row: the inlined copies are
+/// not the out-of-line function).
+pub const INLINED_SUFFIX: &str = " (inlined)";
+
+fn function_label(p: &Profile, f: FrameId) -> String {
+    let fr = p.frame(f);
+    let name = p.str(fr.function);
+    if fr.inlined {
+        format!("{name}{INLINED_SUFFIX}")
+    } else {
+        name.to_string()
+    }
+}
+
 fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> (String, String) {
     let fr = p.frame(f);
     let module = p.module_name(f);
     let module_short = module.rsplit('/').next().unwrap_or(module).to_string();
     match sort {
-        SortKey::Function => (p.str(fr.function).to_string(), module_short),
+        SortKey::Function => (function_label(p, f), module_short),
         SortKey::Module => (
             if module_short.is_empty() {
                 "[unknown]".to_string()
@@ -73,7 +87,7 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> (String, String) {
         SortKey::Line => {
             let file = p.str(fr.file);
             if file.is_empty() || fr.line == 0 {
-                (p.str(fr.function).to_string(), module_short)
+                (function_label(p, f), module_short)
             } else {
                 (format!("{}:{}", file, fr.line), module_short)
             }
