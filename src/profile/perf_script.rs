@@ -150,9 +150,15 @@ fn parse_header(line: &str) -> Option<Header<'_>> {
         {
             j += 1;
         }
-        let time_ns = toks.get(j).and_then(|(_, t)| parse_time(t));
-        if time_ns.is_some() {
-            j += 1;
+        let mut time_ns = None;
+        let mut time_slot = false;
+        if let Some((_, t)) = toks.get(j) {
+            // The time slot: `secs.frac:`. A damaged one is still the time slot, not an event.
+            if t.ends_with(':') && t.starts_with(|c: char| c.is_ascii_digit()) && t.contains('.') {
+                time_ns = parse_time(t);
+                time_slot = true;
+                j += 1;
+            }
         }
         // An optional period (all digits), then the event name, which ends with ':'.
         let mut period = None;
@@ -169,7 +175,7 @@ fn parse_header(line: &str) -> Option<Header<'_>> {
                 j += 1;
             }
         }
-        if time_ns.is_none() && event.is_empty() {
+        if !time_slot && event.is_empty() {
             // A number inside the command name, not the thread id.
             continue;
         }
@@ -478,13 +484,15 @@ fn block_frames<'a>(
     block: &'a str,
     out: &mut Vec<FrameId>,
 ) {
+    // (symbol, dso, inlined, source line) per frame line, innermost first.
+    let mut parsed: Vec<(&str, &str, bool, &str)> = Vec::new();
     let mut lines = block.lines().peekable();
     while let Some(l) = lines.next() {
         if !hex_first(l.trim_start()) {
             // A source line with no frame before it cannot happen in a block; skip it.
             continue;
         }
-        let (sym, dso, mut inlined) = parse_frame(l);
+        let (sym, dso, inlined) = parse_frame(l);
         let mut src = "";
         if let Some(next) = lines.peek() {
             if !hex_first(next.trim_start()) {
@@ -492,6 +500,18 @@ fn block_frames<'a>(
                 lines.next();
             }
         }
+        parsed.push((sym, dso, inlined, src));
+    }
+    // Older perf prints an inlined frame without its dso: it is the dso of the function it
+    // was inlined into, the next outer frame at the same address.
+    for i in (0..parsed.len()).rev() {
+        if parsed[i].2 && parsed[i].1.is_empty() {
+            if let Some(next) = parsed.get(i + 1) {
+                parsed[i].1 = next.1;
+            }
+        }
+    }
+    for (sym, dso, mut inlined, src) in parsed {
         let (loc, src_inlined) = parse_srcline(src);
         inlined |= src_inlined;
         // Java inline chains: `outer->inlined->innermost`.
@@ -599,7 +619,7 @@ mod tests {
             "a 1 99999999999999999999.1: x:",
         ] {
             let h = parse_header(line).expect("header by its event");
-            assert_eq!(h.time_ns, None, "{line}");
+            assert_eq!((h.time_ns, h.event), (None, "x"), "{line}");
         }
         assert_eq!(parse_time("1.1234567891234:"), Some(1_123_456_789));
         assert_eq!(parse_time("2.5:"), Some(2_500_000_000));
@@ -642,7 +662,7 @@ mod tests {
             [
                 "[unknown]",
                 "outer_work [/tmp/inl]",
-                "mix_helper (inlined)",
+                "mix_helper [/tmp/inl] (inlined)",
                 "Lfoo;::a [/tmp/perf-5.map]",
                 "Lbar;::b [/tmp/perf-5.map] (inlined)",
                 "c [/tmp/perf-5.map] (inlined)",
