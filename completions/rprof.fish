@@ -57,6 +57,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l format -d 'Output
 json\t'The header and rows as JSON'
 folded\t'Folded stacks, for `rprof flamegraph -` and other tools'"
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l snapshot -d 'For massif input: the snapshot to use (default: the peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
@@ -89,6 +90,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l limit -d 'Show at m
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l format -d 'Format of the change table on stdout' -r -f -a "text\t'Tables for people'
 json\t'JSON'"
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l snapshot -d 'For massif inputs: the snapshot to compare (default: each file\'s peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read from each (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l title -d 'Title of the graph' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Compare raw counts instead of scaling BEFORE to AFTER\'s total'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l negate -d 'Swap the colours: red for what shrank, blue for what grew'
@@ -131,6 +133,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand massif" -l summary-only -d '
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -l dir -d 'Directory under which `completions/` and `man/` are written' -r -F
