@@ -760,6 +760,57 @@ mod tests {
         assert_eq!(event_base("sched:sched_switch"), "sched:sched_switch");
     }
 
+    /// Any mix of perf script pieces and odd characters parses or fails cleanly, never panics.
+    #[test]
+    fn never_panics_on_mixed_pieces() {
+        let pieces = [
+            "prog",
+            " ",
+            "\t",
+            "\n",
+            "1234/1235",
+            "[001]",
+            "5.25",
+            ":",
+            "0.\u{e9}\u{65e5}",
+            "250000",
+            "cpu-clock:ppp:",
+            "cycles:",
+            "401136",
+            "ffffffff81000000",
+            "main+0x1a",
+            "(/tmp/a b)",
+            "(",
+            ")",
+            " (inlined)",
+            "a->b",
+            "->",
+            "multi.c:5",
+            "[unknown]",
+            "_[i]",
+            "\u{1f600}",
+            "#",
+            "+0x",
+            "1.123456789\u{e9}:",
+            "",
+        ];
+        // A fixed xorshift sequence: the same cases on every run.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for k in 0..(x % 40) {
+                let r = x.rotate_left(k as u32 * 5) ^ k;
+                text.push_str(pieces[(r % pieces.len() as u64) as usize]);
+            }
+            let event = ["cycles", "x:u", ""][(x % 3) as usize];
+            let _ = parse_with(&text, (!event.is_empty()).then_some(event));
+            let _ = is_header_line(&text);
+        }
+    }
+
     #[test]
     fn malformed_lines_are_skipped_and_counted() {
         let text = "garbage here\n\
