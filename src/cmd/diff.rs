@@ -58,7 +58,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
     /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
-    /// script`): the one to read from each (default: the first present). `cycles` also finds `cycles:u`.
+    /// script`): the one to read from each (default: the first present). `cycles` also finds
+    /// `cycles:u`.
     #[arg(long, value_name = "NAME")]
     pub event: Option<String>,
     /// Title of the graph.
