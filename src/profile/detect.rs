@@ -212,8 +212,12 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::PerfScript => {
             let text = String::from_utf8_lossy(bytes);
-            let parsed = perf_script::parse_with(&text, opts.event.as_deref())
-                .with_context(|| format!("{name}: bad perf script text"))?;
+            let parsed =
+                perf_script::parse_with(&text, opts.event.as_deref()).map_err(|e| match e {
+                    // Not a fault of the text: the event asked for is not in it.
+                    perf_script::PerfScriptError::Event(m) => anyhow::anyhow!("{name}: {m}"),
+                    e => anyhow::Error::new(e).context(format!("{name}: bad perf script text")),
+                })?;
             if let Some(w) = parsed.warning(&name) {
                 eprintln!("{w}");
             }

@@ -352,7 +352,6 @@ pub fn parse_with(text: &str, event: Option<&str>) -> Result<Parsed, PerfScriptE
     let mut events: Vec<String> = Vec::new();
     let (mut with_period, mut headers) = (false, 0usize);
     let (mut skipped, mut first_skipped) = (0usize, 0usize);
-    let mut first_bad: Option<(usize, &str)> = None;
     let base = text.as_ptr() as usize;
     let mut lines = text.lines().enumerate().peekable();
     while let Some((i, line)) = lines.next() {
@@ -364,9 +363,8 @@ pub fn parse_with(text: &str, event: Option<&str>) -> Result<Parsed, PerfScriptE
             Some(h) => h,
             None => {
                 skipped += 1;
-                if first_bad.is_none() {
+                if first_skipped == 0 {
                     first_skipped = i + 1;
-                    first_bad = Some((i + 1, line));
                 }
                 continue;
             }
@@ -445,14 +443,12 @@ pub fn parse_with(text: &str, event: Option<&str>) -> Result<Parsed, PerfScriptE
             time,
         });
     }
-    if headers == 0 {
-        if let Some((line, _)) = first_bad {
-            return Err(PerfScriptError::Line {
-                line,
-                msg: "not a perf script sample header (expected `comm pid/tid time: event:`)"
-                    .into(),
-            });
-        }
+    // Nothing but unreadable lines: the wrong format, not a profile with a few odd lines.
+    if headers == 0 && skipped > 0 {
+        return Err(PerfScriptError::Line {
+            line: first_skipped,
+            msg: "not a perf script sample header (expected `comm pid/tid time: event:`)".into(),
+        });
     }
     if let Some(f) = first_time {
         p.meta.duration_ns = last_time - f;
