@@ -66,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Only samples of these threads (comma-separated tids)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'For massif input: the snapshot to use (default: the peak)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -114,6 +115,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows per table')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Format of the change table on stdout')
             [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'For massif inputs: the snapshot to compare (default: each file''s peak)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read from each (default: the first present). `cycles` also finds `cycles:u`')
             [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the graph')
             [CompletionResult]::new('--width', '--width', [CompletionResultType]::ParameterName, 'Which weight sets a frame''s width in the graph; the colour always shows the change. `max` (the default) keeps every stack of either input visible; `after` (inferno''s choice) hides what vanished, `before` hides what is new')
             [CompletionResult]::new('--no-normalize', '--no-normalize', [CompletionResultType]::ParameterName, 'Compare raw weights instead of scaling BEFORE to AFTER''s total (the default for heap profiles, whose bytes are absolute amounts)')
@@ -170,6 +172,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
         'rprof;convert' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The rprof data file to write')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The rprof data file to write')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

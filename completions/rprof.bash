@@ -91,7 +91,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__convert)
-            opts="-o -h -V --output --help --version"
+            opts="-o -h -V --output --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +105,10 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -113,7 +117,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__diff)
-            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --title --width --allow-mismatch --help --version"
+            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --event --title --width --allow-mismatch --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,6 +140,10 @@ _rprof() {
                     return 0
                     ;;
                 --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -527,7 +535,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__report)
-            opts="-h -V --sort --limit --percent-limit --tid --format --snapshot --help --version"
+            opts="-h -V --sort --limit --percent-limit --tid --format --snapshot --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +562,10 @@ _rprof() {
                     return 0
                     ;;
                 --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -61,6 +61,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --tid 'Only samples of these threads (comma-separated tids)'
             cand --format 'Output format'
             cand --snapshot 'For massif input: the snapshot to use (default: the peak)'
+            cand --event 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -107,6 +108,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --limit 'Show at most N rows per table'
             cand --format 'Format of the change table on stdout'
             cand --snapshot 'For massif inputs: the snapshot to compare (default: each file''s peak)'
+            cand --event 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read from each (default: the first present). `cycles` also finds `cycles:u`'
             cand --title 'Title of the graph'
             cand --width 'Which weight sets a frame''s width in the graph; the colour always shows the change. `max` (the default) keeps every stack of either input visible; `after` (inferno''s choice) hides what vanished, `before` hides what is new'
             cand --no-normalize 'Compare raw weights instead of scaling BEFORE to AFTER''s total (the default for heap profiles, whose bytes are absolute amounts)'
@@ -160,6 +162,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
         &'rprof;convert'= {
             cand -o 'The rprof data file to write'
             cand --output 'The rprof data file to write'
+            cand --event 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

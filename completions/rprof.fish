@@ -58,6 +58,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l format -d 'Output
 json\t'The header and rows as JSON'
 folded\t'Folded stacks, for `rprof flamegraph -` and other tools'"
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l snapshot -d 'For massif input: the snapshot to use (default: the peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
@@ -90,6 +91,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l limit -d 'Show at m
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l format -d 'Format of the change table on stdout' -r -f -a "text\t'Tables for people'
 json\t'JSON'"
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l snapshot -d 'For massif inputs: the snapshot to compare (default: each file\'s peak)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read from each (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l title -d 'Title of the graph' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l width -d 'Which weight sets a frame\'s width in the graph; the colour always shows the change. `max` (the default) keeps every stack of either input visible; `after` (inferno\'s choice) hides what vanished, `before` hides what is new' -r -f -a "before\t'BEFORE\'s weight: what shrank or vanished stays visible, what is new has no width'
 after\t'AFTER\'s weight (inferno\'s and difffolded.pl\'s own choice): what vanished has no width'
@@ -137,6 +139,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand massif" -l summary-only -d '
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -l dir -d 'Directory under which `completions/` and `man/` are written' -r -F

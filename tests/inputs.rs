@@ -129,7 +129,8 @@ fn report_on_perf_script_matches_golden() {
                 .expect("count")
         })
         .sum();
-    assert_eq!(total, 155, "every perf script sample is folded");
+    // Each sample weighs its period: 155 samples of 2004008 ns.
+    assert_eq!(total, 155 * 2004008, "every perf script sample is folded");
 }
 
 #[test]
@@ -143,7 +144,7 @@ fn report_tid_filter() {
         "json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["total_weight"], 53);
+    assert_eq!(v["total_weight"], 53 * 2004008);
     let names: Vec<&str> = v["rows"]
         .as_array()
         .expect("rows")
@@ -200,9 +201,10 @@ fn stdin_pipeline_report_to_flamegraph() {
         .expect("run");
     assert!(out.status.success());
     let frames = svg_frames(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(frames.get("all"), Some(&155));
-    assert_eq!(frames.get("leaf_a"), Some(&76));
-    assert_eq!(frames.get("leaf_b"), Some(&79));
+    // Weighted by period: 2004008 ns per sample.
+    assert_eq!(frames.get("all"), Some(&(155 * 2004008)));
+    assert_eq!(frames.get("leaf_a"), Some(&(76 * 2004008)));
+    assert_eq!(frames.get("leaf_b"), Some(&(79 * 2004008)));
 }
 
 #[test]
@@ -321,7 +323,7 @@ fn flamegraph_per_thread_and_flamechart() {
         "-o",
         "-",
     ]));
-    assert_eq!(f.get("all"), Some(&155));
+    assert_eq!(f.get("all"), Some(&(155 * 2004008)));
     let out = stdout_of(&[
         "flamegraph",
         "--folded",

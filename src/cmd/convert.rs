@@ -25,11 +25,21 @@ pub struct ConvertArgs {
         value_name = "FILE"
     )]
     pub output: String,
+    /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
+    /// script`): the one to read (default: the first present). `cycles` also finds `cycles:u`.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
 }
 
 /// Runs `rprof convert`.
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
-    let l = detect::load(&args.input, &LoadOptions::default())?;
+    let l = detect::load(
+        &args.input,
+        &LoadOptions {
+            event: args.event.clone(),
+            ..Default::default()
+        },
+    )?;
     let size = file::write_file(&l.profile, Path::new(&args.output))
         .with_context(|| format!("cannot write '{}'", args.output))?;
     eprintln!(

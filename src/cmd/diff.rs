@@ -62,6 +62,11 @@ pub struct DiffArgs {
     /// For massif inputs: the snapshot to compare (default: each file's peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
+    /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
+    /// script`): the one to read from each (default: the first present). `cycles` also finds
+    /// `cycles:u`.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
     /// Title of the graph.
     #[arg(long, default_value = "Differential Flame Graph", value_name = "TEXT")]
     pub title: String,
@@ -97,7 +102,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     }
     let opts = LoadOptions {
         massif_snapshot: args.snapshot,
-        ..Default::default()
+        event: args.event.clone(),
     };
     let t0 = Instant::now();
     let before = detect::read_input(&args.before).map(|r| (r, t0.elapsed()));

@@ -102,7 +102,8 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
             &bytes,
             &LoadOptions {
                 massif_snapshot: args.snapshot,
-                ..Default::default()
+                // The recording's -e/--event names, for an input, the event to read from it.
+                event: args.target.event.clone(),
             },
         )?;
         let is_massif = l.format == detect::Format::Massif;

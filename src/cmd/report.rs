@@ -48,6 +48,10 @@ pub struct ReportArgs {
     /// For massif input: the snapshot to use (default: the peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
+    /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
+    /// script`): the one to read (default: the first present). `cycles` also finds `cycles:u`.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
 }
 
 /// Runs `rprof report`.
@@ -56,7 +60,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         &args.input,
         &LoadOptions {
             massif_snapshot: args.snapshot,
-            ..Default::default()
+            event: args.event.clone(),
         },
     )?;
     let mut loaded = loaded;
@@ -98,7 +102,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 })).collect::<Vec<_>>(),
                 "sort": r.sort,
                 "rows": r.rows.iter().map(|row| serde_json::json!({
-                    "name": row.name,
+                    // The text's " (inlined)" mark becomes a field of its own.
+                    "name": row.name.strip_suffix(report::INLINED_SUFFIX).unwrap_or(&row.name),
+                    "inlined": row.name.ends_with(report::INLINED_SUFFIX),
                     "module": row.module,
                     "total": row.total,
                     "total_pct": row.total_pct,

@@ -316,7 +316,9 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         .peekable();
     lines.peek()?;
     let lines: Vec<&str> = lines.collect();
-    if lines.iter().any(|l| perf_script::is_frame_line(l)) {
+    // Frame lines, or (a recording without call chains) a sample header first.
+    if lines.iter().any(|l| perf_script::is_frame_line(l)) || perf_script::is_header_line(lines[0])
+    {
         return Some(Format::PerfScript);
     }
     let first = lines[0];
@@ -389,14 +391,29 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::PerfScript => {
             let text = String::from_utf8_lossy(bytes);
-            let mut p = perf_script::parse(&text)
-                .with_context(|| format!("{name}: bad perf script text"))?;
+            let parsed =
+                perf_script::parse_with(&text, opts.event.as_deref()).map_err(|e| match e {
+                    // Not a fault of the text: the event asked for is not in it.
+                    perf_script::PerfScriptError::Event(m) => anyhow::anyhow!("{name}: {m}"),
+                    e => anyhow::Error::new(e).context(format!("{name}: bad perf script text")),
+                })?;
+            if let Some(w) = parsed.warning(&name) {
+                eprintln!("{w}");
+            }
+            let mut p = parsed.profile;
             p.meta.target = format!("perf script {name}");
             p
         }
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
     };
+    // A data file holds one event: naming another is a mistake to report, not to ignore.
+    if let (Some(want), Format::Data) = (&opts.event, format) {
+        let shown = [profile.meta.event.clone()];
+        if !shown[0].is_empty() {
+            perf_script::resolve_event(want, &shown).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        }
+    }
     Ok(Loaded {
         name,
         format,

@@ -4,7 +4,10 @@ use std::borrow::Cow;
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context, Result};
-use inferno::flamegraph::{self, color::Palette, Direction, Options};
+use inferno::flamegraph::color::{Color, PaletteMap};
+use inferno::flamegraph::{self, color::Palette, Direction, FuncFrameAttrsMap, Options};
+
+use crate::profile::folded::INLINED_MARK;
 
 /// How to draw.
 #[derive(Clone, Debug)]
@@ -102,7 +105,14 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
             PALETTES.join(", ")
         )
     })?;
+    let lines: Vec<&str> = lines.into_iter().collect();
+    let inlined = inlined_frames(&lines);
+    let mut palette_map = PaletteMap::default();
     let mut opt = Options::default();
+    if !inlined.is_empty() {
+        mark_inlined(&inlined, &o.colors, &mut palette_map, &mut opt)?;
+        opt.palette_map = Some(&mut palette_map);
+    }
     opt.colors = palette;
     opt.title = xml_safe(&o.title).into_owned();
     opt.subtitle = o.subtitle.as_deref().map(|t| xml_safe(t).into_owned());
@@ -127,6 +137,66 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     flamegraph::from_lines(&mut opt, lines.iter().map(|l| l.as_ref()), &mut out)
         .context("rendering the flame graph")?;
     Ok(out)
+}
+
+/// The distinct frame names of `lines` that carry the inlined mark (`name_[i]`).
+fn inlined_frames<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut out: rustc_hash::FxHashSet<&str> = Default::default();
+    for l in lines {
+        if !l.contains(INLINED_MARK) {
+            continue;
+        }
+        // Drop the count (two counts in a differential line).
+        let mut stack = l.trim_end();
+        for _ in 0..2 {
+            match stack.rsplit_once(' ') {
+                Some((s, n)) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
+                    stack = s.trim_end()
+                }
+                _ => break,
+            }
+        }
+        out.extend(stack.split(';').filter(|f| f.ends_with(INLINED_MARK)));
+    }
+    let mut v: Vec<&str> = out.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+/// Makes inlined frames recognisable in the SVG, where inferno strips the `_[i]` from the
+/// text: a `class="inlined"` on each, and aqua fill in every palette (as inferno's java palette
+/// already does), so an inlined copy is told from the out-of-line function of the same name.
+fn mark_inlined(
+    names: &[&str],
+    palette: &str,
+    map: &mut PaletteMap,
+    opt: &mut Options<'_>,
+) -> Result<()> {
+    let mut attrs = String::new();
+    for n in names {
+        // The attribute list is tab-separated lines, trimmed: such names cannot be listed.
+        if n.contains(['\t', '\n', '\r']) || n.trim() != *n {
+            continue;
+        }
+        attrs.push_str(n);
+        attrs.push_str("\tclass=inlined\n");
+        if palette != "java" {
+            // Shades of aqua, fixed per name (FNV-1a), as inferno's aqua palette spreads them.
+            let h = n.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            let v = (h >> 56) as f32 / 255.0;
+            let c = Color {
+                r: (50.0 + 60.0 * v) as u8,
+                g: (165.0 + 55.0 * v) as u8,
+                b: (165.0 + 55.0 * v) as u8,
+            };
+            map.insert(n, c);
+        }
+    }
+    opt.func_frameattrs =
+        FuncFrameAttrsMap::from_reader(attrs.as_bytes()).context("marking inlined frames")?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -159,5 +229,27 @@ mod tests {
         roxmltree::Document::parse_with_options(&text, opts).unwrap();
         assert!(text.contains("ma\\x01in"), "{text}");
         assert!(text.contains("wo\\u{fffe}rk"));
+    }
+
+    #[test]
+    fn inlined_frames_are_marked_in_the_svg() {
+        let lines = ["main;work;mix_[i] 5", "main;work 3"];
+        let svg = render(lines, &SvgOptions::default()).expect("renders");
+        let svg = String::from_utf8(svg).expect("utf-8");
+        let g = svg
+            .split("<g")
+            .find(|g| g.contains("<title>mix (5 samples"))
+            .expect("the inlined frame, its mark stripped from the title");
+        assert!(g.contains("class=\"inlined\""), "{g}");
+        assert!(g.contains("fill=\"rgb("), "{g}");
+        let work = svg
+            .split("<g")
+            .find(|g| g.contains("<title>work ("))
+            .expect("work");
+        assert!(!work.contains("inlined"));
+        assert_eq!(
+            inlined_frames(&["a;b_[i];c_[i] 1 2", "x_[i] 3", "y 1"]),
+            ["b_[i]", "c_[i]", "x_[i]"]
+        );
     }
 }
