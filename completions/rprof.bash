@@ -91,7 +91,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__convert)
-            opts="-o -h -V --output --help --version"
+            opts="-o -h -V --output --to --sample-index --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +105,18 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --to)
+                    COMPREPLY=($(compgen -W "rprof pprof folded" -- "${cur}"))
+                    return 0
+                    ;;
+                --sample-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -113,7 +125,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__diff)
-            opts="-o -h -V --output --no-normalize --negate --limit --format --snapshot --title --help --version"
+            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --sample-index --event --title --width --allow-mismatch --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,8 +151,20 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sample-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --title)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -W "before after max" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -151,7 +175,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__flamegraph)
-            opts="-o -p -a -d -F -e -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --pid --all-cpus --duration --freq --event --no-kernel --call-graph --help --version"
+            opts="-o -p -a -d -F -e -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --sample-index --pid --all-cpus --duration --freq --event --no-kernel --call-graph --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -198,6 +222,10 @@ _rprof() {
                     return 0
                     ;;
                 --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample-index)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -457,7 +485,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__record)
-            opts="-p -a -d -F -e -t -o -h -V --pid --all-cpus --duration --freq --event --no-kernel --call-graph --tid --output --help --version"
+            opts="-p -a -d -F -e -t -o -h -V --pid --all-cpus --duration --freq --event --no-kernel --call-graph --tid --push --push-format --app --label --push-queue --interval --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,6 +535,30 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --push)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-format)
+                    COMPREPLY=($(compgen -W "pyroscope parca" -- "${cur}"))
+                    return 0
+                    ;;
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -523,7 +575,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__report)
-            opts="-h -V --sort --limit --percent-limit --tid --format --snapshot --help --version"
+            opts="-o -h -V --sort --limit --percent-limit --tid --format --snapshot --sample-index --push --push-format --app --label --push-queue --output --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,10 +598,46 @@ _rprof() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "text json folded" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "text json folded pprof" -- "${cur}"))
                     return 0
                     ;;
                 --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-format)
+                    COMPREPLY=($(compgen -W "pyroscope parca" -- "${cur}"))
+                    return 0
+                    ;;
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --push-queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,7 +30,8 @@ pub enum Command {
     StraceSummary(cmd::strace_summary::StraceArgs),
     /// Analyse a heap profile from valgrind's massif, or run massif on a command.
     Massif(cmd::massif::MassifArgs),
-    /// Convert folded stacks, `perf script` text or massif output into an rprof data file.
+    /// Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof
+    /// data file, pprof or folded stacks.
     Convert(cmd::convert::ConvertArgs),
     /// Regenerate the shell completions and man pages (for maintainers).
     #[command(hide = true)]

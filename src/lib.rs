@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod massif;
+pub mod output;
 pub mod process;
 pub mod profile;
 pub mod progress;

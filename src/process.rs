@@ -57,13 +57,18 @@ pub fn launch(argv: &[String]) -> Result<Launched> {
     let (go_r, go_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     // Close-on-exec: EOF means the exec worked; four bytes are the exec's errno.
     let (err_r, err_w) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
-    // SAFETY: the child only calls close, read, execvp, write and _exit before exec.
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the child only calls close, prctl, getppid, read, execvp, write and _exit
+    // before exec.
     match unsafe { fork() }.context("fork")? {
         ForkResult::Child => {
             // Without the parent's ends, a parent that dies before releasing gives the child
             // EOF (and exit) instead of a wait forever.
             drop(go_w);
             drop(err_r);
+            // SAFETY: prctl, getppid and _exit are async-signal-safe syscalls.
+            unsafe { die_with_parent(parent) };
             let mut b = [0u8; 1];
             // SAFETY: plain syscalls on fds we own, with valid buffers.
             unsafe {
@@ -90,6 +95,49 @@ pub fn launch(argv: &[String]) -> Result<Launched> {
             err: err_r,
             reaped: None,
         }),
+    }
+}
+
+/// Makes the calling (freshly forked) process receive SIGKILL when the thread that forked it
+/// ends, so a command rprof launched does not outlive an rprof killed with SIGKILL (or dying
+/// any other way that skips its own shutdown, where the command is asked to end and waited
+/// for). SIGKILL rather than SIGTERM: this is the last resort after rprof is gone, when nobody
+/// is left to wait for a command that ignores SIGTERM. The setting survives exec, except into
+/// a set-user-ID/set-group-ID program or one with file capabilities, where the kernel clears it.
+///
+/// The signal follows the forking *thread*: callers fork from rprof's main thread, which lives
+/// as long as rprof does.
+///
+/// # Safety
+/// Call only in the child between fork and exec (it may `_exit`), with `parent` the pid the
+/// parent had before forking.
+pub unsafe fn die_with_parent(parent: libc::pid_t) {
+    // SAFETY: plain syscalls with integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        // The parent may have died between fork and prctl: then no signal will come, and we
+        // were re-parented (to init or a subreaper). Leave now instead of running unsupervised.
+        if libc::getppid() != parent {
+            libc::_exit(126);
+        }
+    }
+}
+
+/// `Command::pre_exec` hook doing [`die_with_parent`] for a command started with
+/// `std::process::Command` (valgrind for `rprof massif`).
+pub fn die_with_parent_hook() -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    move || {
+        // SAFETY: runs in the child between fork and exec, as die_with_parent requires.
+        unsafe { die_with_parent(parent) };
+        Ok(())
     }
 }
 

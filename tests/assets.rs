@@ -47,7 +47,12 @@ fn every_option_is_documented_with_its_default() {
         for line in text.lines() {
             let t = line.trim_start();
             // An option line with nothing after the flag names means an undocumented flag.
-            if t.starts_with('-') && !t.contains("  ") && !line.ends_with(']') {
+            // (`- name: doc` lines list a flag's possible values, not flags.)
+            if t.starts_with('-')
+                && !t.starts_with("- ")
+                && !t.contains("  ")
+                && !line.ends_with(']')
+            {
                 let next_is_doc = text
                     .lines()
                     .skip_while(|l| *l != line)

@@ -129,7 +129,8 @@ fn report_on_perf_script_matches_golden() {
                 .expect("count")
         })
         .sum();
-    assert_eq!(total, 155, "every perf script sample is folded");
+    // Each sample weighs its period: 155 samples of 2004008 ns.
+    assert_eq!(total, 155 * 2004008, "every perf script sample is folded");
 }
 
 #[test]
@@ -143,7 +144,7 @@ fn report_tid_filter() {
         "json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["total_weight"], 53);
+    assert_eq!(v["total_weight"], 53 * 2004008);
     let names: Vec<&str> = v["rows"]
         .as_array()
         .expect("rows")
@@ -200,9 +201,10 @@ fn stdin_pipeline_report_to_flamegraph() {
         .expect("run");
     assert!(out.status.success());
     let frames = svg_frames(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(frames.get("all"), Some(&155));
-    assert_eq!(frames.get("leaf_a"), Some(&76));
-    assert_eq!(frames.get("leaf_b"), Some(&79));
+    // Weighted by period: 2004008 ns per sample.
+    assert_eq!(frames.get("all"), Some(&(155 * 2004008)));
+    assert_eq!(frames.get("leaf_a"), Some(&(76 * 2004008)));
+    assert_eq!(frames.get("leaf_b"), Some(&(79 * 2004008)));
 }
 
 #[test]
@@ -321,7 +323,7 @@ fn flamegraph_per_thread_and_flamechart() {
         "-o",
         "-",
     ]));
-    assert_eq!(f.get("all"), Some(&155));
+    assert_eq!(f.get("all"), Some(&(155 * 2004008)));
     let out = stdout_of(&[
         "flamegraph",
         "--folded",
@@ -366,6 +368,8 @@ fn diff_table_and_svg() {
             &path("inputs/after.folded"),
             "--format",
             "json",
+            "--width",
+            "after",
             "-o",
         ])
         .arg(&svg)
@@ -380,14 +384,14 @@ fn diff_table_and_svg() {
         .iter()
         .find(|c| c["function"] == "render")
         .expect("render");
-    assert_eq!(render["before_pct"], 40.0);
-    assert_eq!(render["after_pct"], 50.0);
-    assert_eq!(render["delta_points"], 10.0);
+    assert_eq!(render["self"]["before_pct"], 40.0);
+    assert_eq!(render["self"]["after_pct"], 50.0);
+    assert_eq!(render["self"]["delta_points"], 10.0);
     assert_eq!(v["only_after"][0]["function"], "fast_escape");
     assert_eq!(v["only_before"][0]["function"], "legacy_escape");
     let s = std::fs::read_to_string(&svg).expect("svg");
     let f = svg_frames(&s);
-    // Widths follow AFTER.
+    // Widths follow AFTER (--width after).
     assert_eq!(f.get("render"), Some(&100));
     assert_eq!(f.get("all"), Some(&200));
     let text = stdout_of(&[
@@ -423,7 +427,7 @@ fn diff_normalization_is_explicit() {
     let rs = std::fs::read_to_string(&r).expect("svg");
     // parse: before 40 scaled to 80 vs after 60 -> shrank (normalized); raw 40 -> 60 grew.
     assert!(ns.contains("before scaled to after"));
-    assert!(rs.contains("raw counts"));
+    assert!(rs.contains("raw samples"));
     let grab = |s: &str| {
         let doc = parse_svg(s);
         doc.descendants()
@@ -467,10 +471,18 @@ fn convert_and_mixed_format_diff() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let changed = v["changed"].as_array().expect("changed");
-    assert_eq!(changed.len(), 2, "leaf_a and leaf_b: {out}");
+    let names: Vec<&str> = changed
+        .iter()
+        .filter_map(|c| c["function"].as_str())
+        .collect();
+    for f in ["leaf_a", "leaf_b", "main", "start_thread"] {
+        assert!(names.contains(&f), "{f} missing: {out}");
+    }
     for c in changed {
-        assert_eq!(c["delta_points"], 0.0, "{c}");
-        assert_eq!(c["before_samples"], c["after_samples"], "{c}");
+        for m in ["self", "total"] {
+            assert_eq!(c[m]["delta_points"], 0.0, "{c}");
+            assert_eq!(c[m]["before"], c[m]["after"], "{c}");
+        }
     }
     assert!(v["only_before"].as_array().is_some_and(|a| a.is_empty()));
     assert!(v["only_after"].as_array().is_some_and(|a| a.is_empty()));

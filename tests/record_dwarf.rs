@@ -3,8 +3,9 @@
 //! threads, code dlopen'ed after recording started, the vdso, the drain rate at 999 Hz on
 //! four busy threads, programs without or with scrambled unwind tables (truncated stacks,
 //! counted and explained, never a crash), stripped executables, threads outliving main, a
-//! binary replaced while recorded or before attaching, and `-t` on a thread calling a library
-//! another thread loaded. They skip only when perf_event_open is unavailable (and fail then under
+//! binary replaced while recorded or before attaching, `-t` on a thread calling a library
+//! another thread loaded, and a caller whose `.eh_frame` has no entry (never filled in from
+//! frame pointers in `dwarf` mode). They skip only when perf_event_open is unavailable (and fail then under
 //! RPROF_REQUIRE_LIVE=1).
 //!
 //! The tests take a lock so they run one at a time: each keeps the CPUs busy for 1-3 s, and on
@@ -534,22 +535,19 @@ fn module_without_unwind_info_gives_counted_truncated_stacks() {
     );
     let pct = summary_pct(&err, "truncated stacks");
     assert!(pct > 90.0, "stacks should stop at the leaf: {pct}%: {err}");
-    // The module has CFI (crt's), just none for these functions: framehop's frame-pointer
-    // guess fails there, and the summary says where the unwinds stopped.
+    // The module has CFI (crt's), just none for these functions: the unwinder stops at the
+    // first frame no FDE covers (rather than trying framehop's frame-pointer guess), and the
+    // summary says where the unwinds stopped.
     let samples = count_before(&err, "lost", " samples,");
     let early = count_after(&err, "stopped early: ");
-    let no_rule = count_before(
-        &err,
-        "unwinding:",
-        " at a frame no unwind rule could step past",
-    );
+    let no_info = count_before(&err, "unwinding:", " in code without unwind info");
     assert!(
         early * 10 >= samples * 9,
         "{early} of {samples} stopped: {err}"
     );
     assert!(
-        no_rule * 10 >= early * 9,
-        "{no_rule} of {early} attributed: {err}"
+        no_info * 10 >= early * 9,
+        "{no_info} of {early} attributed: {err}"
     );
     // The leaves are still named: symbolization does not need unwind information.
     let v = report_json(&data);
@@ -791,4 +789,149 @@ fn attached_process_whose_binary_was_replaced_is_named_from_its_own_mapping() {
         );
         assert_eq!(total_pct(&v, "spin"), 0.0, "named from the new file: {v}");
     }
+}
+
+/// Builds fixtures/unwind/noeh_main.c + noeh_outer.c with frame pointers everywhere, the
+/// second object without unwind tables (and without -g, so no .debug_frame either).
+fn build_noeh(dir: &Path) -> PathBuf {
+    let fp = ["-O2", "-fno-omit-frame-pointer"];
+    let obj = dir.join("noeh_outer.o");
+    let status = Command::new("gcc")
+        .args(fp)
+        .args([
+            "-fno-asynchronous-unwind-tables",
+            "-fno-unwind-tables",
+            "-c",
+            "-o",
+        ])
+        .arg(&obj)
+        .arg(fixture("unwind/noeh_outer.c"))
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc noeh_outer.c failed");
+    let bin = dir.join("noeh");
+    let status = Command::new("gcc")
+        .args(fp)
+        .args(["-g", "-o"])
+        .arg(&bin)
+        .arg(fixture("unwind/noeh_main.c"))
+        .arg(&obj)
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc noeh_main.c failed");
+    bin
+}
+
+/// The symbol's address from `nm`.
+fn symbol_addr(bin: &Path, name: &str) -> u64 {
+    let out = Command::new("nm").arg(bin).output().expect("run nm");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            let addr = it.next()?;
+            let _kind = it.next()?;
+            (it.next()? == name).then(|| u64::from_str_radix(addr, 16).ok())?
+        })
+        .unwrap_or_else(|| panic!("{name} not in nm {}", bin.display()))
+}
+
+/// Every FDE range `readelf --debug-dump=frames` lists (.eh_frame and .debug_frame).
+fn fde_ranges(bin: &Path) -> Vec<(u64, u64)> {
+    let out = Command::new("readelf")
+        .arg("--debug-dump=frames")
+        .arg(bin)
+        .output()
+        .expect("run readelf");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(" FDE "))
+        .filter_map(|l| {
+            let (start, end) = l.split_once("pc=")?.1.trim().split_once("..")?;
+            Some((
+                u64::from_str_radix(start, 16).ok()?,
+                u64::from_str_radix(end.trim(), 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn dwarf_never_fills_a_caller_without_cfi_from_frame_pointers() {
+    let _g = serial();
+    if !live_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_noeh(dir.path());
+    // The premise: no FDE covers noeh_outer, while its callee has one.
+    let fdes = fde_ranges(&bin);
+    let covered = |a: u64| fdes.iter().any(|&(s, e)| (s..e).contains(&a));
+    assert!(!covered(symbol_addr(&bin, "noeh_outer")), "{fdes:x?}");
+    assert!(covered(symbol_addr(&bin, "burn")), "{fdes:x?}");
+
+    let data = dir.path().join("noeh.data");
+    let err = record(
+        &data,
+        &["--call-graph", "dwarf", "--", bin.to_str().unwrap(), "1.5"],
+    );
+    let stacks = folded(&data);
+    // Old behaviour: framehop's frame-pointer rule stepped from noeh_outer to main and the
+    // stack counted complete. Now every stack through noeh_outer ends there.
+    let (total, through_burn) = share(&stacks, |s| s.iter().any(|f| f == "burn"));
+    assert!(
+        total > 100 && through_burn > 95.0,
+        "{through_burn}% of {total}"
+    );
+    for (s, n) in &stacks {
+        if let Some(i) = s.iter().position(|f| f == "noeh_outer") {
+            assert_eq!(
+                i, 0,
+                "a frame guessed below noeh_outer ({n} samples): {s:?}"
+            );
+        }
+        assert!(
+            !s.iter().any(|f| f == "main") || !s.iter().any(|f| f == "burn"),
+            "burn under main without noeh_outer's CFI: {s:?}"
+        );
+    }
+    let burn_samples: u64 = stacks
+        .iter()
+        .filter(|(s, _)| s.iter().any(|f| f == "burn"))
+        .map(|(_, n)| n)
+        .sum();
+    let v = report_json(&data);
+    let truncated = v["metadata"]["truncated"].as_u64().unwrap_or(0);
+    assert!(
+        truncated >= burn_samples,
+        "{truncated} truncated < {burn_samples} samples through burn: {err}"
+    );
+    assert!(summary_pct(&err, "truncated stacks") > 95.0, "{err}");
+    let header = report_text(&data);
+    let header = header
+        .lines()
+        .find(|l| l.contains("truncated stacks:"))
+        .unwrap_or_else(|| panic!("no truncation in the report header:\n{header}"));
+    assert!(summary_pct(header, "truncated stacks:") > 95.0, "{header}");
+    // The summary attributes the stops to code without unwind information.
+    let early = count_after(&err, "stopped early: ");
+    let no_info = count_before(&err, "unwinding:", " in code without unwind info");
+    assert!(no_info * 10 >= early * 9, "{no_info} of {early}: {err}");
+
+    // auto, as documented: where DWARF stopped early, the kernel's frame-pointer chain is
+    // used if it reaches a thread entry (this program has frame pointers, so it does).
+    let data = dir.path().join("noeh-auto.data");
+    let err = record(
+        &data,
+        &["--call-graph", "auto", "--", bin.to_str().unwrap(), "1"],
+    );
+    assert!(
+        err.contains("from frame pointers where DWARF stopped early"),
+        "{err}"
+    );
+    let (_, via_main) = share(&folded(&data), |s| {
+        s.iter().any(|f| f == "main") && s.iter().any(|f| f == "noeh_outer")
+    });
+    assert!(via_main > 90.0, "auto: {via_main}% through main: {err}");
 }

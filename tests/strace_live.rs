@@ -13,18 +13,14 @@ use common::*;
 use serde_json::Value;
 
 /// Whether the raw_syscalls tracepoints can be used: perf_event_open works and tracefs is
-/// mounted and readable (it is not always mounted, e.g. in containers).
+/// mounted and readable. As root, rprof mounts a missing tracefs itself, and so does this
+/// check (through the same function).
 fn tracepoints_check() -> Result<(), String> {
     perf_event_check()?;
-    for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
-        if std::fs::read_to_string(format!("{root}/events/raw_syscalls/sys_enter/id")).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(
-        "tracefs is not mounted or not readable (mount -t tracefs nodev /sys/kernel/tracing)"
-            .into(),
-    )
+    let root = rprof::strace::tracefs::ensure_tracefs().map_err(|e| format!("{e:#}"))?;
+    std::fs::read_to_string(root.join("events/raw_syscalls/sys_enter/id"))
+        .map(|_| ())
+        .map_err(|e| format!("raw_syscalls tracepoints not readable: {e}"))
 }
 
 /// Gate for a backend: perf needs the tracepoints; ptrace needs nothing more than the tests
@@ -382,7 +378,7 @@ fn strace_nothing_to_trace() {
 fn as_nobody(args: &[&str]) -> Option<std::process::Output> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 || have("setpriv").is_err() {
-        eprintln!("SKIP: needs root and setpriv to drop privileges");
+        common::skip("needs root and setpriv to drop privileges");
         return None;
     }
     Some(

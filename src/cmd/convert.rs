@@ -40,9 +40,14 @@ pub struct ConvertArgs {
     /// `.folded`, else an rprof data file).
     #[arg(long = "to", value_enum, value_name = "FORMAT")]
     pub to: Option<ConvertTo>,
-    /// For pprof input: the sample type to read (see `rprof report --sample-index`).
+    /// For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default
+    /// as `go tool pprof` chooses).
     #[arg(long = "sample-index", value_name = "TYPE")]
     pub sample_index: Option<String>,
+    /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
+    /// script`): the one to read (default: the first present). `cycles` also finds `cycles:u`.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
 }
 
 /// Runs `rprof convert`.
@@ -51,6 +56,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         &args.input,
         &LoadOptions {
             sample_index: args.sample_index.clone(),
+            event: args.event.clone(),
             ..Default::default()
         },
     )?;
@@ -69,14 +75,14 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write '{}'", args.output))?,
         ConvertTo::Pprof => {
             let bytes = crate::profile::pprof::encode(&l.profile)?;
-            std::fs::write(&args.output, &bytes)
+            crate::output::write_atomically(Path::new(&args.output), &bytes)
                 .with_context(|| format!("cannot write '{}'", args.output))?;
             bytes.len() as u64
         }
         ConvertTo::Folded => {
             let lines = crate::profile::folded::fold(&l.profile, &Default::default());
             let text = crate::profile::folded::to_text(&lines);
-            std::fs::write(&args.output, &text)
+            crate::output::write_atomically(Path::new(&args.output), text.as_bytes())
                 .with_context(|| format!("cannot write '{}'", args.output))?;
             text.len() as u64
         }

@@ -9,11 +9,11 @@ use clap::{Args, ValueEnum};
 
 use std::time::{Duration, Instant};
 
+use crate::output::write_atomically;
 use crate::profile::detect::{self, LoadOptions, Loaded};
-use crate::profile::file::write_atomically;
 use crate::profile::folded::LineBuf;
 use crate::profile::stack_counts::{self, StackCounts};
-use crate::render::diff;
+use crate::render::diff::{self, DiffOptions, Totals, WidthBasis};
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
 /// Output format of the change table.
@@ -42,9 +42,14 @@ pub struct DiffArgs {
         value_name = "FILE"
     )]
     pub output: String,
-    /// Compare raw counts instead of scaling BEFORE to AFTER's total.
-    #[arg(long = "no-normalize")]
+    /// Compare raw weights instead of scaling BEFORE to AFTER's total (the default for heap
+    /// profiles, whose bytes are absolute amounts).
+    #[arg(long = "no-normalize", overrides_with = "normalize")]
     pub no_normalize: bool,
+    /// Scale BEFORE's weights to AFTER's total before comparing (the default, except for two
+    /// heap profiles in bytes); the factor is printed.
+    #[arg(long, overrides_with = "no_normalize")]
+    pub normalize: bool,
     /// Swap the colours: red for what shrank, blue for what grew.
     #[arg(long)]
     pub negate: bool,
@@ -57,12 +62,41 @@ pub struct DiffArgs {
     /// For massif inputs: the snapshot to compare (default: each file's peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
-    /// For pprof input: the sample type to read (see `rprof report --sample-index`).
+    /// For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default
+    /// as `go tool pprof` chooses).
     #[arg(long = "sample-index", value_name = "TYPE")]
     pub sample_index: Option<String>,
+    /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
+    /// script`): the one to read from each (default: the first present). `cycles` also finds
+    /// `cycles:u`.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
     /// Title of the graph.
     #[arg(long, default_value = "Differential Flame Graph", value_name = "TEXT")]
     pub title: String,
+    /// Which weight sets a frame's width in the graph; the colour always shows the change.
+    /// `max` (the default) keeps every stack of either input visible; `after` (inferno's
+    /// choice) hides what vanished, `before` hides what is new.
+    #[arg(long, value_enum, default_value_t = WidthBasis::Max, value_name = "BASIS")]
+    pub width: WidthBasis,
+    /// Compare inputs of different events or weight units (cpu-clock against page-faults,
+    /// ns against samples) with a warning instead of refusing: only the shares then mean
+    /// something.
+    #[arg(long)]
+    pub allow_mismatch: bool,
+}
+
+impl DiffArgs {
+    /// Whether to normalize: as the flags say, else yes unless both sides weigh bytes.
+    fn normalize(&self, before_unit: &str, after_unit: &str) -> bool {
+        if self.normalize {
+            true
+        } else if self.no_normalize {
+            false
+        } else {
+            !(before_unit == "bytes" && after_unit == "bytes")
+        }
+    }
 }
 
 /// Runs `rprof diff`.
@@ -73,7 +107,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     let opts = LoadOptions {
         massif_snapshot: args.snapshot,
         sample_index: args.sample_index.clone(),
-        ..Default::default()
+        event: args.event.clone(),
     };
     let t0 = Instant::now();
     let before = detect::read_input(&args.before).map(|r| (r, t0.elapsed()));
@@ -99,11 +133,63 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         }
     });
     let (b, a) = (b?, a?);
-    let is_massif = b.format == detect::Format::Massif && a.format == detect::Format::Massif;
-    let lines = diff::diff_lines(&b.profile, &a.profile, !args.no_normalize);
-    finish(&args, &b.name, &a.name, is_massif, &lines, || {
-        diff::table(&b.profile, &a.profile, args.limit)
+    check_comparable(&b, &a, args.allow_mismatch)?;
+    let (bu, au) = (b.profile.unit(), a.profile.unit());
+    let o = DiffOptions {
+        normalize: args.normalize(bu, au),
+        width: args.width,
+    };
+    let lines = diff::diff_lines(&b.profile, &a.profile, &o);
+    let totals = Totals {
+        before: b.profile.total_weight(),
+        after: a.profile.total_weight(),
+        before_unit: bu,
+        after_unit: au,
+    };
+    finish(&args, (&b.name, &a.name), &totals, &o, &lines, || {
+        diff::table(&b.profile, &a.profile, &o, args.limit)
     })
+}
+
+/// Refuses (or, with `allow`, warns about) two inputs whose weights measure different things:
+/// a known event or unit on both sides that differs. A side that does not say (folded stacks,
+/// old data files) is taken at its word.
+fn check_comparable(b: &Loaded, a: &Loaded, allow: bool) -> Result<()> {
+    let (bm, am) = (&b.profile.meta, &a.profile.meta);
+    let differ = |x: &str, y: &str| !x.is_empty() && !y.is_empty() && x != y;
+    if !differ(base_event(&bm.event), base_event(&am.event)) && !differ(&bm.unit, &am.unit) {
+        return Ok(());
+    }
+    let side = |l: &Loaded| {
+        let m = &l.profile.meta;
+        let event = if m.event.is_empty() {
+            "an unnamed event"
+        } else {
+            &m.event
+        };
+        format!("{} holds {event} in {}", l.name, l.profile.unit())
+    };
+    let what = format!("{}, {}", side(b), side(a));
+    if !allow {
+        bail!(
+            "the inputs measure different things ({what}); comparing them means nothing \
+             (pass --allow-mismatch to compare their shares anyway)"
+        );
+    }
+    eprintln!(
+        "rprof: warning: the inputs measure different things ({what}); only the shares compare"
+    );
+    Ok(())
+}
+
+/// An event without perf's modifiers (`cpu-clock:ppp`, `cycles:u` -> `cpu-clock`, `cycles`):
+/// they change precision or privilege level, not what is counted. A tracepoint's own colon
+/// (`sched:sched_switch`) stays.
+fn base_event(e: &str) -> &str {
+    match e.rsplit_once(':') {
+        Some((head, m)) if !m.is_empty() && m.chars().all(|c| "ukhpPGHSDIWe".contains(c)) => head,
+        _ => e,
+    }
 }
 
 /// The text of an input detected as folded stacks; None for anything else (which the model
@@ -134,15 +220,27 @@ fn run_folded(args: &DiffArgs, (bn, bt): (&str, &str), (an, at): (&str, &str)) -
     let b = counted(bn, bt)?;
     let a = counted(an, at)?;
     let t = Instant::now();
-    let lines = diff::diff_lines_counted(&b, &a, !args.no_normalize);
+    // Folded stacks carry no unit: plain sample counts, as the model names them.
+    let unit = "samples";
+    let o = DiffOptions {
+        normalize: args.normalize(unit, unit),
+        width: args.width,
+    };
+    let lines = diff::diff_lines_counted(&b, &a, &o);
     if detect::timings() {
         eprintln!(
             "rprof-timing: merge {:.1} ms",
             t.elapsed().as_secs_f64() * 1e3
         );
     }
-    finish(args, bn, an, false, &lines, || {
-        diff::table_counted(&b, &a, args.limit)
+    let totals = Totals {
+        before: b.total(),
+        after: a.total(),
+        before_unit: unit,
+        after_unit: unit,
+    };
+    finish(args, (bn, an), &totals, &o, &lines, || {
+        diff::table_counted(&b, &a, &o, args.limit)
     })
 }
 
@@ -150,29 +248,32 @@ fn run_folded(args: &DiffArgs, (bn, bt): (&str, &str), (an, at): (&str, &str)) -
 /// prints the table and writes the graph.
 fn finish(
     args: &DiffArgs,
-    before_name: &str,
-    after_name: &str,
-    is_massif: bool,
+    (before_name, after_name): (&str, &str),
+    totals: &Totals<'_>,
+    d: &DiffOptions,
     lines: &LineBuf,
     table: impl FnOnce() -> diff::DiffTable + Send,
 ) -> Result<ExitCode> {
     if lines.is_empty() {
         bail!("{before_name} and {after_name} hold no samples to compare");
     }
-    let unit = if is_massif { "bytes" } else { "samples" };
+    let unit = if totals.before_unit == totals.after_unit {
+        totals.after_unit
+    } else {
+        "weight"
+    };
+    let normalization = totals.normalization_text(d.normalize);
     let o = SvgOptions {
         title: args.title.clone(),
         subtitle: Some(format!(
-            "{before_name} → {after_name}; {}red: grew, blue: shrank{}",
-            if args.no_normalize {
-                "raw counts; "
-            } else {
-                "before scaled to after's total; "
-            },
+            "{before_name} → {after_name}; {normalization}; {}; red: grew, blue: shrank{}",
+            d.width.describe(),
             if args.negate { " (negated)" } else { "" }
         )),
         count_name: unit.into(),
-        negate: args.negate,
+        // With BEFORE's weights in the width column, inferno's differential is before minus
+        // after: negating it keeps red for growth.
+        negate: args.negate != d.width.swaps_columns(),
         presorted: true,
         ..SvgOptions::default()
     };
@@ -195,9 +296,7 @@ fn finish(
     }
     let mut so = std::io::stdout().lock();
     match args.format {
-        DiffFormat::Text => {
-            so.write_all(diff::to_text(&t, before_name, after_name, unit).as_bytes())?
-        }
+        DiffFormat::Text => so.write_all(diff::to_text(&t, before_name, after_name).as_bytes())?,
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut so, &t).context("writing JSON")?;
             so.write_all(b"\n")?;
@@ -209,6 +308,20 @@ fn finish(
     }
     write_atomically(Path::new(&args.output), &svg)
         .with_context(|| format!("cannot write '{}'", args.output))?;
+    eprintln!("rprof: {normalization}");
     eprintln!("rprof: wrote {}", args.output);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_event;
+
+    #[test]
+    fn modifiers_do_not_make_another_event() {
+        assert_eq!(base_event("cpu-clock:ppp"), "cpu-clock");
+        assert_eq!(base_event("cycles:u"), "cycles");
+        assert_eq!(base_event("cpu-clock"), "cpu-clock");
+        assert_eq!(base_event("sched:sched_switch"), "sched:sched_switch");
+    }
 }

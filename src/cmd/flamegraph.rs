@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::cmd::record::TargetArgs;
+use crate::output::write_atomically;
 use crate::profile::detect::{self, LoadOptions};
-use crate::profile::file::write_atomically;
 use crate::profile::folded::{self, FoldOptions, LineBuf};
 use crate::profile::stack_counts;
 use crate::profile::Profile;
@@ -74,7 +74,8 @@ pub struct FlamegraphArgs {
     /// For massif input: the snapshot to draw (default: the peak).
     #[arg(long, value_name = "N")]
     pub snapshot: Option<usize>,
-    /// For pprof input: the sample type to read (see `rprof report --sample-index`).
+    /// For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default
+    /// as `go tool pprof` chooses).
     #[arg(long = "sample-index", value_name = "TYPE")]
     pub sample_index: Option<String>,
     /// Record first (one-step mode): the target and sampling flags of `rprof record`.
@@ -106,7 +107,8 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
             &LoadOptions {
                 massif_snapshot: args.snapshot,
                 sample_index: args.sample_index.clone(),
-                ..Default::default()
+                // The recording's -e/--event names, for an input, the event to read from it.
+                event: args.target.event.clone(),
             },
         )?;
         let is_massif = l.format == detect::Format::Massif;

@@ -5,19 +5,19 @@
 //! at the end) followed by ms_print's graph, table and trees; optionally a flame graph, a chart,
 //! folded stacks or JSON.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use crate::massif::{chart, convert, parse, text, Massif};
-use crate::profile::file::write_atomically;
+use crate::massif::{self, chart, convert, parse, text, Massif};
+use crate::output::write_atomically;
+use crate::profile::detect;
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
 /// What goes to stdout.
@@ -107,6 +107,7 @@ pub fn run(args: MassifArgs) -> Result<ExitCode> {
         },
         full: args.snapshot.map(|n| n as u64),
     };
+    let mut at_exit = None;
     let (m, name) = match (&args.input, args.command.is_empty()) {
         (Some(_), false) => {
             bail!("give either a massif output file or a command after `--`, not both")
@@ -116,11 +117,17 @@ pub fn run(args: MassifArgs) -> Result<ExitCode> {
         ),
         (Some(path), true) => (read(path, &popt)?, display_name(path)),
         (None, false) => {
-            let path = run_valgrind(&args)?;
-            (read(&path, &popt)?, path)
+            let (path, exit_report) = run_valgrind(&args)?;
+            let m = read(&path, &popt)?;
+            at_exit = exit_report.and_then(|(report, killed_by)| {
+                let p = report.path().to_string_lossy().into_owned();
+                let parsed = read(&p, &popt).ok()?;
+                massif::model::AtExit::new(parsed, killed_by)
+            });
+            (m, path)
         }
     };
-    output(&args, &m, &name)?;
+    output(&args, &m, &name, at_exit)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -135,13 +142,16 @@ fn display_name(path: &str) -> String {
 /// Parses the file (or stdin) as a stream.
 fn read(path: &str, opt: &parse::ParseOptions) -> Result<Massif> {
     if path == "-" {
+        detect::check_stdin()?;
         let stdin = std::io::stdin();
         return Ok(parse::parse_reader(stdin.lock(), "<stdin>", opt)?);
     }
     if Path::new(path).is_dir() {
         bail!("'{path}' is a directory, not a massif output file");
     }
-    let f = File::open(path).with_context(|| format!("cannot open '{path}'"))?;
+    // Never blocks in open (a FIFO without a writer) and refuses devices.
+    let f = detect::open_nonblocking(path).with_context(|| format!("cannot open '{path}'"))?;
+    detect::check_opened(&f, &format!("'{path}'"))?;
     let looks_runnable = f
         .metadata()
         .map(|md| md.is_file() && md.permissions().mode() & 0o111 != 0)
@@ -156,8 +166,66 @@ fn read(path: &str, opt: &parse::ParseOptions) -> Result<Massif> {
     }
 }
 
-/// Runs the command under massif; returns the path of the output file.
-fn run_valgrind(args: &MassifArgs) -> Result<String> {
+/// A private directory for valgrind's exit report, removed when dropped. Created with
+/// `mkdir` (which never follows a planted symlink and fails if the name exists) and mode 0700,
+/// under a name no other user can predict a moment ahead.
+struct ExitReportDir(std::path::PathBuf);
+
+impl ExitReportDir {
+    fn create() -> Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let mut last = None;
+        for attempt in 0..16u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = base.join(format!(
+                "rprof-massif-{}-{nanos:09}-{attempt}",
+                std::process::id()
+            ));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(ExitReportDir(dir)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no name left")))
+            .with_context(|| format!("cannot create a private directory in {}", base.display()))
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        // `.ms`: valgrind writes the xtree report in massif's format for this suffix.
+        self.0.join("exit.ms")
+    }
+}
+
+impl Drop for ExitReportDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether rprof may add its exit report to valgrind's arguments: not when the user asked for
+/// an xtree report of their own, and not with `--heap=no`, where valgrind 3.19 asserts at exit
+/// while writing it.
+fn exit_report_possible(valgrind_args: &[String]) -> bool {
+    !valgrind_args
+        .iter()
+        .any(|a| a.starts_with("--xtree-memory") || a == "--heap=no")
+}
+
+/// valgrind's exit report (in its private directory) and the signal that killed the command
+/// (None when it exited).
+type ExitReport = (ExitReportDir, Option<String>);
+
+/// Runs the command under massif; returns the path of the output file and, when valgrind
+/// wrote one, its report of what was still allocated when the command ended.
+///
+/// massif itself takes no snapshot at exit (its last one is at the last heap operation that
+/// happened to trigger one), so rprof also asks valgrind for an xtree memory report
+/// (`--xtree-memory=allocs`), which valgrind writes as the program ends, by exit or by a fatal
+/// signal: that is what the summary calls "still allocated at exit".
+fn run_valgrind(args: &MassifArgs) -> Result<(String, Option<ExitReport>)> {
     if let Some(k) = &args.keep {
         if Path::new(k).is_dir() {
             bail!("--keep '{k}' is a directory; give a file name");
@@ -166,15 +234,48 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
     // valgrind expands %p to the pid itself; the pid is the child's, since valgrind execs the
     // tool in the same process.
     let out_arg = args.keep.clone().unwrap_or_else(|| "massif.out.%p".into());
+    let exit_dir = if exit_report_possible(&args.valgrind_args) {
+        match ExitReportDir::create() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("rprof: warning: {e:#}; the summary cannot say what is left at exit");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    // valgrind opens its output with O_TRUNC and follows a symlink planted at that name (as
+    // root, in a shared directory, that overwrites any file): it writes into a fresh private
+    // directory beside the final name instead, and rprof renames the result into place.
+    let final_dir = match Path::new(&out_arg).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let private = tempfile::Builder::new()
+        .prefix(".rprof-massif.")
+        .tempdir_in(&final_dir)
+        .with_context(|| format!("cannot write massif's output in {}", final_dir.display()))?;
+    let base = Path::new(&out_arg)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "massif.out.%p".into());
+    let private_arg = private.path().join(&base).to_string_lossy().into_owned();
     let mut c = Command::new("valgrind");
     c.arg("--tool=massif")
-        .arg(format!("--massif-out-file={out_arg}"))
-        .args(&args.valgrind_args)
-        .args(&args.command);
+        .arg(format!("--massif-out-file={private_arg}"));
+    if let Some(d) = &exit_dir {
+        c.arg("--xtree-memory=allocs")
+            .arg(format!("--xtree-memory-file={}", d.path().display()));
+    }
+    c.args(&args.valgrind_args).args(&args.command);
     // The program's own stdout goes to our stderr: stdout carries rprof's report.
     if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
         c.stdout(Stdio::from(fd));
     }
+    // valgrind (and the program it runs) must not outlive an rprof killed with SIGKILL.
+    // SAFETY: the hook only makes async-signal-safe syscalls (prctl, getppid, _exit).
+    unsafe { c.pre_exec(crate::process::die_with_parent_hook()) };
     let mut child = match c.spawn() {
         Ok(ch) => ch,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -196,12 +297,15 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         Some(k) => k.clone(),
         None => format!("massif.out.{pid}"),
     };
-    if !Path::new(&path).exists() {
+    let written = private.path().join(base.replace("%p", &pid.to_string()));
+    // Only what valgrind wrote counts: a file already at the final name is not its output.
+    if !written.exists() {
         bail!(
             "valgrind exited ({status}) without writing {path}; check its messages above (is `{}` a program valgrind can run?)",
             args.command.first().map_or("", |s| s.as_str())
         );
     }
+    place_massif_output(&written, &private_arg, &out_arg, Path::new(&path))?;
     if !status.success() {
         let how = if status.signal() == Some(libc::SIGINT) {
             "was interrupted".to_string()
@@ -211,10 +315,58 @@ fn run_valgrind(args: &MassifArgs) -> Result<String> {
         eprintln!("rprof: the command {how}; analysing what massif recorded");
     }
     eprintln!("rprof: massif output kept in {path}");
-    Ok(path)
+    // valgrind ends the way the program did: killed by the same signal, or exiting with its
+    // status.
+    let killed_by = status.signal().map(crate::record::target::signal_name);
+    let report = exit_dir
+        .filter(|d| d.path().is_file())
+        .map(|d| (d, killed_by));
+    Ok((path, report))
 }
 
-fn output(args: &MassifArgs, m: &Massif, name: &str) -> Result<()> {
+/// Moves massif's output from the private directory to `path` (replacing a symlink there
+/// rather than following it), with its `desc:` line naming the file as the user gave it, not
+/// the private directory. Streamed: massif files can be large.
+fn place_massif_output(
+    written: &Path,
+    private_arg: &str,
+    out_arg: &str,
+    path: &Path,
+) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let f = std::fs::File::open(written)
+        .with_context(|| format!("cannot read {}", written.display()))?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let from = format!("--massif-out-file={private_arg}");
+    let to = format!("--massif-out-file={out_arg}");
+    crate::output::write_atomically_with(path, &mut |w| {
+        // The desc: lines come first; the rest is copied as it is.
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            if !line.starts_with(b"desc:") {
+                w.write_all(&line)?;
+                break;
+            }
+            match String::from_utf8_lossy(&line) {
+                l if l.contains(&from) => w.write_all(l.replacen(&from, &to, 1).as_bytes())?,
+                _ => w.write_all(&line)?,
+            }
+        }
+        std::io::copy(&mut r, w).map(|_| ())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn output(
+    args: &MassifArgs,
+    m: &Massif,
+    name: &str,
+    at_exit: Option<massif::model::AtExit>,
+) -> Result<()> {
     // Pictures first, so a bad --snapshot fails before anything is printed.
     let chosen = if args.flamegraph.is_some() || args.folded {
         Some(convert::choose_snapshot(m, args.snapshot)?)
@@ -265,6 +417,7 @@ fn output(args: &MassifArgs, m: &Massif, name: &str) -> Result<()> {
             graph_y: usize::from(args.graph_y),
             top: args.top,
             input_name: name.to_string(),
+            at_exit,
         };
         w.write_all(text::summary(m, &o).as_bytes())?;
         if !args.summary_only {

@@ -308,29 +308,14 @@ pub fn record_profile(target: &TargetArgs, tids: &[u32]) -> Result<Profile> {
     record_and_build(target, tids).map(|(p, _)| p)
 }
 
-/// Fails early, before recording, when `path` cannot be written.
+/// Fails early, before recording, when `path` cannot be written; creates nothing.
 fn check_writable(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let probe = dir.join(format!(".rprof-write-test.{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-        }
-        Err(e) => bail!(
-            "cannot write the output {}: {e} (choose another place with -o FILE)",
+    crate::output::check_writable(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the output {}: {e:#} (choose another place with -o FILE)",
             path.display()
-        ),
-    }
-    if path.is_dir() {
-        bail!(
-            "cannot write the output {}: it is a directory (choose a file with -o FILE)",
-            path.display()
-        );
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Parses `15s`, `500ms`, `2m` or a plain number of seconds.
@@ -467,19 +452,12 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     options(&args.target, &args.tids)?;
     check_writable(&args.output)?;
     let (p, _) = record_and_build(&args.target, &args.tids)?;
-    if args.output.exists() {
-        let mut old = args.output.clone().into_os_string();
-        old.push(".old");
-        std::fs::rename(&args.output, &old).with_context(|| {
-            format!(
-                "cannot keep the previous {} as {}",
-                args.output.display(),
-                PathBuf::from(&old).display()
-            )
-        })?;
-    }
-    let size = crate::profile::file::write_file(&p, &args.output)
+    // The previous file is moved to FILE.old only once the new one is complete, so a full
+    // disk loses nothing.
+    let bytes = crate::profile::file::encode(&p);
+    crate::output::replace_keeping_old(&args.output, &bytes)
         .with_context(|| format!("cannot write the output {}", args.output.display()))?;
+    let size = bytes.len() as u64;
     eprintln!(
         "rprof: wrote {} ({} bytes)",
         args.output.display(),

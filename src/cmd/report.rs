@@ -61,6 +61,10 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
+    /// For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf
+    /// script`): the one to read (default: the first present). `cycles` also finds `cycles:u`.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
 }
 
 /// Runs `rprof report`.
@@ -70,7 +74,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         &LoadOptions {
             massif_snapshot: args.snapshot,
             sample_index: args.sample_index.clone(),
-            ..Default::default()
+            event: args.event.clone(),
         },
     )?;
     let mut loaded = loaded;
@@ -155,7 +159,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 })).collect::<Vec<_>>(),
                 "sort": r.sort,
                 "rows": r.rows.iter().map(|row| serde_json::json!({
-                    "name": row.name,
+                    // The text's " (inlined)" mark becomes a field of its own.
+                    "name": row.name.strip_suffix(report::INLINED_SUFFIX).unwrap_or(&row.name),
+                    "inlined": row.name.ends_with(report::INLINED_SUFFIX),
                     "module": row.module,
                     "total": row.total,
                     "total_pct": row.total_pct,
@@ -178,7 +184,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             out.flush()?;
         }
         Some(path) => {
-            std::fs::write(path, &buf).with_context(|| format!("cannot write '{path}'"))?;
+            crate::output::write_atomically(std::path::Path::new(path), &buf)
+                .with_context(|| format!("cannot write '{path}'"))?;
         }
     }
     // Some tids matched and were shown, but one asked for had no sample: say so in the status.
@@ -208,7 +215,8 @@ fn write_binary(
             out.flush()?;
         }
         Some(path) => {
-            std::fs::write(path, bytes).with_context(|| format!("cannot write '{path}'"))?;
+            crate::output::write_atomically(std::path::Path::new(path), bytes)
+                .with_context(|| format!("cannot write '{path}'"))?;
             eprintln!(
                 "rprof: wrote {path} (pprof, {} samples, {} bytes)",
                 p.samples.len(),

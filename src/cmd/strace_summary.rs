@@ -39,7 +39,8 @@ pub enum Format {
     rprof strace-summary --per-thread --errors -- ./server --port 8080\n  \
     rprof strace-summary --from-log trace.log -S calls\n\n\
     Time is each call's wall-clock latency from entry to exit (strace's -w), so blocking calls \
-    show their waiting time. A launched command's exit status becomes rprof's.")]
+    show their waiting time. A launched command's exit status becomes rprof's, except when \
+    -d ended it (then 0).")]
 pub struct StraceArgs {
     /// Trace these running processes (every thread, later threads and forked children).
     #[arg(
@@ -50,7 +51,8 @@ pub struct StraceArgs {
         conflicts_with = "from_log"
     )]
     pub pids: Vec<u32>,
-    /// Stop after this many seconds (the summary is printed; attached targets run on).
+    /// Stop after this many seconds: attached targets run on untraced; a launched command gets
+    /// SIGTERM and is traced until it exits (as `record -d` does).
     #[arg(short = 'd', long = "duration", value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Sort rows by this column.
@@ -77,7 +79,7 @@ pub struct StraceArgs {
     /// Tracing backend.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: Backend,
-    /// Summarise an existing `strace -f -T` log instead of tracing.
+    /// Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "command")]
     pub from_log: Option<PathBuf>,
     /// The command to launch and trace, after `--`.
@@ -99,10 +101,13 @@ pub fn run(args: StraceArgs) -> Result<ExitCode> {
         errors: args.errors,
     };
     let (summary, code) = if let Some(path) = &args.from_log {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let text = String::from_utf8_lossy(&bytes);
-        let s = log::parse(&text).with_context(|| format!("{}", path.display()))?;
+        let s = if path.as_os_str() == "-" {
+            log::parse_reader(std::io::stdin().lock()).context("standard input")?
+        } else {
+            let f = log::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+            log::parse_reader(std::io::BufReader::with_capacity(1 << 16, f))
+                .with_context(|| format!("{}", path.display()))?
+        };
         (s, ExitCode::SUCCESS)
     } else {
         trace(&args)?
@@ -114,7 +119,10 @@ pub fn run(args: StraceArgs) -> Result<ExitCode> {
     };
     match &args.output {
         Some(p) => {
-            std::fs::write(p, out).with_context(|| format!("cannot write {}", p.display()))?
+            // Temporary file + rename: a full disk leaves no empty file, a symlink planted at
+            // the name is replaced rather than written through.
+            crate::output::write_atomically(p, out.as_bytes())
+                .with_context(|| format!("cannot write {}", p.display()))?
         }
         None => {
             let mut so = std::io::stdout().lock();
@@ -129,7 +137,7 @@ pub fn run(args: StraceArgs) -> Result<ExitCode> {
 fn quality_line(s: &Summary) {
     let total = Summary::merged_stats(s.threads.iter().flat_map(|t| t.syscalls.values()));
     let m = &s.meta;
-    let threads = s.threads.len();
+    let threads = m.threads_traced.unwrap_or(s.threads.len() as u64);
     let mut parts = vec![format!(
         "{} calls, {} errors in {threads} thread{}",
         total.calls,
@@ -159,6 +167,13 @@ fn quality_line(s: &Summary) {
         parts.push(format!("{:.2}s traced, {}", m.duration_s, m.stop_reason));
     } else if m.skipped_lines > 0 {
         parts.push(format!("{} unrecognised lines skipped", m.skipped_lines));
+    }
+    if m.rejected_latencies > 0 {
+        parts.push(format!(
+            "{} latencies over {:e} s refused (those calls counted without a time)",
+            m.rejected_latencies,
+            log::MAX_LATENCY_S
+        ));
     }
     if m.in_flight > 0 {
         parts.push(format!(
@@ -283,7 +298,7 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
                 &mut release,
                 &mut status,
             )
-            .map(|(t, reason)| (t, 0, 0, reason))
+            .map(|r| (r.threads, 0, 0, r.stop_reason, r.threads_traced))
         }
         Backend::Perf => {
             let t = match launched_pid {
@@ -291,7 +306,7 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
                 None => perf::PerfTarget::Attach(args.pids.clone()),
             };
             perf::run(t, counts_only, deadline, &mut release, &mut status)
-                .map(|r| (r.threads, r.lost, r.in_flight, r.stop_reason))
+                .map(|r| (r.threads, r.lost, r.in_flight, r.stop_reason, None))
         }
         _ => {
             let t = match launched_pid {
@@ -299,10 +314,10 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
                 None => ptrace::PtraceTarget::Attach(args.pids.clone()),
             };
             ptrace::run(t, counts_only, deadline, &mut release, &mut status)
-                .map(|r| (r.threads, 0, r.in_flight, r.stop_reason))
+                .map(|r| (r.threads, 0, r.in_flight, r.stop_reason, None))
         }
     };
-    let (threads, lost, in_flight, stop_reason) = match result {
+    let (threads, lost, in_flight, stop_reason, threads_traced) = match result {
         Ok(r) => r,
         Err(e) => {
             if let Some(mut l) = launched.take() {
@@ -312,7 +327,10 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
             return Err(e);
         }
     };
+    // When `-d` ended the command, its SIGTERM death is what was asked for, not a failure.
+    let ended_by_duration = stop_reason.starts_with(target::DURATION_ELAPSED);
     let (exit_status, code) = match status.as_ref().and_then(crate::process::describe_status) {
+        Some((text, _)) if ended_by_duration => (Some(text), ExitCode::SUCCESS),
         Some((text, code)) => (Some(text), ExitCode::from(code)),
         None => (
             launched_pid.map(|p| format!("still running (pid {p}), no longer traced")),
@@ -330,6 +348,8 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
             stop_reason,
             duration_s: started.elapsed().as_secs_f64(),
             skipped_lines: 0,
+            threads_traced,
+            ..Meta::default()
         },
         threads,
     };

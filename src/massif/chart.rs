@@ -27,8 +27,11 @@ const COLORS: [&str; 10] = [
     "#9c755f", "#17becf",
 ];
 
-/// Escapes text for XML content and attributes.
+/// Escapes text for XML content and attributes. Characters XML cannot carry at all (control
+/// characters, U+FFFE/U+FFFF, as a program's function names may hold) are spelled out as
+/// text, as in flame graphs.
 pub fn esc(s: &str) -> String {
+    let s = crate::render::flamegraph::xml_safe(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

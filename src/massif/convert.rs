@@ -102,6 +102,7 @@ pub fn to_profile(m: &Massif, idx: usize, name: &str) -> Result<Profile> {
     let mut p = Profile::new();
     let thread = p.add_thread(Pid(0), Tid(0), "");
     p.meta.event = "heap bytes".into();
+    p.meta.unit = "bytes".into();
     p.meta.command = vec![m.cmd.clone()];
     let which = if Some(idx) == m.peak_index() {
         " (peak)"

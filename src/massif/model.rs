@@ -604,6 +604,59 @@ impl Serialize for Massif {
     }
 }
 
+/// What was still allocated when the program ended, from valgrind's xtree memory report
+/// (`--xtree-memory=allocs` with a `.ms` file name), which valgrind writes when the program
+/// ends (exit, or a fatal signal). massif's own snapshots are taken only at heap operations and
+/// there is none at exit, so this report is the only "at exit" figure there is.
+#[derive(Clone, Debug)]
+pub struct AtExit {
+    /// The report, in massif format: snapshot 0 holds the bytes (`curB`), snapshot 1 the
+    /// blocks (`curBk`), both with their allocation trees; times are ms since start.
+    pub report: Massif,
+    /// How the program ended: None when it exited (with any status), else the signal that
+    /// killed it (`SIGINT`): then what is live is not a leak, the program did not finish.
+    pub killed_by: Option<String>,
+}
+
+impl AtExit {
+    /// Wraps a parsed xtree report; None when it is not one (no `curB` snapshot first).
+    pub fn new(report: Massif, killed_by: Option<String>) -> Option<AtExit> {
+        let first = report.snapshots.first()?;
+        let root = first.tree.as_ref()?.nodes.first()?;
+        report
+            .label(root)
+            .trim_start()
+            .starts_with("curB ")
+            .then_some(AtExit { report, killed_by })
+    }
+
+    /// Bytes still allocated (useful heap; the report has no allocator overhead).
+    pub fn bytes(&self) -> u64 {
+        self.report.snapshots.first().map_or(0, |s| s.heap)
+    }
+
+    /// Blocks still allocated, when the report has them.
+    pub fn blocks(&self) -> Option<u64> {
+        let s = self.report.snapshots.get(1)?;
+        let root = s.tree.as_ref()?.nodes.first()?;
+        self.report
+            .label(root)
+            .trim_start()
+            .starts_with("curBk ")
+            .then_some(s.heap)
+    }
+
+    /// The allocation tree of the bytes still allocated.
+    pub fn tree(&self) -> Option<&Tree> {
+        self.report.snapshots.first()?.tree.as_ref()
+    }
+
+    /// When the report was written, ms after the start.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.report.snapshots.first().map_or(0, |s| s.time)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

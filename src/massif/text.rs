@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::model::{
-    percent as pct, sat_sum, significant, top_sites, Massif, Snapshot, TimeUnit, Tree, TreeKind,
+    percent as pct, sat_sum, significant, top_sites, AtExit, Massif, Snapshot, TimeUnit, Tree,
+    TreeKind,
 };
 use crate::render::thousands;
 
@@ -27,6 +28,9 @@ pub struct TextOptions {
     pub top: usize,
     /// Name of the input, as shown in the ms_print header.
     pub input_name: String,
+    /// What was still allocated when the program ended, when rprof ran it and valgrind wrote
+    /// its xtree report. Only then does the summary speak of possible leaks.
+    pub at_exit: Option<AtExit>,
 }
 
 impl Default for TextOptions {
@@ -37,6 +41,7 @@ impl Default for TextOptions {
             graph_y: 20,
             top: 10,
             input_name: String::new(),
+            at_exit: None,
         }
     }
 }
@@ -108,17 +113,21 @@ pub fn summary(m: &Massif, o: &TextOptions) -> String {
     let Some(pi) = m.peak_index() else {
         return out;
     };
+    // massif's file ends at its last snapshot, not at the end of the run (it takes none at
+    // exit), so times are placed relative to that snapshot and the last one gets no share.
     let end_time = m.snapshots.last().map_or(0, |s| s.time);
     let when = |s: &Snapshot| {
-        let pct = if end_time == 0 {
-            0.0
-        } else {
-            s.time as f64 * 100.0 / end_time as f64
-        };
-        format!(
-            "snapshot {}, time {} ({pct:.1}% of the run)",
+        let at = format!(
+            "snapshot {}, time {}",
             s.num,
             time_text(s.time, m.time_unit)
+        );
+        if s.time >= end_time {
+            return at;
+        }
+        format!(
+            "{at} ({:.1}% of the time to the last snapshot)",
+            s.time as f64 * 100.0 / end_time as f64
         )
     };
     let p = &m.snapshots[pi];
@@ -156,45 +165,107 @@ pub fn summary(m: &Massif, o: &TextOptions) -> String {
             );
         }
     }
-    if let Some(last) = m.snapshots.last() {
-        if last.heap_total() == 0 {
-            let _ = writeln!(
-                out,
-                "\nNothing is still allocated at the last snapshot ({}).",
-                when(last)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "\nStill allocated at the last snapshot (possible leaks): {} ({} B useful + {} B extra) at {}",
-                human_bytes(last.heap_total()),
-                thousands(last.heap),
-                thousands(last.extra),
-                when(last)
-            );
-            let ld = m.snapshots.iter().rposition(|s| s.tree.is_some());
-            match ld.map(|i| (i, &m.snapshots[i])) {
-                Some((i, s)) => {
-                    if i + 1 != m.snapshots.len() {
-                        let _ = writeln!(
-                            out,
-                            "By site at snapshot {} ({} B useful), the last detailed one; run massif with --detailed-freq=1 to detail every snapshot:",
-                            s.num,
-                            thousands(s.heap)
-                        );
-                    }
-                    if let Some(t) = &s.tree {
-                        sites_block(&mut out, m, t, o.top);
-                    }
-                }
-                None => {
-                    let _ = writeln!(out, "(no detailed snapshot to name the sites)");
-                }
-            }
-        }
+    match &o.at_exit {
+        Some(x) => at_exit_block(&mut out, x, o.top),
+        None => last_snapshot_block(&mut out, m, o.top, &when),
     }
     out.push('\n');
     out
+}
+
+/// The end of the run as valgrind's xtree report saw it: still allocated at exit is what the
+/// program never freed (a possible leak, or memory a program legitimately keeps until exit).
+fn at_exit_block(out: &mut String, x: &AtExit, top: usize) {
+    let blocks = x
+        .blocks()
+        .map(|b| format!(" in {} block(s)", thousands(b)))
+        .unwrap_or_default();
+    let after = format!("{} ms", thousands(x.elapsed_ms()));
+    let bytes = x.bytes();
+    match &x.killed_by {
+        None if bytes == 0 => {
+            let _ = writeln!(out, "\nNothing is still allocated at exit (after {after}).");
+            return;
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\nStill allocated at exit (possible leaks): {} ({} B useful{blocks}) after {after}",
+                human_bytes(bytes),
+                thousands(bytes)
+            );
+        }
+        Some(sig) => {
+            let _ = writeln!(
+                out,
+                "\nLive when the command was killed by {sig} (after {after}; not leaks, the program did not finish): {} ({} B useful{blocks})",
+                human_bytes(bytes),
+                thousands(bytes)
+            );
+            if bytes == 0 {
+                return;
+            }
+        }
+    }
+    match x.tree() {
+        Some(t) => sites_block(out, &x.report, t, top),
+        None => {
+            let _ = writeln!(out, "  (no allocation sites in the exit report)");
+        }
+    }
+}
+
+/// Without an exit report the last snapshot is all there is. massif takes snapshots only at
+/// heap operations, never at exit, so it is not the end of the run and says nothing about
+/// leaks: it is named for what it is.
+fn last_snapshot_block(
+    out: &mut String,
+    m: &Massif,
+    top: usize,
+    when: &dyn Fn(&Snapshot) -> String,
+) {
+    let Some(last) = m.snapshots.last() else {
+        return;
+    };
+    if last.heap_total() == 0 {
+        let _ = writeln!(
+            out,
+            "\nNothing is live at the last snapshot ({}).",
+            when(last)
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nMemory live at the last snapshot: {} ({} B useful + {} B extra) at {}",
+        human_bytes(last.heap_total()),
+        thousands(last.heap),
+        thousands(last.extra),
+        when(last)
+    );
+    let _ = writeln!(
+        out,
+        "(massif takes no snapshot at exit: what was allocated or freed after this one is not in the file, so this is not a leak report; `rprof massif -- CMD` also reports what is still allocated at exit)"
+    );
+    let ld = m.snapshots.iter().rposition(|s| s.tree.is_some());
+    match ld.map(|i| (i, &m.snapshots[i])) {
+        Some((i, s)) => {
+            if i + 1 != m.snapshots.len() {
+                let _ = writeln!(
+                    out,
+                    "By site at snapshot {} ({} B useful), the last detailed one; run massif with --detailed-freq=1 to detail every snapshot:",
+                    s.num,
+                    thousands(s.heap)
+                );
+            }
+            if let Some(t) = &s.tree {
+                sites_block(out, m, t, top);
+            }
+        }
+        None => {
+            let _ = writeln!(out, "(no detailed snapshot to name the sites)");
+        }
+    }
 }
 
 const FANCY: &str =

@@ -2,7 +2,6 @@
 //! massif output) from a path or `-` for stdin, recognising the format from its content.
 
 use std::io::Read;
-use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
@@ -78,21 +77,65 @@ impl std::ops::Deref for InputBytes {
     }
 }
 
-/// Reads the raw bytes of `path`, or stdin for `-`.
-pub fn read_input(path: &str) -> Result<(String, InputBytes)> {
-    if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut buf)
-            .context("cannot read standard input")?;
-        return Ok(("<stdin>".to_string(), InputBytes::Owned(buf)));
+/// Default largest input read from something that is not a regular file (a pipe, stdin, a
+/// FIFO): 4 GiB. Regular files are mapped, not read, and have no limit.
+pub const DEFAULT_MAX_STREAM: u64 = 4 << 30;
+
+/// How much of the input [`detect`] looks at; a stream is checked once this much is read.
+const PREFIX: usize = 64 * 1024;
+
+/// The largest input read from a pipe, stdin or FIFO: `RPROF_MAX_INPUT` (bytes, or with a
+/// K, M or G suffix, powers of 1024) or [`DEFAULT_MAX_STREAM`].
+pub fn max_stream() -> Result<u64> {
+    let Some(v) = std::env::var_os("RPROF_MAX_INPUT") else {
+        return Ok(DEFAULT_MAX_STREAM);
+    };
+    let v = v.to_string_lossy();
+    let t = v.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .filter(|&n| n > 0)
+        .with_context(|| {
+            format!("RPROF_MAX_INPUT={v}: expected a size in bytes, such as 4294967296 or 512M")
+        })
+}
+
+/// A size for messages: `4 GiB`, `512 MiB`, `1000 bytes`.
+fn size_text(n: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{} {unit}", n >> shift);
+        }
     }
-    let p = Path::new(path);
-    if p.is_dir() {
-        bail!("'{path}' is a directory, not a profile");
+    format!("{n} bytes")
+}
+
+/// The error for bytes no reader recognises; binary data is called so.
+fn unrecognised(name: &str, bytes: &[u8]) -> anyhow::Error {
+    let head = &bytes[..bytes.len().min(PREFIX)];
+    let binary = head.contains(&0)
+        || std::str::from_utf8(head).is_err_and(|e| e.valid_up_to() + 4 < head.len());
+    if binary {
+        anyhow::anyhow!("{name}: not a profile: binary data (unrecognised format; expected an rprof data file, folded stacks, `perf script` output, pprof or massif output)")
+    } else {
+        anyhow::anyhow!("{name}: unrecognised format (expected an rprof data file, folded stacks, `perf script` output, pprof or massif output)")
     }
-    let f = match std::fs::File::open(p) {
+}
+
+/// Opens `path` as an input without ever blocking in `open` (a FIFO without a writer would),
+/// and refuses what cannot be a profile: directories and devices (`/dev/zero` never ends).
+/// A FIFO is returned once a writer has connected; that wait, unlike a blocked `open`, is a
+/// `poll` any signal ends. The descriptor returned is blocking again.
+pub fn open_input(path: &str) -> Result<std::fs::File> {
+    let f = match open_nonblocking(path) {
         Ok(f) => f,
         // The default input missing usually means nothing was recorded yet: say how to.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == "rprof.data" => bail!(
@@ -100,19 +143,155 @@ pub fn read_input(path: &str) -> Result<(String, InputBytes)> {
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot read '{path}'")),
     };
+    check_opened(&f, &format!("'{path}'"))?;
+    Ok(f)
+}
+
+/// Opens `path` for reading with `O_NONBLOCK` (so a FIFO without a writer cannot block the
+/// open); [`check_opened`] then vets it and makes it blocking.
+pub fn open_nonblocking(path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// [`open_input`]'s checks for standard input, for readers that stream it themselves: a
+/// device such as `/dev/zero` is refused, a FIFO waited for.
+pub fn check_stdin() -> Result<()> {
+    use std::os::fd::AsFd;
+    let f = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .context("cannot read standard input")?;
+    check_opened(&f, "standard input")
+}
+
+/// Refuses directories and devices other than a terminal, waits for a FIFO's writer, and
+/// makes the descriptor blocking.
+pub fn check_opened(f: &std::fs::File, name: &str) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileTypeExt;
+    let ft = f
+        .metadata()
+        .with_context(|| format!("cannot read {name}"))?
+        .file_type();
+    // SAFETY: isatty on a descriptor we own.
+    let tty = unsafe { libc::isatty(f.as_raw_fd()) } == 1;
+    if ft.is_dir() {
+        bail!("{name} is a directory, not a profile");
+    }
+    if (ft.is_char_device() && !tty) || ft.is_block_device() {
+        let what = if ft.is_char_device() {
+            "a character device"
+        } else {
+            "a block device"
+        };
+        bail!("{name} is {what}, not a profile (rprof reads files, pipes and standard input)");
+    }
+    if ft.is_fifo() {
+        // Opened without waiting; wait here for a writer (poll reports one once it has
+        // connected and written or closed), interruptibly.
+        let mut pfd = libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: one valid pollfd.
+            let r = unsafe { libc::poll(&mut pfd, 1, -1) };
+            if r >= 0 {
+                break;
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e).with_context(|| format!("cannot read {name}"));
+            }
+        }
+    }
+    // SAFETY: fcntl flag calls on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+        if fl >= 0 && fl & libc::O_NONBLOCK != 0 {
+            libc::fcntl(f.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a stream (pipe, FIFO, stdin, a file whose size the kernel does not give) up to
+/// `cap` bytes. The first [`PREFIX`] bytes are checked first, so garbage (binary data, an
+/// unknown format) fails at once instead of after gigabytes.
+fn read_stream(mut r: impl Read, name: &str, cap: u64) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    (&mut r)
+        .take(PREFIX as u64)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {name}"))?;
+    if buf.is_empty() {
+        return Ok(buf);
+    }
+    if detect(&buf).is_none() {
+        return Err(unrecognised(name, &buf));
+    }
+    r.take(cap.saturating_sub(buf.len() as u64).saturating_add(1))
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {name}"))?;
+    if buf.len() as u64 > cap {
+        bail!(
+            "{name}: more than {} read from a pipe or standard input, the limit for inputs that are not regular files (set RPROF_MAX_INPUT to raise it, or save the input to a file first)",
+            size_text(cap)
+        );
+    }
+    Ok(buf)
+}
+
+/// Reads an opened input: a regular file is mapped, anything else read as a stream with
+/// the [`max_stream`] limit.
+fn read_opened(f: std::fs::File, name: &str) -> Result<InputBytes> {
     let meta = f
         .metadata()
-        .with_context(|| format!("cannot read '{path}'"))?;
-    if meta.is_file() && meta.len() > 0 {
+        .with_context(|| format!("cannot read {name}"))?;
+    // Stdin redirected from a file may have been partly read by whoever ran rprof: map it
+    // only from its start, as a freshly opened file is.
+    let at_start = {
+        use std::io::Seek;
+        (&f).stream_position().is_ok_and(|p| p == 0)
+    };
+    if meta.is_file() && meta.len() > 0 && at_start {
         // SAFETY: the mapping is read-only; a file truncated by another process while we read
         // it could fault, the same risk every mmap-based reader (perf, inferno) accepts for
         // files it was pointed at.
         if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
-            return Ok((format!("'{path}'"), InputBytes::Mapped(m)));
+            return Ok(InputBytes::Mapped(m));
         }
     }
-    let bytes = std::fs::read(p).with_context(|| format!("cannot read '{path}'"))?;
-    Ok((format!("'{path}'"), InputBytes::Owned(bytes)))
+    Ok(InputBytes::Owned(read_stream(f, name, max_stream()?)?))
+}
+
+/// Reads the raw bytes of `path`, or stdin for `-`. Regular files are mapped; pipes, FIFOs
+/// and stdin are read up to [`max_stream`] bytes after their first 64 KiB were recognised;
+/// devices and directories are refused, and opening a FIFO never blocks.
+pub fn read_input(path: &str) -> Result<(String, InputBytes)> {
+    if path == "-" {
+        use std::os::fd::AsFd;
+        let name = "<stdin>".to_string();
+        // A duplicate of descriptor 0: stdin redirected from a file is mapped like one.
+        let f = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .context("cannot read standard input")?;
+        check_opened(&f, "standard input")?;
+        let bytes = read_opened(f, &name)?;
+        return Ok((name, bytes));
+    }
+    let f = open_input(path)?;
+    let name = format!("'{path}'");
+    let bytes = read_opened(f, &name)?;
+    Ok((name, bytes))
 }
 
 /// Recognises the format of `bytes`.
@@ -147,7 +326,9 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         .peekable();
     lines.peek()?;
     let lines: Vec<&str> = lines.collect();
-    if lines.iter().any(|l| perf_script::is_frame_line(l)) {
+    // Frame lines, or (a recording without call chains) a sample header first.
+    if lines.iter().any(|l| perf_script::is_frame_line(l)) || perf_script::is_header_line(lines[0])
+    {
         return Some(Format::PerfScript);
     }
     let first = lines[0];
@@ -206,7 +387,7 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         bail!("{name} is empty");
     }
     let Some(format) = detect(bytes) else {
-        bail!("{name}: unrecognised format (expected an rprof data file, folded stacks, `perf script` output, pprof or massif output)");
+        return Err(unrecognised(&name, bytes));
     };
     let profile = match format {
         Format::Data => file::decode(bytes).with_context(|| format!("reading {name}"))?,
@@ -220,8 +401,16 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::PerfScript => {
             let text = String::from_utf8_lossy(bytes);
-            let mut p = perf_script::parse(&text)
-                .with_context(|| format!("{name}: bad perf script text"))?;
+            let parsed =
+                perf_script::parse_with(&text, opts.event.as_deref()).map_err(|e| match e {
+                    // Not a fault of the text: the event asked for is not in it.
+                    perf_script::PerfScriptError::Event(m) => anyhow::anyhow!("{name}: {m}"),
+                    e => anyhow::Error::new(e).context(format!("{name}: bad perf script text")),
+                })?;
+            if let Some(w) = parsed.warning(&name) {
+                eprintln!("{w}");
+            }
+            let mut p = parsed.profile;
             p.meta.target = format!("perf script {name}");
             p
         }
@@ -234,6 +423,13 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
     };
+    // A data file holds one event: naming another is a mistake to report, not to ignore.
+    if let (Some(want), Format::Data) = (&opts.event, format) {
+        let shown = [profile.meta.event.clone()];
+        if !shown[0].is_empty() {
+            perf_script::resolve_event(want, &shown).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        }
+    }
     Ok(Loaded {
         name,
         format,
@@ -244,6 +440,28 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_are_checked_early_and_capped() {
+        let zeros = std::io::repeat(0).take(1 << 30);
+        let e = read_stream(zeros, "<stdin>", 4 << 30).expect_err("binary");
+        assert!(e.to_string().contains("not a profile: binary data"), "{e}");
+        let text = std::io::repeat(b'a').take(1 << 20).chain(&b" 1\n"[..]);
+        let e = read_stream(text, "<stdin>", 512 << 10).expect_err("over the cap");
+        assert!(e.to_string().contains("more than 512 KiB"), "{e}");
+        let ok = read_stream(&b"a;b 1\n"[..], "<stdin>", 6).expect("at the cap");
+        assert_eq!(ok, b"a;b 1\n");
+        assert!(read_stream(&b""[..], "<stdin>", 6)
+            .expect("empty")
+            .is_empty());
+    }
+
+    #[test]
+    fn size_texts() {
+        assert_eq!(size_text(4 << 30), "4 GiB");
+        assert_eq!(size_text(512 << 20), "512 MiB");
+        assert_eq!(size_text(1000), "1000 bytes");
+    }
 
     #[test]
     fn detects_formats() {

@@ -19,9 +19,8 @@
 //! Both checksums and the exact body length make truncation and bit flips errors, never a
 //! silently different profile.
 
-use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -42,6 +41,8 @@ pub const VERSION: u32 = 2;
 const HEADER_LEN: usize = 40;
 /// Upper bound on the decompressed body, so a forged length cannot exhaust memory.
 const MAX_BODY: u64 = 16 << 30;
+/// Deflate's largest expansion (a 258-byte match in at most 2 bits, plus block overhead).
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// Why a data file could not be read.
 #[derive(Debug, Error)]
@@ -91,34 +92,11 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
 }
 
 /// Writes `profile` to `path` through a temporary file in the same directory renamed into
-/// place, so a crash never leaves half a file under the real name.
+/// place (see [`crate::output`]), so a crash never leaves half a file under the real name.
 pub fn write_file(profile: &Profile, path: &Path) -> std::io::Result<u64> {
     let bytes = encode(profile);
-    write_atomically(path, &bytes)?;
+    crate::output::write_atomically(path, &bytes)?;
     Ok(bytes.len() as u64)
-}
-
-/// Writes `bytes` to `path` via a temporary sibling and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temp_sibling(path);
-    let res = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
-}
-
-fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rprof.data".into());
-    path.with_file_name(format!(".{}.tmp.{}", name, std::process::id()))
 }
 
 /// Decodes a data file held in memory.
@@ -172,7 +150,19 @@ pub fn decode(bytes: &[u8]) -> Result<Profile, DataFileError> {
             "implausible body length {body_len}"
         )));
     }
-    let mut body = Vec::with_capacity(body_len as usize);
+    // Deflate expands at most 1032 to 1: a longer body cannot come out of this data.
+    if body_len
+        > comp_len
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .saturating_add(64)
+    {
+        return Err(DataFileError::Corrupt(format!(
+            "header says the body is {body_len} bytes, more than {comp_len} compressed bytes can hold"
+        )));
+    }
+    // The header is only a hint until the data decompresses: reserve what the data plausibly
+    // gives (our bodies compress about 3 to 5 to 1) and let the vector grow past that.
+    let mut body = Vec::with_capacity(body_len.min(comp_len.saturating_mul(8)) as usize);
     DeflateDecoder::new(compressed)
         .take(body_len + 1)
         .read_to_end(&mut body)
@@ -246,10 +236,12 @@ impl Dec<'_> {
         let v = self.u()?;
         u32::try_from(v).map_err(|_| format!("value {v} out of range"))
     }
-    fn count(&mut self, what: &str) -> R<usize> {
+    /// A count of elements that take at least `min_bytes` each: one the bytes left cannot
+    /// hold is forged, and refusing it keeps every `Vec::with_capacity(count)` within a small
+    /// multiple of the body's real size.
+    fn count(&mut self, what: &str, min_bytes: u64) -> R<usize> {
         let n = self.u()?;
-        // Every element takes at least one byte, so a count above the bytes left is forged.
-        if n > (self.buf.len() - self.pos) as u64 {
+        if n.saturating_mul(min_bytes) > (self.buf.len() - self.pos) as u64 {
             return Err(format!("{what} count {n} exceeds the data"));
         }
         Ok(n as usize)
@@ -321,7 +313,7 @@ fn encode_meta(m: &Metadata, w: &mut Enc) {
 }
 
 fn decode_meta(d: &mut Dec, version: u32) -> R<Metadata> {
-    let n = d.count("command")?;
+    let n = d.count("command", 1)?;
     let mut command = Vec::with_capacity(n);
     for _ in 0..n {
         command.push(d.s()?);
@@ -336,7 +328,7 @@ fn decode_meta(d: &mut Dec, version: u32) -> R<Metadata> {
     let unsymbolized = d.u()?;
     let call_graph = d.s()?;
     let host = d.s()?;
-    let n = d.count("metadata")?;
+    let n = d.count("metadata", 2)?;
     let mut extra = Vec::with_capacity(n);
     for _ in 0..n {
         let k = d.s()?;
@@ -344,7 +336,7 @@ fn decode_meta(d: &mut Dec, version: u32) -> R<Metadata> {
         extra.push((k, v));
     }
     let (events, unit) = if version >= 2 {
-        let n = d.count("event")?;
+        let n = d.count("event", 1)?;
         let mut events = Vec::with_capacity(n);
         for _ in 0..n {
             events.push(d.s()?);
@@ -468,7 +460,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     let mut p = Profile::new();
     p.meta = decode_meta(d, version)?;
 
-    let n = d.count("string")?;
+    let n = d.count("string", 1)?;
     if n == 0 {
         return Err("string table lacks the empty string".into());
     }
@@ -495,7 +487,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     p.strings = strings;
     let ns = p.strings.len();
 
-    let n = d.count("module")?;
+    let n = d.count("module", 2)?;
     for _ in 0..n {
         let path = StrId(d.id(ns, "string")?);
         let build_id = d.bytes()?.to_vec();
@@ -503,7 +495,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     }
     let nm = p.modules.len();
 
-    let n = d.count("frame")?;
+    let n = d.count("frame", 6)?;
     let mut frames: Vec<Frame> = Vec::with_capacity(n);
     for _ in 0..n {
         frames.push(Frame::named(StrId(d.id(ns, "string")?)));
@@ -538,7 +530,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     p.frames = frames;
     let nf = p.frames.len();
 
-    let n = d.count("stack")?;
+    let n = d.count("stack", 2)?;
     let mut parents = Vec::with_capacity(n);
     for i in 0..n {
         let back = d.u()?;
@@ -560,14 +552,14 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     p.stack_nodes = nodes;
     let nn = p.stack_nodes.len();
 
-    let n = d.count("process")?;
+    let n = d.count("process", 2)?;
     for _ in 0..n {
         let pid = Pid(d.u32()?);
         let name = StrId(d.id(ns, "string")?);
         p.processes.push(Process { pid, name });
     }
 
-    let n = d.count("thread")?;
+    let n = d.count("thread", 3)?;
     for _ in 0..n {
         let pid = Pid(d.u32()?);
         let tid = Tid(d.u32()?);
@@ -576,7 +568,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     }
     let nt = p.threads.len();
 
-    let n = d.count("sample")?;
+    let n = d.count("sample", 4)?;
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         samples.push(Sample {
@@ -689,6 +681,52 @@ mod tests {
         let q = decode(&bytes).expect("decodes");
         assert_eq!(p, q);
         assert_eq!(q.meta.extra, vec![("exit".to_string(), "3".to_string())]);
+    }
+
+    /// Re-seals a header after a field was changed.
+    fn fix_header_crc(b: &mut [u8]) {
+        let h = crc32fast::hash(&b[..36]);
+        b[36..40].copy_from_slice(&h.to_le_bytes());
+    }
+
+    #[test]
+    fn forged_body_lengths_are_refused_before_reserving_them() {
+        let bytes = encode(&sample_profile());
+        let comp = (bytes.len() - HEADER_LEN) as u64;
+        // More than deflate can expand to: refused from the header alone.
+        let mut b = bytes.clone();
+        b[16..24].copy_from_slice(&(16u64 << 30).to_le_bytes());
+        fix_header_crc(&mut b);
+        let e = decode(&b)
+            .expect_err("16 GiB from a few hundred bytes")
+            .to_string();
+        assert!(e.contains("17179869184") && e.contains("compressed"), "{e}");
+        // Plausible for the ratio but false: found out after decompressing what is there.
+        let mut b = bytes.clone();
+        b[16..24].copy_from_slice(&(comp * 1000).to_le_bytes());
+        fix_header_crc(&mut b);
+        let e = decode(&b).expect_err("wrong length").to_string();
+        assert!(e.contains("header says"), "{e}");
+    }
+
+    #[test]
+    fn counts_the_remaining_bytes_cannot_hold_are_refused() {
+        // An empty metadata prefix then a sample count of 10 with 20 bytes left: each sample
+        // takes at least 4 bytes, so at most 5 fit.
+        let mut d = Dec {
+            buf: &[
+                10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            pos: 0,
+        };
+        assert!(d.count("sample", 4).is_err());
+        let mut d = Dec {
+            buf: &[
+                5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            pos: 0,
+        };
+        assert_eq!(d.count("sample", 4), Ok(5));
     }
 
     #[test]

@@ -1,10 +1,20 @@
 //! Folded stacks (`outer;middle;inner COUNT`, one stack per line) in and out.
+//!
+//! Two conventions carry what a name alone cannot, both read back as written: an inlined
+//! frame ends in `_[i]` (as inferno's and FlameGraph's collapsers write it), and a frame with
+//! no symbol is `[unknown] (MODULE)` (just `[unknown]` when the module is unknown too).
 
 use rustc_hash::FxHashMap as HashMap;
 
 use thiserror::Error;
 
-use super::{FrameId, Pid, Profile, Sample, StackId, Tid};
+use super::{Frame, FrameId, Pid, Profile, Sample, StackId, Tid};
+
+/// The function name of a frame without a symbol, in every format.
+pub const UNKNOWN: &str = "[unknown]";
+
+/// The suffix of an inlined frame in folded text.
+pub const INLINED_MARK: &str = "_[i]";
 
 /// A malformed folded line.
 #[derive(Debug, Error)]
@@ -77,7 +87,7 @@ pub fn parse(text: &str) -> Result<Profile, FoldedError> {
             let id = match frames.get(name) {
                 Some(id) => *id,
                 None => {
-                    let id = p.add_named_frame(name);
+                    let id = folded_frame(&mut p, name);
                     frames.insert(name, id);
                     id
                 }
@@ -96,6 +106,30 @@ pub fn parse(text: &str) -> Result<Profile, FoldedError> {
     Ok(p)
 }
 
+/// The frame a folded name stands for: `_[i]` marks it inlined, `[unknown] (MODULE)` is a
+/// frame without symbol in MODULE.
+fn folded_frame(p: &mut Profile, name: &str) -> FrameId {
+    let (name, inlined) = match name.strip_suffix(INLINED_MARK) {
+        Some(n) if !n.is_empty() => (n, true),
+        _ => (name, false),
+    };
+    let unknown_in = name
+        .strip_prefix(UNKNOWN)
+        .and_then(|r| r.strip_prefix(" ("))
+        .and_then(|r| r.strip_suffix(')'))
+        .filter(|m| !m.is_empty());
+    let mut f = match unknown_in {
+        Some(m) => {
+            let mut f = Frame::named(p.intern(UNKNOWN));
+            f.module = Some(p.add_module(m, Vec::new()));
+            f
+        }
+        None => Frame::named(p.intern(name)),
+    };
+    f.inlined = inlined;
+    p.add_frame(f)
+}
+
 /// Options for writing folded stacks.
 #[derive(Clone, Debug, Default)]
 pub struct FoldOptions {
@@ -103,7 +137,8 @@ pub struct FoldOptions {
     pub per_thread: bool,
     /// Keep samples in time order, merging only consecutive equal stacks (flame chart input).
     pub time_order: bool,
-    /// Append `_[i]` to inlined frames and `_[k]` to kernel frames, as inferno's palettes expect.
+    /// Append `_[k]` to kernel frames, as inferno's palettes expect. (Inlined frames always
+    /// get `_[i]`: without it they read back as ordinary calls.)
     pub annotate: bool,
 }
 
@@ -185,12 +220,19 @@ pub fn stack_text(p: &Profile, stack: Option<StackId>, annotate: bool) -> String
         } else {
             s.push_str(name);
         }
-        if annotate {
-            if fr.kernel {
-                s.push_str("_[k]");
-            } else if fr.inlined {
-                s.push_str("_[i]");
+        if name == UNKNOWN {
+            let m = p.module_name(*f);
+            let short = m.rsplit('/').next().unwrap_or(m);
+            if !short.is_empty() {
+                s.push_str(" (");
+                s.push_str(&short.replace([';', '\n'], ":"));
+                s.push(')');
             }
+        }
+        if fr.inlined {
+            s.push_str(INLINED_MARK);
+        } else if annotate && fr.kernel {
+            s.push_str("_[k]");
         }
     }
     s
@@ -271,6 +313,23 @@ mod tests {
         assert_eq!(
             lines,
             vec![("a;b".to_string(), 2), ("a;b;c".to_string(), 4)]
+        );
+    }
+
+    #[test]
+    fn inlined_and_unknown_frames_read_back_as_written() {
+        let text = "main;[unknown] (libc.so.6);helper_[i] 3\nmain;[unknown] 1\n";
+        let p = parse(text).expect("parses");
+        let s = p.samples[0].stack;
+        let fs = p.stack_frames_root_first(s);
+        assert!(p.frame(fs[2]).inlined);
+        assert_eq!(p.function_name(fs[2]), "helper");
+        assert_eq!(p.function_name(fs[1]), UNKNOWN);
+        assert_eq!(p.module_name(fs[1]), "libc.so.6");
+        let back = to_text(&fold(&p, &FoldOptions::default()));
+        assert_eq!(
+            back,
+            "main;[unknown] 1\nmain;[unknown] (libc.so.6);helper_[i] 3\n"
         );
     }
 

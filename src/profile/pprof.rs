@@ -177,10 +177,59 @@ pub fn is_pprof(bytes: &[u8]) -> bool {
         }
         return n > 0 && !head[..n].starts_with(b"desc:") && starts_with_profile_field(&head[..n]);
     }
-    starts_with_profile_field(bytes)
-        && raw_profile(bytes).is_ok_and(|p| {
-            !p.sample_type.is_empty() && p.string_table.first().is_some_and(|s| s.is_empty())
-        })
+    if !starts_with_profile_field(bytes) {
+        return false;
+    }
+    match raw_profile(bytes) {
+        Ok(p) => !p.sample_type.is_empty() && p.string_table.first().is_some_and(|s| s.is_empty()),
+        // Only the start of a stream may be here (detection looks at a bounded prefix): accept
+        // it when its fields are well-formed `Profile` fields up to where it is cut.
+        Err(_) => plausible_prefix(bytes),
+    }
+}
+
+/// True when `b` is a sequence of at least three well-formed top-level `Profile` fields,
+/// possibly cut inside the last one.
+fn plausible_prefix(b: &[u8]) -> bool {
+    fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*i)?;
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let (mut i, mut fields) = (0usize, 0);
+    while i < b.len() {
+        let Some(tag) = varint(b, &mut i) else {
+            return fields >= 3;
+        };
+        let Ok(tag8) = u8::try_from(tag) else {
+            return false;
+        };
+        if !starts_with_profile_field(&[tag8]) {
+            return false;
+        }
+        let ok = match tag8 & 7 {
+            0 => varint(b, &mut i).is_some(),
+            _ => match varint(b, &mut i) {
+                Some(len) => {
+                    i = i.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+                    true
+                }
+                None => false,
+            },
+        };
+        if !ok {
+            return fields >= 3;
+        }
+        fields += 1;
+    }
+    fields >= 3
 }
 
 /// Whether the first byte is the tag of a `Profile` field with its wire type (writers differ
@@ -837,5 +886,10 @@ mod tests {
         assert!(decode(b"\x0a\xff\xff\xff", None).is_err());
         assert!(decode(&[0x1f, 0x8b, 0, 0], None).is_err());
         assert!(!is_pprof(b"a;b 1\n"));
+        assert!(!is_pprof(b"\nmain;work 3\nmain 1\n"));
+        // A raw profile cut short, as detection sees the start of a stream.
+        let raw = to_pprof(&sample_profile()).encode_to_vec();
+        assert!(is_pprof(&raw));
+        assert!(is_pprof(&raw[..raw.len() - 3]));
     }
 }

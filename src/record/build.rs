@@ -455,6 +455,13 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     }
     stats.threads = p.threads.len();
     stats.processes = p.processes.len();
+    // A planted map (FIFO, link, someone else's file) is not read: say which and why.
+    for r in sym.refused_perf_maps() {
+        eprintln!(
+            "rprof: warning: JIT symbols not read from {}: {}",
+            r.path, r.reason
+        );
+    }
     (p, stats)
 }
 

@@ -39,7 +39,7 @@ pub struct LiveStats {
     /// Of those, stopped because the stack copy ended (a larger `dwarf,BYTES` helps).
     pub stack_exhausted: u64,
     /// Of those, stopped in code with no module or no unwind information (JIT code, a
-    /// stripped or unreadable module).
+    /// stripped or unreadable module, a function no FDE covers).
     pub no_unwind_info: u64,
     /// Samples without user registers (kernel threads, or the kernel could not copy them).
     pub no_user_regs: u64,
@@ -332,7 +332,9 @@ impl LiveUnwinder {
                 self.stats.stack_exhausted += 1
             }
             UnwindOutcome::Truncated(
-                StopReason::NoModule { .. } | StopReason::NoUnwindInfo { .. },
+                StopReason::NoModule { .. }
+                | StopReason::NoUnwindInfo { .. }
+                | StopReason::NoFde { .. },
             ) => self.stats.no_unwind_info += 1,
             _ => {}
         }

@@ -1,9 +1,13 @@
 //! SVG flame graphs through inferno.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context, Result};
-use inferno::flamegraph::{self, color::Palette, Direction, Options};
+use inferno::flamegraph::color::{Color, PaletteMap};
+use inferno::flamegraph::{self, color::Palette, Direction, FuncFrameAttrsMap, Options};
+
+use crate::profile::folded::INLINED_MARK;
 
 /// How to draw.
 #[derive(Clone, Debug)]
@@ -57,7 +61,42 @@ pub const PALETTES: &[&str] = &[
     "aqua", "yellow", "purple", "orange",
 ];
 
+/// True for the characters XML 1.0 does not allow anywhere in a document, even escaped: the
+/// C0 controls other than tab, newline and carriage return, and the non-characters U+FFFE and
+/// U+FFFF. One of them in an SVG makes browsers refuse the whole image.
+pub fn xml_forbidden(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
+/// `s` with every character XML cannot carry written out as visible text (`\x01`,
+/// `\u{fffe}`), so that a function name holding one still shows, and differs from its
+/// neighbours, in a well-formed SVG. Borrows when nothing needs replacing (the usual case).
+pub fn xml_safe(s: &str) -> Cow<'_, str> {
+    // Fast path on bytes: every forbidden character starts with a byte below 0x20 or 0xEF
+    // (U+FFFE and U+FFFF are EF BF BE / EF BF BF in UTF-8).
+    if !s.bytes().any(|b| b < 0x20 || b == 0xEF) || !s.chars().any(xml_forbidden) {
+        return Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !xml_forbidden(c) {
+            o.push(c);
+        } else if (c as u32) < 0x20 {
+            o.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            o.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(o)
+}
+
 /// Renders folded lines (`stack count` or `stack before after`) into SVG bytes.
+///
+/// Names, title and subtitle pass through [`xml_safe`] first: inferno escapes `&`, `<` and
+/// `>` but copies control characters as they are.
 pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> Result<Vec<u8>> {
     let palette = Palette::from_str(&o.colors).map_err(|_| {
         anyhow!(
@@ -66,10 +105,17 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
             PALETTES.join(", ")
         )
     })?;
+    let lines: Vec<&str> = lines.into_iter().collect();
+    let inlined = inlined_frames(&lines);
+    let mut palette_map = PaletteMap::default();
     let mut opt = Options::default();
+    if !inlined.is_empty() {
+        mark_inlined(&inlined, &o.colors, &mut palette_map, &mut opt)?;
+        opt.palette_map = Some(&mut palette_map);
+    }
     opt.colors = palette;
-    opt.title = o.title.clone();
-    opt.subtitle = o.subtitle.clone();
+    opt.title = xml_safe(&o.title).into_owned();
+    opt.subtitle = o.subtitle.as_deref().map(|t| xml_safe(t).into_owned());
     opt.direction = if o.inverted {
         Direction::Inverted
     } else {
@@ -81,12 +127,129 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     opt.flame_chart = o.flame_chart;
     // Callers hand over lines already sorted (folded::fold sorts them), so inferno need not.
     opt.no_sort = o.presorted && !o.flame_chart;
-    opt.count_name = o.count_name.clone();
+    opt.count_name = xml_safe(&o.count_name).into_owned();
     opt.negate_differentials = o.negate;
     // Same input, same colours: makes SVGs diffable and tests stable.
     opt.hash = true;
     opt.deterministic = true;
+    let lines: Vec<Cow<'a, str>> = lines.into_iter().map(xml_safe).collect();
     let mut out = Vec::new();
-    flamegraph::from_lines(&mut opt, lines, &mut out).context("rendering the flame graph")?;
+    flamegraph::from_lines(&mut opt, lines.iter().map(|l| l.as_ref()), &mut out)
+        .context("rendering the flame graph")?;
     Ok(out)
+}
+
+/// The distinct frame names of `lines` that carry the inlined mark (`name_[i]`).
+fn inlined_frames<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut out: rustc_hash::FxHashSet<&str> = Default::default();
+    for l in lines {
+        if !l.contains(INLINED_MARK) {
+            continue;
+        }
+        // Drop the count (two counts in a differential line).
+        let mut stack = l.trim_end();
+        for _ in 0..2 {
+            match stack.rsplit_once(' ') {
+                Some((s, n)) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
+                    stack = s.trim_end()
+                }
+                _ => break,
+            }
+        }
+        out.extend(stack.split(';').filter(|f| f.ends_with(INLINED_MARK)));
+    }
+    let mut v: Vec<&str> = out.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+/// Makes inlined frames recognisable in the SVG, where inferno strips the `_[i]` from the
+/// text: a `class="inlined"` on each, and aqua fill in every palette (as inferno's java palette
+/// already does), so an inlined copy is told from the out-of-line function of the same name.
+fn mark_inlined(
+    names: &[&str],
+    palette: &str,
+    map: &mut PaletteMap,
+    opt: &mut Options<'_>,
+) -> Result<()> {
+    let mut attrs = String::new();
+    for n in names {
+        // The attribute list is tab-separated lines, trimmed: such names cannot be listed.
+        if n.contains(['\t', '\n', '\r']) || n.trim() != *n {
+            continue;
+        }
+        attrs.push_str(n);
+        attrs.push_str("\tclass=inlined\n");
+        if palette != "java" {
+            // Shades of aqua, fixed per name (FNV-1a), as inferno's aqua palette spreads them.
+            let h = n.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            let v = (h >> 56) as f32 / 255.0;
+            let c = Color {
+                r: (50.0 + 60.0 * v) as u8,
+                g: (165.0 + 55.0 * v) as u8,
+                b: (165.0 + 55.0 * v) as u8,
+            };
+            map.insert(n, c);
+        }
+    }
+    opt.func_frameattrs =
+        FuncFrameAttrsMap::from_reader(attrs.as_bytes()).context("marking inlined frames")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_safe_spells_out_forbidden_characters() {
+        assert!(matches!(xml_safe("main;work"), Cow::Borrowed(_)));
+        assert!(matches!(xml_safe("caf\u{e9}\t\u{fffd}"), Cow::Borrowed(_)));
+        assert_eq!(
+            xml_safe("ma\x01in;wo\u{fffe}rk\u{ffff}\x1f"),
+            "ma\\x01in;wo\\u{fffe}rk\\u{ffff}\\x1f"
+        );
+    }
+
+    #[test]
+    fn rendered_svg_is_well_formed_with_control_characters() {
+        let o = SvgOptions {
+            title: "t\x02".into(),
+            subtitle: Some("s\u{ffff}".into()),
+            ..SvgOptions::default()
+        };
+        let svg = render(["ma\x01in;wo\u{fffe}rk 5", "ma\x01in 3"], &o).unwrap();
+        let text = String::from_utf8(svg).unwrap();
+        let opts = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        roxmltree::Document::parse_with_options(&text, opts).unwrap();
+        assert!(text.contains("ma\\x01in"), "{text}");
+        assert!(text.contains("wo\\u{fffe}rk"));
+    }
+
+    #[test]
+    fn inlined_frames_are_marked_in_the_svg() {
+        let lines = ["main;work;mix_[i] 5", "main;work 3"];
+        let svg = render(lines, &SvgOptions::default()).expect("renders");
+        let svg = String::from_utf8(svg).expect("utf-8");
+        let g = svg
+            .split("<g")
+            .find(|g| g.contains("<title>mix (5 samples"))
+            .expect("the inlined frame, its mark stripped from the title");
+        assert!(g.contains("class=\"inlined\""), "{g}");
+        assert!(g.contains("fill=\"rgb("), "{g}");
+        let work = svg
+            .split("<g")
+            .find(|g| g.contains("<title>work ("))
+            .expect("work");
+        assert!(!work.contains("inlined"));
+        assert_eq!(
+            inlined_frames(&["a;b_[i];c_[i] 1 2", "x_[i] 3", "y 1"]),
+            ["b_[i]", "c_[i]", "x_[i]"]
+        );
+    }
 }

@@ -94,6 +94,20 @@ pub fn unsymbolized_module(name: &str) -> Option<&str> {
     (i > 0 && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| &name[..i])
 }
 
+/// Appended to the name of an inlined function's row (its own row: the inlined copies are
+/// not the out-of-line function).
+pub const INLINED_SUFFIX: &str = " (inlined)";
+
+fn function_label(p: &Profile, f: FrameId) -> String {
+    let fr = p.frame(f);
+    let name = p.str(fr.function);
+    if fr.inlined {
+        format!("{name}{INLINED_SUFFIX}")
+    } else {
+        name.to_string()
+    }
+}
+
 /// The row key of a frame, and for a grouped unsymbolized frame its own name.
 fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> ((String, String), Option<String>) {
     let fr = p.frame(f);
@@ -104,7 +118,7 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> ((String, String), Optio
     // table with one-sample rows and hides how much time it takes as a whole.
     let grouped = || match unsymbolized_module(function) {
         Some(m) => (format!("{m}+?"), Some(function.to_string())),
-        None => (function.to_string(), None),
+        None => (function_label(p, f), None),
     };
     match sort {
         SortKey::Function => {

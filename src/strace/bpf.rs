@@ -6,6 +6,11 @@
 //!
 //! The programs see every task on the machine and leave at once when the task's process is not
 //! in the traced set. When BPF is unavailable, the caller falls back to sampling.
+//!
+//! A launched command enters the set *armed* ([`ARMED`]): until its exec it is still a copy of
+//! rprof (reading the go byte, trying each PATH entry in execvp), and none of that is the
+//! command's. A fourth program, on `sched:sched_process_exec`, makes it traced ([`TRACED`]) and
+//! counts the exec that succeeded, as `strace -f` shows it.
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -15,7 +20,7 @@ use perf_event_open_sys as sys;
 use sys::bindings as b;
 
 use super::model::{Recorder, ThreadSummary};
-use super::target::{self, Deadline};
+use super::target::{self, Deadline, Stopper, Verdict};
 
 const BPF_MAP_CREATE: i32 = 0;
 const BPF_MAP_LOOKUP_ELEM: i32 = 1;
@@ -125,8 +130,14 @@ fn ld_map(v: &mut Vec<Insn>, dst: u8, fd: &OwnedFd) {
     v.push(i(0, 0, 0, 0, 0));
 }
 
-/// Emits: return unless the current process is in `pids`; leaves pid_tgid in r7.
-fn emit_pid_check(v: &mut Vec<Insn>, pids: &OwnedFd, out_label: &mut Vec<usize>) {
+/// Value of a pid in the traced set: its calls are counted.
+const TRACED: u32 = 1;
+/// Value of a launched command's pid before its exec: nothing counted yet.
+const ARMED: u32 = 2;
+
+/// Emits: return unless the current process is in `pids` with value `state`; leaves
+/// pid_tgid in r7 and the map value's address in r0.
+fn emit_pid_check(v: &mut Vec<Insn>, pids: &OwnedFd, out_label: &mut Vec<usize>, state: u32) {
     v.push(i(CALL, 0, 0, 0, HELPER_PID_TGID));
     v.push(i(MOV64_X, 7, 0, 0, 0));
     v.push(i(RSH64_K, 0, 0, 0, 32));
@@ -137,6 +148,9 @@ fn emit_pid_check(v: &mut Vec<Insn>, pids: &OwnedFd, out_label: &mut Vec<usize>)
     v.push(i(CALL, 0, 0, 0, HELPER_LOOKUP));
     out_label.push(v.len());
     v.push(i(JEQ_K, 0, 0, 0, 0)); // patched to jump to "out"
+    v.push(i(LDX_W, 1, 0, 0, 0));
+    out_label.push(v.len());
+    v.push(i(JNE_K, 1, 0, 0, state as i32));
 }
 
 /// Emits: key {tgid, tid, nr=*(reg+off), errno=r8 or 0} at fp-24, then counts[key] += 1.
@@ -191,7 +205,7 @@ fn finish_prog(mut v: Vec<Insn>, outs: Vec<usize>, ret: i32) -> Vec<Insn> {
 fn enter_prog(pids: &OwnedFd, counts: &OwnedFd, calls: Option<&OwnedFd>) -> Vec<Insn> {
     let mut v = vec![i(MOV64_X, 6, 1, 0, 0)];
     let mut outs = Vec::new();
-    emit_pid_check(&mut v, pids, &mut outs);
+    emit_pid_check(&mut v, pids, &mut outs, TRACED);
     if let Some(calls) = calls {
         // Totals only: a per-CPU array indexed by syscall number (the verifier inlines the
         // lookup); numbers outside it take the hash path below.
@@ -227,7 +241,7 @@ fn exit_prog(pids: &OwnedFd, counts: &OwnedFd) -> Vec<Insn> {
     outs.push(v.len());
     v.push(i(JSLT_K, 8, 0, 0, -4095));
     v.push(i(NEG64, 8, 0, 0, 0));
-    emit_pid_check(&mut v, pids, &mut outs);
+    emit_pid_check(&mut v, pids, &mut outs, TRACED);
     v.push(i(LDX_DW, 3, 6, 0, 0));
     v.push(i(ADD64_K, 3, 0, 0, ORIG_AX_OFFSET));
     v.push(i(MOV64_X, 1, 10, 0, 0));
@@ -243,7 +257,7 @@ fn exit_prog(pids: &OwnedFd, counts: &OwnedFd) -> Vec<Insn> {
 fn fork_prog(pids: &OwnedFd, child_off: i16) -> Vec<Insn> {
     let mut v = vec![i(MOV64_X, 6, 1, 0, 0)];
     let mut outs = Vec::new();
-    emit_pid_check(&mut v, pids, &mut outs);
+    emit_pid_check(&mut v, pids, &mut outs, TRACED);
     v.push(i(LDX_W, 1, 6, child_off, 0));
     v.push(i(STX_W, 10, 1, -8, 0));
     v.push(i(ST_W, 10, 0, -12, 1));
@@ -257,6 +271,19 @@ fn fork_prog(pids: &OwnedFd, child_off: i16) -> Vec<Insn> {
     // 1: a perf tracepoint program returning 0 would suppress the samples of every other
     // perf user of sched_process_fork; our carrier event itself never matches its filter.
     finish_prog(v, outs, 1)
+}
+
+/// Raw `sched_process_exec`: an armed launched command becomes traced, and its exec is
+/// counted (the entry happened while it was armed, and a successful exec's exit is not an
+/// error, so neither syscall program counted it).
+fn exec_prog(pids: &OwnedFd, counts: &OwnedFd) -> Vec<Insn> {
+    let mut v = vec![i(MOV64_X, 6, 1, 0, 0)];
+    let mut outs = Vec::new();
+    emit_pid_check(&mut v, pids, &mut outs, ARMED);
+    v.push(i(ST_W, 0, 0, 0, TRACED as i32));
+    v.push(i(ST_DW, 10, 0, -40, syscalls::Sysno::execve as i32));
+    emit_count(&mut v, counts, false, (10, -40), &mut outs);
+    finish_prog(v, outs, 0)
 }
 
 fn prog_load(ty: u32, insns: &[Insn]) -> Result<OwnedFd> {
@@ -290,32 +317,29 @@ fn prog_load(ty: u32, insns: &[Insn]) -> Result<OwnedFd> {
 fn tp_id(path: &str) -> Result<u64> {
     // Same errors (with their fixes) as the sampling backend.
     super::perf::tracepoint_id("sys_enter")?;
-    for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
-        if let Ok(s) = std::fs::read_to_string(format!("{root}/events/{path}/id")) {
-            return s
-                .trim()
-                .parse()
-                .map_err(|_| anyhow!("bad tracepoint id for {path}"));
-        }
-    }
-    bail!("tracefs is not mounted (no events/{path}/id)")
+    let root = super::tracefs::ensure_tracefs()?;
+    let p = root.join("events").join(path).join("id");
+    let s = std::fs::read_to_string(&p).map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
+    s.trim()
+        .parse()
+        .map_err(|_| anyhow!("bad tracepoint id in {}", p.display()))
 }
 
 fn field_offset(path: &str, field: &str) -> Result<i16> {
-    for root in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
-        if let Ok(s) = std::fs::read_to_string(format!("{root}/events/{path}/format")) {
-            for l in s.lines() {
-                if l.contains(&format!(" {field};")) {
-                    if let Some(o) = l.split("offset:").nth(1).and_then(|r| r.split(';').next()) {
-                        return o
-                            .parse()
-                            .map_err(|_| anyhow!("bad offset in {path}/format"));
-                    }
+    let root = super::tracefs::ensure_tracefs()?;
+    let p = root.join("events").join(path).join("format");
+    if let Ok(s) = std::fs::read_to_string(&p) {
+        for l in s.lines() {
+            if l.contains(&format!(" {field};")) {
+                if let Some(o) = l.split("offset:").nth(1).and_then(|r| r.split(';').next()) {
+                    return o
+                        .parse()
+                        .map_err(|_| anyhow!("bad offset in {}", p.display()));
                 }
             }
         }
     }
-    bail!("no field {field} in {path}/format")
+    bail!("no field {field} in {}", p.display())
 }
 
 /// Attaches a raw tracepoint program: no perf record is built, and no other perf user of the
@@ -380,6 +404,7 @@ pub struct Counter {
     calls: Option<OwnedFd>,
     enter: OwnedFd,
     exit: OwnedFd,
+    exec: OwnedFd,
     fork: (u64, OwnedFd),
     links: Vec<OwnedFd>,
 }
@@ -406,6 +431,7 @@ impl Counter {
             &enter_prog(&pids, &counts, calls.as_ref()),
         )?;
         let exit = prog_load(PROG_RAW_TRACEPOINT, &exit_prog(&pids, &counts))?;
+        let exec = prog_load(PROG_RAW_TRACEPOINT, &exec_prog(&pids, &counts))?;
         let fork = (
             fork,
             prog_load(PROG_TRACEPOINT, &fork_prog(&pids, child_off))?,
@@ -416,20 +442,45 @@ impl Counter {
             calls,
             enter,
             exit,
+            exec,
             fork,
             links: Vec::new(),
         })
     }
 
-    /// Adds a process to the traced set.
-    pub fn add_pid(&self, pid: u32) -> Result<()> {
-        map_update(&self.pids, &pid.to_ne_bytes(), &1u32.to_ne_bytes())
+    /// Adds a process to the traced set; `launched`: a held command, counted from its exec.
+    pub fn add_pid(&self, pid: u32, launched: bool) -> Result<()> {
+        let state = if launched { ARMED } else { TRACED };
+        map_update(&self.pids, &pid.to_ne_bytes(), &state.to_ne_bytes())
+    }
+
+    /// How many tasks entered the traced set: the given processes and every thread and
+    /// process they created (the fork program adds each new task's id).
+    fn tasks_in_set(&self) -> u64 {
+        let mut key = [0u8; 4];
+        let mut next = [0u8; 4];
+        let mut first = true;
+        let mut n = 0;
+        loop {
+            let mut a = [0u8; 128];
+            put32(&mut a, 0, self.pids.as_raw_fd() as u32);
+            put64(&mut a, 8, if first { 0 } else { key.as_ptr() as u64 });
+            put64(&mut a, 16, next.as_mut_ptr() as u64);
+            if bpf(BPF_MAP_GET_NEXT_KEY, &mut a).is_err() {
+                return n;
+            }
+            first = false;
+            key = next;
+            n += 1;
+        }
     }
 
     /// Attaches the programs: counting starts.
     pub fn start(&mut self) -> Result<()> {
         // Fork first, so no child is missed between the syscall programs starting and it.
         self.links.push(attach(self.fork.0, &self.fork.1)?);
+        self.links
+            .push(attach_raw(c"sched_process_exec", &self.exec)?);
         self.links.push(attach_raw(c"sys_enter", &self.enter)?);
         self.links.push(attach_raw(c"sys_exit", &self.exit)?);
         Ok(())
@@ -460,6 +511,7 @@ impl Counter {
         let mut next = [0u8; 16];
         let mut vals = vec![0u64; ncpu];
         let mut first = true;
+        let mut found: Vec<(u32, u32, u32, u32, u64)> = Vec::new();
         loop {
             let mut a = [0u8; 128];
             put32(&mut a, 0, self.counts.as_raw_fd() as u32);
@@ -479,7 +531,25 @@ impl Counter {
             }
             let n: u64 = vals.iter().sum();
             let f = |o: usize| u32::from_ne_bytes([key[o], key[o + 1], key[o + 2], key[o + 3]]);
-            let (tgid, tid, nr, errno) = (f(0), f(4), f(8), f(12));
+            found.push((f(0), f(4), f(8), f(12), n));
+        }
+        // An exit reading number -1 (orig_ax) is rt_sigreturn's: restoring the interrupted
+        // context sets it so. The exit program has no entry to name it from (keeping one per
+        // thread would cost a map update per call), but on x86_64 rt_sigreturn is the only
+        // call that does this, except calls a tracer cancelled, whose entries read -1 too:
+        // threads with such entries keep the -1.
+        let minus_one = u32::MAX;
+        let cancelled: std::collections::HashSet<u32> = found
+            .iter()
+            .filter(|k| k.2 == minus_one && k.3 == 0)
+            .map(|k| k.1)
+            .collect();
+        for (tgid, tid, nr, errno, n) in found {
+            let nr = if nr == minus_one && errno != 0 && !cancelled.contains(&tid) {
+                syscalls::Sysno::rt_sigreturn as u32
+            } else {
+                nr
+            };
             if self.calls.is_some() {
                 rec.add_counts(owner.0, owner.1, nr, errno, n);
             } else {
@@ -503,6 +573,17 @@ fn possible_cpus() -> usize {
         .map_or(1, |m| m + 1)
 }
 
+/// What a counting session found.
+pub struct BpfRun {
+    /// Per-thread counts (one pseudo-thread holding the totals when not keyed by thread).
+    pub threads: Vec<ThreadSummary>,
+    /// Why counting stopped.
+    pub stop_reason: String,
+    /// Threads traced (present at the start or created later), when `threads` holds
+    /// totals only and so cannot say.
+    pub threads_traced: Option<u64>,
+}
+
 /// Counts calls and errors until the target exits, a stop signal arrives or the deadline.
 pub fn run(
     mut counter: Counter,
@@ -511,10 +592,19 @@ pub fn run(
     mut deadline: Deadline,
     release: &mut dyn FnMut() -> Result<()>,
     status: &mut Option<nix::sys::wait::WaitStatus>,
-) -> Result<(Vec<ThreadSummary>, String)> {
+) -> Result<BpfRun> {
     let mut names: HashMap<u32, String> = HashMap::new();
+    // Threads already there: a launched command has one; an attached process its current
+    // ones (the set holds only its pid, and the ids of tasks created from now on).
+    let mut initial_threads = 0u64;
     for &p in &pids {
-        counter.add_pid(p)?;
+        let is_launched = launched == Some(p);
+        counter.add_pid(p, is_launched)?;
+        initial_threads += if is_launched {
+            1
+        } else {
+            target::threads_of(p).map_or(1, |t| t.len() as u64)
+        };
     }
     counter.start()?;
     release()?;
@@ -529,7 +619,7 @@ pub fn run(
         }
     }
     let pidfds: Vec<OwnedFd> = pids.iter().filter_map(|&p| target::pidfd(p)).collect();
-    let mut forwarded = false;
+    let mut stopper = Stopper::new(launched, deadline);
     let reason = loop {
         let mut pfds: Vec<libc::pollfd> = pidfds
             .iter()
@@ -544,26 +634,12 @@ pub fn run(
             libc::poll(
                 pfds.as_mut_ptr(),
                 pfds.len() as libc::nfds_t,
-                deadline.poll_ms(200),
+                stopper.poll_ms(200),
             )
         };
-        if let Some(sig) = target::stop_signal() {
-            match launched {
-                Some(child) if target::stop_count() == 1 => {
-                    if !forwarded {
-                        let _ =
-                            nix::sys::signal::kill(nix::unistd::Pid::from_raw(child as i32), sig);
-                        forwarded = true;
-                    }
-                }
-                _ => break format!("stopped by {sig}"),
-            }
-        }
-        if deadline.passed() {
-            break "duration (-d) elapsed".to_string();
-        }
-        if !pidfds.is_empty() && pidfds.iter().all(target::pidfd_exited) {
-            break "target exited".to_string();
+        let exited = !pidfds.is_empty() && pidfds.iter().all(target::pidfd_exited);
+        if let Verdict::Stop(r) = stopper.check(exited) {
+            break r;
         }
     };
     if let Some(p) = launched {
@@ -574,6 +650,10 @@ pub fn run(
     let mut rec = Recorder::default();
     let owner = pids.first().copied().unwrap_or(0);
     counter.stop_and_read(&mut rec, (owner, owner))?;
+    let threads_traced = counter
+        .calls
+        .is_some()
+        .then(|| initial_threads + counter.tasks_in_set().saturating_sub(pids.len() as u64));
     let (threads, _) = rec.finish(true, &|pid, tid| {
         names
             .get(&tid)
@@ -581,5 +661,9 @@ pub fn run(
             .or_else(|| crate::process::thread_name(pid, tid))
             .unwrap_or_else(|| "?".into())
     });
-    Ok((threads, reason))
+    Ok(BpfRun {
+        threads,
+        stop_reason: reason,
+        threads_traced,
+    })
 }

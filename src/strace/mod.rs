@@ -9,3 +9,4 @@ pub mod perf;
 pub mod ptrace;
 pub mod render;
 pub mod target;
+pub mod tracefs;

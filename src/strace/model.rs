@@ -103,7 +103,9 @@ impl Stat {
     pub fn add_timed(&mut self, ns: u64) {
         self.calls += 1;
         self.timed += 1;
-        self.total_ns += ns;
+        // Saturating: a log can claim any latency, and a wrapped sum would print a small,
+        // plausible and wrong total.
+        self.total_ns = self.total_ns.saturating_add(ns);
         if ns > self.max_ns {
             self.max_ns = ns;
         }
@@ -129,7 +131,7 @@ impl Stat {
         self.calls += o.calls;
         self.errors += o.errors;
         self.timed += o.timed;
-        self.total_ns += o.total_ns;
+        self.total_ns = self.total_ns.saturating_add(o.total_ns);
         self.max_ns = self.max_ns.max(o.max_ns);
         if o.timed > 0 {
             self.min_ns = if self.timed == o.timed {
@@ -215,6 +217,11 @@ pub struct Meta {
     pub duration_s: f64,
     /// Lines of a log that were not syscalls, signals or exits.
     pub skipped_lines: u64,
+    /// Threads traced, when the table cannot say (in-kernel totals keep no thread ids).
+    pub threads_traced: Option<u64>,
+    /// Log latencies too large to be real (see [`crate::strace::log`]), whose calls were
+    /// counted without their time.
+    pub rejected_latencies: u64,
 }
 
 /// A finished summary: what every renderer works on.
@@ -261,8 +268,11 @@ impl Hasher for TidHasher {
 type TidMap<V> = HashMap<u32, V, BuildHasherDefault<TidHasher>>;
 
 const NO_PENDING: u32 = u32::MAX;
-/// The number the perf decoder gives an invalid (negative) syscall id.
-const EXIT_BIT_MASK: u32 = (1 << 31) - 1;
+/// The number the perf decoder gives an invalid (negative) syscall id. An exit reports it for
+/// calls that rewrite the saved registers (`rt_sigreturn` restores the interrupted context,
+/// whose syscall number is -1): such exits are named from their thread's entry.
+pub const INVALID_NR: u32 = (1 << 31) - 1;
+const EXIT_BIT_MASK: u32 = INVALID_NR;
 
 /// Syscall numbers below this are indexed directly; larger ones (invalid numbers such as -1,
 /// or x32 ones) go to a map so a stray number cannot allocate gigabytes.
@@ -272,6 +282,9 @@ struct ThreadRec {
     pid: u32,
     pending_nr: u32,
     pending_t: u64,
+    /// The last entry's number in counts-only mode (where entries are not paired), for an
+    /// error exit that reports -1.
+    last_nr: u32,
     stats: Vec<Stat>,
     big: BTreeMap<u32, Stat>,
 }
@@ -306,6 +319,7 @@ impl Recorder {
             pid,
             pending_nr: NO_PENDING,
             pending_t: 0,
+            last_nr: NO_PENDING,
             stats: Vec::new(),
             big: BTreeMap::new(),
         })
@@ -322,7 +336,8 @@ impl Recorder {
     }
 
     /// A syscall exit at time `t` with return value `ret`. `nr` is the exit's own number when
-    /// the backend has it, else `None` to use the entry's.
+    /// the backend has it, else `None` to use the entry's; an exit reporting [`INVALID_NR`]
+    /// (`rt_sigreturn`) also takes the entry's.
     #[inline]
     pub fn exit(&mut self, pid: u32, tid: u32, nr: Option<u32>, ret: i64, t: u64) {
         let th = self.thread(pid, tid);
@@ -330,7 +345,10 @@ impl Recorder {
             self.unpaired_exits += 1;
             return;
         }
-        let nr = nr.unwrap_or(th.pending_nr);
+        let nr = match nr {
+            Some(n) if n != INVALID_NR => n,
+            _ => th.pending_nr,
+        };
         let ns = t.saturating_sub(th.pending_t);
         th.pending_nr = NO_PENDING;
         let s = th.stat(nr);
@@ -343,14 +361,23 @@ impl Recorder {
     /// A call counted at entry, without latency (counts-only mode).
     #[inline]
     pub fn count(&mut self, pid: u32, tid: u32, nr: u32) {
-        self.thread(pid, tid).stat(nr).calls += 1;
+        let th = self.thread(pid, tid);
+        th.last_nr = nr;
+        th.stat(nr).calls += 1;
     }
 
-    /// An error counted at exit, without latency (counts-only mode).
+    /// An error counted at exit, without latency (counts-only mode); an exit reporting
+    /// [`INVALID_NR`] is named from the thread's last entry.
     #[inline]
     pub fn error(&mut self, pid: u32, tid: u32, nr: u32, ret: i64) {
         if (-4095..0).contains(&ret) {
-            self.thread(pid, tid).stat(nr).add_error(-ret as i32);
+            let th = self.thread(pid, tid);
+            let nr = if nr == INVALID_NR && th.last_nr != NO_PENDING {
+                th.last_nr
+            } else {
+                nr
+            };
+            th.stat(nr).add_error(-ret as i32);
         }
     }
 
@@ -491,5 +518,20 @@ mod tests {
         let w = &t[0].syscalls["write"];
         assert_eq!((w.calls, w.errors, w.total_ns), (1, 1, 20));
         assert_eq!(t[1].syscalls["exit_group"].calls, 1);
+    }
+
+    #[test]
+    fn exit_reporting_minus_one_is_named_from_its_entry() {
+        let mut r = Recorder::default();
+        r.enter(1, 1, 15, 10); // rt_sigreturn
+        r.exit(1, 1, Some(INVALID_NR), -4, 20);
+        r.count(1, 2, 15);
+        r.error(1, 2, INVALID_NR, -4);
+        let (t, _) = r.finish(false, &|_, _| "x".into());
+        assert!(t.iter().all(|t| !t.syscalls.contains_key("syscall_-1")));
+        let s = &t[0].syscalls["rt_sigreturn"];
+        assert_eq!((s.calls, s.errors, s.total_ns), (1, 1, 10));
+        let s = &t[1].syscalls["rt_sigreturn"];
+        assert_eq!((s.calls, s.errors), (1, 1));
     }
 }

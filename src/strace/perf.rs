@@ -19,7 +19,7 @@ use perf_event_open_sys as sys;
 use sys::bindings as b;
 
 use super::model::{Recorder, ThreadSummary};
-use super::target::{self, Deadline};
+use super::target::{self, Deadline, Stopper, Verdict};
 
 /// What the perf backend traces.
 pub enum PerfTarget {
@@ -41,32 +41,30 @@ pub struct PerfRun {
     pub stop_reason: String,
 }
 
-const TRACEFS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-
-/// Reads the id of `raw_syscalls:NAME` from tracefs (either mount point).
+/// Reads the id of `raw_syscalls:NAME` from tracefs (mounting it first when missing and root).
 pub fn tracepoint_id(name: &str) -> Result<u64> {
-    for root in TRACEFS {
-        let p = format!("{root}/events/raw_syscalls/{name}/id");
-        match std::fs::read_to_string(&p) {
-            Ok(s) => {
-                return s
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow!("unexpected content in {p}: {s:?}"))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
-                "permission denied reading {p}: tracefs is readable by root only here; run as \
-                 root, or grant access (`sudo chmod -R go+rX {root}` or mount it with \
-                 `mode=755`) together with CAP_PERFMON or `sysctl kernel.perf_event_paranoid=-1`; \
-                 or use --backend ptrace"
-            ),
-            Err(_) => {}
-        }
+    let root =
+        super::tracefs::ensure_tracefs().map_err(|e| anyhow!("{e:#}; or use --backend ptrace"))?;
+    let p = root.join("events/raw_syscalls").join(name).join("id");
+    match std::fs::read_to_string(&p) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("unexpected content in {}: {s:?}", p.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+            "permission denied reading {}: tracefs is readable by root only here; run as \
+             root, or grant access (`sudo chmod -R go+rX {}` or mount it with \
+             `mode=755`) together with CAP_PERFMON or `sysctl kernel.perf_event_paranoid=-1`; \
+             or use --backend ptrace",
+            p.display(),
+            root.display()
+        ),
+        Err(e) => bail!(
+            "cannot read {} ({e}): a kernel without the raw_syscalls tracepoints? \
+             (use --backend ptrace)",
+            p.display()
+        ),
     }
-    bail!(
-        "tracefs is not mounted: cannot read /sys/kernel/tracing/events/raw_syscalls/{name}/id \
-         (mount it with `mount -t tracefs nodev /sys/kernel/tracing`, or use --backend ptrace)"
-    )
 }
 
 /// The error of a failed perf_event_open, with the fix.
@@ -563,7 +561,11 @@ pub fn run(
     let mut pending: Vec<Ev> = Vec::new();
     let mut rings: Vec<Ring> = session.rings.drain(..).flatten().collect();
     let mut exited = vec![false; pidfds.len()];
-    let mut forwarded = false;
+    let launched = match &target {
+        PerfTarget::Launch(p) => Some(*p),
+        PerfTarget::Attach(_) => None,
+    };
+    let mut stopper = Stopper::new(launched, deadline);
     // Rings whose leader task exited report POLLHUP forever; they leave the poll set (and are
     // still drained every round) so the loop does not spin.
     let mut hup = vec![false; rings.len()];
@@ -588,7 +590,7 @@ pub fn run(
             libc::poll(
                 pfds.as_mut_ptr(),
                 pfds.len() as libc::nfds_t,
-                deadline.poll_ms(100),
+                stopper.poll_ms(100),
             )
         };
         for (h, p) in hup.iter_mut().zip(&pfds) {
@@ -606,29 +608,8 @@ pub fn run(
         for (i, (_, f)) in pidfds.iter().enumerate() {
             exited[i] |= target::pidfd_exited(f);
         }
-        if let Some(sig) = target::stop_signal() {
-            match &target {
-                // A launched command is asked to stop too (once) and traced to its end; a
-                // second signal stops tracing at once.
-                PerfTarget::Launch(child) if target::stop_count() == 1 => {
-                    if !forwarded {
-                        let _ =
-                            nix::sys::signal::kill(nix::unistd::Pid::from_raw(*child as i32), sig);
-                        forwarded = true;
-                    }
-                }
-                _ => {
-                    stop_reason = format!("stopped by {sig}");
-                    break;
-                }
-            }
-        }
-        if deadline.passed() {
-            stop_reason = "duration (-d) elapsed".to_string();
-            break;
-        }
-        if !exited.is_empty() && exited.iter().all(|&e| e) {
-            stop_reason = "target exited".to_string();
+        if let Verdict::Stop(r) = stopper.check(!exited.is_empty() && exited.iter().all(|&e| e)) {
+            stop_reason = r;
             break;
         }
     }

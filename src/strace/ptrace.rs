@@ -13,7 +13,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::model::{Recorder, ThreadSummary};
-use super::target::{self, Deadline};
+use super::target::{self, Deadline, Stopper, Verdict};
 
 /// What the ptrace backend traces.
 pub enum PtraceTarget {
@@ -211,28 +211,17 @@ pub fn run(
     start_ticker()?;
     let mut rec = Recorder::default();
     let mut detaching = false;
-    let mut forwarded = false;
-    let mut stop_reason = String::from("target exited");
+    let mut stopper = Stopper::new(launched.map(|p| p.as_raw() as u32), deadline);
+    let mut stop_reason = None;
     let result = loop {
         if !detaching {
-            let mut why = None;
-            if let Some(sig) = target::stop_signal() {
-                match launched {
-                    // A launched command is asked to stop too (once) and traced to its end;
-                    // a second signal detaches at once.
-                    Some(child) if !forwarded && target::stop_count() == 1 => {
-                        let _ = nix::sys::signal::kill(child, sig);
-                        forwarded = true;
-                    }
-                    Some(_) if forwarded && target::stop_count() == 1 => {}
-                    _ => why = Some(format!("stopped by {sig}")),
-                }
-            }
-            if why.is_none() && deadline.passed() {
-                why = Some("duration (-d) elapsed".into());
-            }
+            // Tracees still alive are what the loop waits on: their exits end it below.
+            let why = match stopper.check(false) {
+                Verdict::Stop(r) => Some(r),
+                Verdict::Go => None,
+            };
             if let Some(w) = why {
-                stop_reason = w;
+                stop_reason = Some(w);
                 detaching = true;
                 for &t in &traced {
                     let _ = ptrace::interrupt(t);
@@ -350,6 +339,7 @@ pub fn run(
     };
     stop_ticker();
     result?;
+    let stop_reason = stop_reason.unwrap_or_else(|| stopper.exit_reason());
     let (threads, in_flight) = rec.finish(counts_only, &|pid, tid| {
         names
             .get(&tid)

@@ -148,3 +148,124 @@ pub fn close_parallel(mut fds: Vec<OwnedFd>) {
         }
     });
 }
+
+/// The stop reason when `-d` ran out (first in the reason when a launched command then exited).
+pub const DURATION_ELAPSED: &str = "duration (-d) elapsed";
+
+/// What a tracing loop should do after [`Stopper::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Keep tracing.
+    Go,
+    /// Stop tracing now, for this reason.
+    Stop(String),
+}
+
+/// The stop policy every backend shares, the same as `record`'s: an attached target is left
+/// at the first stop request (Ctrl-C, SIGTERM, `-d` running out) and runs on untraced; a
+/// launched command is asked to end instead (the signal passed on, SIGTERM when `-d` runs
+/// out) and traced until it exits, so its last calls are counted. A command that takes more
+/// than 2 s to end is named on stderr; a further stop request kills it (SIGKILL), and one
+/// more after that stops tracing at once.
+pub struct Stopper {
+    launched: Option<u32>,
+    deadline: Deadline,
+    handled: i32,
+    /// The first stop request, once there was one.
+    reason: Option<String>,
+    waiting_since: Option<Instant>,
+    killed: bool,
+}
+
+impl Stopper {
+    /// A policy for the launched command `launched` (None when attached), with `deadline`
+    /// already started.
+    pub fn new(launched: Option<u32>, deadline: Deadline) -> Self {
+        Stopper {
+            launched,
+            deadline,
+            handled: 0,
+            reason: None,
+            waiting_since: None,
+            killed: false,
+        }
+    }
+
+    fn send(&self, sig: Signal) {
+        if let Some(p) = self.launched {
+            let _ = signal::kill(nix::unistd::Pid::from_raw(p as i32), sig);
+        }
+    }
+
+    /// Checks the stop conditions; `exited` says whether every target has exited.
+    pub fn check(&mut self, exited: bool) -> Verdict {
+        let n = stop_count();
+        if n > self.handled {
+            self.handled = n;
+            let sig = stop_signal();
+            let name = sig.map_or_else(|| "a signal".to_string(), |s| s.to_string());
+            match (self.launched, self.reason.is_some()) {
+                (None, _) => {
+                    self.reason.get_or_insert(format!("stopped by {name}"));
+                    return Verdict::Stop(self.reason.clone().unwrap_or_default());
+                }
+                (Some(_), false) => {
+                    self.reason = Some(format!("stopped by {name}"));
+                    if let Some(s) = sig {
+                        self.send(s);
+                    }
+                    self.waiting_since = Some(Instant::now());
+                }
+                (Some(_), true) if !self.killed => {
+                    self.send(Signal::SIGKILL);
+                    self.killed = true;
+                }
+                (Some(_), true) => {
+                    return Verdict::Stop(format!(
+                        "{}, then stopped by {name} before the command exited",
+                        self.reason.clone().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        if self.reason.is_none() && self.deadline.passed() {
+            self.reason = Some(DURATION_ELAPSED.into());
+            if self.launched.is_none() {
+                return Verdict::Stop(self.reason.clone().unwrap_or_default());
+            }
+            // As `record -d` does: the command is asked to end and traced to its end.
+            self.send(Signal::SIGTERM);
+            eprintln!(
+                "rprof: duration (-d) elapsed: sent SIGTERM to the command, tracing until it exits"
+            );
+            self.waiting_since = Some(Instant::now());
+        }
+        if exited {
+            return Verdict::Stop(self.exit_reason());
+        }
+        if let Some(t) = self.waiting_since {
+            if t.elapsed() > Duration::from_secs(2) {
+                eprintln!("rprof: waiting for the command to exit; Ctrl-C now kills it");
+                self.waiting_since = None;
+            }
+        }
+        Verdict::Go
+    }
+
+    /// Why tracing ended when the targets exited: "target exited", after the stop request
+    /// that asked them to, if any.
+    pub fn exit_reason(&self) -> String {
+        self.reason
+            .clone()
+            .map_or_else(|| "target exited".into(), |r| format!("{r}; target exited"))
+    }
+
+    /// Milliseconds a loop may wait before the next check, capped at `cap`.
+    pub fn poll_ms(&self, cap: i32) -> i32 {
+        if self.reason.is_some() {
+            // The deadline already fired: only the command's exit or a signal matters now.
+            return cap;
+        }
+        self.deadline.poll_ms(cap)
+    }
+}

@@ -97,16 +97,77 @@ fn outermost_fde_at(obj: &object::File<'_>, addr: u64) -> Option<(u64, u64)> {
     None
 }
 
-fn debuglink(obj: &object::File<'_>) -> Option<String> {
+/// A `.gnu_debuglink` section: the debug file's name and the CRC-32 of its content.
+struct DebugLink {
+    name: String,
+    crc: u32,
+}
+
+/// Reads `.gnu_debuglink`: a NUL-terminated name, padding to 4 bytes, then the CRC-32 of the
+/// debug file. Only a plain file name is accepted: the section comes from the binary, which
+/// may belong to anyone, and a name with `/` or `..` would send rprof (as root) to any file.
+fn debuglink(obj: &object::File<'_>) -> Option<DebugLink> {
     let sec = obj.section_by_name(".gnu_debuglink")?;
     let data = sec.data().ok()?;
     let end = data.iter().position(|&b| b == 0)?;
-    std::str::from_utf8(&data[..end]).ok().map(str::to_string)
+    let name = std::str::from_utf8(&data[..end]).ok()?;
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return None;
+    }
+    let at = (end + 1).next_multiple_of(4);
+    let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    let crc = if obj.is_little_endian() {
+        u32::from_le_bytes(b)
+    } else {
+        u32::from_be_bytes(b)
+    };
+    Some(DebugLink {
+        name: name.to_string(),
+        crc,
+    })
+}
+
+/// Whether `path` is a debug file `link` may name: a regular file whose CRC-32 is the one the
+/// link records, and which the binary's owner (`owner`) could read itself. The CRC makes a
+/// stale or unrelated file with the right name useless; the readability rule keeps a
+/// binary's author from pointing rprof at a file only root may read (through a symbolic link
+/// in a directory the author controls, say).
+fn debug_file_matches(path: &Path, link: &DebugLink, owner: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(meta) = f.metadata() else {
+        return false;
+    };
+    let readable_by_owner =
+        meta.mode() & 0o004 != 0 || (meta.uid() == owner && meta.mode() & 0o400 != 0);
+    if !meta.is_file() || !readable_by_owner {
+        return false;
+    }
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match std::io::Read::read(&mut f, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    h.finalize() == link.crc
 }
 
 /// Finds a separate debug file: by build-id under /usr/lib/debug/.build-id, then by
-/// `.gnu_debuglink` next to the binary, in its .debug directory and under /usr/lib/debug.
-fn find_debug_file(path: &Path, build_id: &[u8], link: Option<&str>) -> Option<PathBuf> {
+/// `.gnu_debuglink` in the documented places only: next to the binary, in its `.debug`
+/// directory and under `/usr/lib/debug/DIR` (DIR the binary's directory, as given and with
+/// its symbolic links resolved), the first whose CRC matches.
+fn find_debug_file(
+    path: &Path,
+    owner: u32,
+    build_id: &[u8],
+    link: Option<&DebugLink>,
+) -> Option<PathBuf> {
     if build_id.len() >= 2 {
         let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
         let p = PathBuf::from(format!(
@@ -122,31 +183,33 @@ fn find_debug_file(path: &Path, build_id: &[u8], link: Option<&str>) -> Option<P
     let dir = path.parent()?;
     let real_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut candidates = vec![
-        dir.join(link),
-        dir.join(".debug").join(link),
+        dir.join(&link.name),
+        dir.join(".debug").join(&link.name),
         Path::new("/usr/lib/debug")
             .join(real_dir.strip_prefix("/").unwrap_or(&real_dir))
-            .join(link),
+            .join(&link.name),
     ];
     if real_dir != dir {
-        candidates.push(real_dir.join(".debug").join(link));
+        candidates.push(real_dir.join(&link.name));
+        candidates.push(real_dir.join(".debug").join(&link.name));
     }
     candidates
         .into_iter()
-        .find(|c| c.is_file() && c.as_path() != path)
+        .find(|c| c.as_path() != path && debug_file_matches(c, link, owner))
 }
 
 impl ElfModule {
     /// Opens a module from a file on disk; None when it is not a readable ELF file.
     pub fn open(path: &Path) -> Option<Self> {
         let file = std::fs::File::open(path).ok()?;
+        let owner = std::os::unix::fs::MetadataExt::uid(&file.metadata().ok()?);
         // SAFETY: read-only mapping; a file changed underneath gives wrong symbols, not UB we
         // rely on, and rprof only reads it briefly.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
         let obj = object::File::parse(&*map).ok()?;
         let mut m = Self::from_object(&obj);
         let link = debuglink(&obj);
-        let debug = find_debug_file(path, &m.build_id, link.as_deref());
+        let debug = find_debug_file(path, owner, &m.build_id, link.as_ref());
         let has_dwarf = obj.section_by_name(".debug_info").is_some();
         // Prefer the separate debug file: the installed binary usually has no DWARF then.
         let dwarf_path = match (&debug, has_dwarf) {
@@ -459,5 +522,123 @@ mod debuglink_tests {
         let f = frames.last().expect("a frame");
         assert_eq!(f.function, "work_ten");
         assert!(f.file.ends_with("split.c") && f.line > 0, "{f:?}");
+    }
+
+    /// Builds fixtures/record/split.c without DWARF or build-id into `bin`, its DWARF into
+    /// `dbg`; false when the tools are missing.
+    fn split_pair(bin: &Path, dbg: &Path) -> bool {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/record/split.c");
+        run(
+            "gcc",
+            &[
+                "-O1".as_ref(),
+                "-g".as_ref(),
+                "-Wl,--build-id=none".as_ref(),
+                "-o".as_ref(),
+                bin.as_os_str(),
+                src.as_os_str(),
+            ],
+        ) && run(
+            "objcopy",
+            &[
+                "--only-keep-debug".as_ref(),
+                bin.as_os_str(),
+                dbg.as_os_str(),
+            ],
+        ) && run("strip", &["--strip-debug".as_ref(), bin.as_os_str()])
+    }
+
+    /// Adds a `.gnu_debuglink` section naming `name` with `crc`, bytes laid out as GNU
+    /// objcopy does (objcopy itself keeps only the base name of what it is given).
+    fn add_raw_debuglink(bin: &Path, name: &str, crc: u32) -> bool {
+        let mut sec = name.as_bytes().to_vec();
+        sec.push(0);
+        while sec.len() % 4 != 0 {
+            sec.push(0);
+        }
+        sec.extend_from_slice(&crc.to_le_bytes());
+        let raw = bin.with_extension("link");
+        std::fs::write(&raw, &sec).expect("write section");
+        let spec = format!(".gnu_debuglink={}", raw.display());
+        run(
+            "objcopy",
+            &["--add-section".as_ref(), spec.as_ref(), bin.as_os_str()],
+        )
+    }
+
+    fn crc_of(p: &Path) -> u32 {
+        crc32fast::hash(&std::fs::read(p).expect("read"))
+    }
+
+    /// A debuglink naming `../secret/split.debug` (with the right CRC) is not followed: only
+    /// a plain name is, in the documented places.
+    #[test]
+    fn debuglink_with_a_path_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("bin")).expect("mkdir");
+        std::fs::create_dir(dir.path().join("secret")).expect("mkdir");
+        let bin = dir.path().join("bin/split");
+        let dbg = dir.path().join("secret/split.debug");
+        if !split_pair(&bin, &dbg) {
+            eprintln!("SKIP: gcc/objcopy/strip unavailable");
+            return;
+        }
+        assert!(add_raw_debuglink(
+            &bin,
+            "../secret/split.debug",
+            crc_of(&dbg)
+        ));
+        let m = ElfModule::open(&bin).expect("ELF");
+        assert_eq!(m.debug_file, None, "a name with `/` must not be followed");
+        assert!(m.dwarf.is_none());
+    }
+
+    /// A plain name with the wrong CRC is not used; with the right one it is.
+    #[test]
+    fn debuglink_crc_must_match() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("split");
+        let dbg = dir.path().join("split.debug");
+        if !split_pair(&bin, &dbg) {
+            eprintln!("SKIP: gcc/objcopy/strip unavailable");
+            return;
+        }
+        let good = bin.with_file_name("good");
+        std::fs::copy(&bin, &good).expect("copy");
+        assert!(add_raw_debuglink(&bin, "split.debug", crc_of(&dbg) ^ 1));
+        assert!(add_raw_debuglink(&good, "split.debug", crc_of(&dbg)));
+        assert_eq!(ElfModule::open(&bin).expect("ELF").debug_file, None);
+        assert_eq!(
+            ElfModule::open(&good).expect("ELF").debug_file.as_deref(),
+            Some(dbg.as_path())
+        );
+    }
+
+    /// A debug file only root may read is not used for a binary someone else owns, even
+    /// with the right name and CRC.
+    #[test]
+    fn debug_file_the_owner_cannot_read_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIP: needs root to give the binary to nobody");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("split");
+        let dbg = dir.path().join("split.debug");
+        if !split_pair(&bin, &dbg) {
+            eprintln!("SKIP: gcc/objcopy/strip unavailable");
+            return;
+        }
+        assert!(add_raw_debuglink(&bin, "split.debug", crc_of(&dbg)));
+        std::fs::set_permissions(&dbg, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(
+            ElfModule::open(&bin).expect("ELF").debug_file.as_deref(),
+            Some(dbg.as_path()),
+            "root's own binary may use root's debug file"
+        );
+        std::os::unix::fs::chown(&bin, Some(65534), Some(65534)).expect("chown");
+        assert_eq!(ElfModule::open(&bin).expect("ELF").debug_file, None);
     }
 }

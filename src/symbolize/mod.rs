@@ -39,6 +39,9 @@ pub struct Symbolizer {
     modules: HashMap<String, Option<ElfModule>>,
     kallsyms: Option<Kallsyms>,
     perf_maps: HashMap<u32, Option<PerfMap>>,
+    refused_perf_maps: Vec<perfmap::Refused>,
+    /// Bytes read from perf maps so far, against [`perfmap::MAX_PERF_MAPS_TOTAL`].
+    perf_map_bytes: u64,
 }
 
 impl Symbolizer {
@@ -134,12 +137,26 @@ impl Symbolizer {
 
     /// A JIT address of process `pid`, through its perf map.
     pub fn lookup_jit(&mut self, pid: u32, addr: u64) -> Option<String> {
+        if !self.perf_maps.contains_key(&pid) {
+            let budget = perfmap::MAX_PERF_MAPS_TOTAL.saturating_sub(self.perf_map_bytes);
+            let m = PerfMap::load(pid, budget).unwrap_or_else(|r| {
+                self.refused_perf_maps.push(r);
+                None
+            });
+            self.perf_map_bytes += m.as_ref().map_or(0, PerfMap::bytes_read);
+            self.perf_maps.insert(pid, m);
+        }
         self.perf_maps
-            .entry(pid)
-            .or_insert_with(|| PerfMap::load(pid))
+            .get(&pid)?
             .as_ref()?
             .lookup(addr)
             .map(str::to_string)
+    }
+
+    /// The perf maps found but not read (a FIFO, a link, someone else's file, too big), with
+    /// the reason: the record summary names them.
+    pub fn refused_perf_maps(&self) -> &[perfmap::Refused] {
+        &self.refused_perf_maps
     }
 }
 

@@ -14,11 +14,13 @@
 //! Limits worth knowing:
 //! - x86_64 only (framehop's `UnwinderX86_64`); only IP, SP and BP are used, which is what
 //!   `.eh_frame` CFI on x86_64 needs in practice.
-//! - An address in no registered module, or in a module without `.eh_frame`/`.debug_frame`,
-//!   stops the unwind ([`StopReason`]). An address inside a module *with* CFI but not covered by
-//!   any FDE is handed by framehop to its frame-pointer rule; in code without frame pointers
-//!   that can yield a wrong caller or stop with a zero frame pointer (reported as complete), so
-//!   `record` judges completeness by the outermost symbol ([`is_thread_entry`]).
+//! - An address in no registered module, in a module without `.eh_frame`/`.debug_frame`, or in
+//!   a module with CFI but covered by no FDE stops the unwind ([`StopReason`]): framehop would
+//!   apply its frame-pointer rule to each of these, and DWARF mode never guesses. framehop also
+//!   falls back to that rule when an FDE exists but its rules cannot be evaluated (a CFA
+//!   expression it cannot compute); that case is not detectable from outside framehop and is
+//!   left to the outermost-symbol check: `record` judges completeness by the outermost symbol
+//!   ([`is_thread_entry`]).
 //! - Separate debug files are not consulted for `.debug_frame`: `.eh_frame` is always in the
 //!   loaded file and covers everything gcc, clang and rustc emit on Linux.
 //! - JIT code (no ELF file) is not unwound through.
@@ -122,6 +124,13 @@ pub enum StopReason {
         /// The code address.
         address: u64,
     },
+    /// The address is in a module with CFI, but no FDE covers it (an object compiled with
+    /// `-fno-asynchronous-unwind-tables -fno-unwind-tables`, or assembly without CFI
+    /// directives). framehop would fall back to frame pointers here; rprof stops.
+    NoFde {
+        /// The code address.
+        address: u64,
+    },
     /// A read went past the end of the stack copy: the copy was too small for this stack.
     StackExhausted {
         /// The stack address that was needed.
@@ -149,6 +158,9 @@ impl fmt::Display for StopReason {
             StopReason::NoModule { address } => write!(f, "no module at {address:#x}"),
             StopReason::NoUnwindInfo { address } => {
                 write!(f, "no unwind information for {address:#x}")
+            }
+            StopReason::NoFde { address } => {
+                write!(f, "no FDE covers {address:#x}")
             }
             StopReason::StackExhausted { stack_address } => {
                 write!(f, "stack copy exhausted at {stack_address:#x}")
@@ -191,6 +203,11 @@ struct ElfUnwindInfo {
     eh_frame: Option<(Range<u64>, SectionBytes)>,
     eh_frame_hdr: Option<(Range<u64>, SectionBytes)>,
     debug_frame: Option<SectionBytes>,
+    /// Stated-address ranges covered by an FDE of the section framehop unwinds with
+    /// (`.eh_frame` when present, else `.debug_frame`), sorted and merged. framehop applies
+    /// its frame-pointer rule to an address no FDE covers; this index lets us stop there
+    /// instead.
+    cfi_ranges: Arc<[Range<u64>]>,
     loads: Vec<LoadSegment>,
 }
 
@@ -229,12 +246,35 @@ impl ElfUnwindInfo {
                 }
             })
             .collect();
+        let text_svma = file.section_by_name(".text").map(|s| range(&s));
+        let got_svma = file.section_by_name(".got").map(|s| range(&s));
+        let eh_frame = with_data(".eh_frame");
+        let debug_frame = with_data(".debug_frame").map(|(_, d)| d);
+        // Mirror framehop's choice of section (ModuleUnwindData: .eh_frame first).
+        let cfi_ranges = match (&eh_frame, &debug_frame) {
+            (Some((svma, bytes)), _) => {
+                let bases = gimli::BaseAddresses::default()
+                    .set_eh_frame(svma.start)
+                    .set_text(text_svma.as_ref().map_or(0, |r| r.start))
+                    .set_got(got_svma.as_ref().map_or(0, |r| r.start));
+                let mut section = gimli::EhFrame::new(bytes, gimli::LittleEndian);
+                section.set_address_size(8);
+                fde_ranges(&section, &bases)
+            }
+            (None, Some(bytes)) => {
+                let mut section = gimli::DebugFrame::new(bytes, gimli::LittleEndian);
+                section.set_address_size(8);
+                fde_ranges(&section, &gimli::BaseAddresses::default())
+            }
+            (None, None) => Vec::new(),
+        };
         Ok(ElfUnwindInfo {
-            text_svma: file.section_by_name(".text").map(|s| range(&s)),
-            got_svma: file.section_by_name(".got").map(|s| range(&s)),
-            eh_frame: with_data(".eh_frame"),
+            text_svma,
+            got_svma,
+            eh_frame,
             eh_frame_hdr: with_data(".eh_frame_hdr"),
-            debug_frame: with_data(".debug_frame").map(|(_, d)| d),
+            debug_frame,
+            cfi_ranges: cfi_ranges.into(),
             loads,
         })
     }
@@ -259,6 +299,57 @@ impl ElfUnwindInfo {
         // p_vaddr ≡ p_offset (mod page), so this also holds for the page below p_offset.
         Some(seg.vaddr.wrapping_add(file_offset).wrapping_sub(seg.offset))
     }
+}
+
+/// The address ranges of every FDE in `section`, sorted, with touching or overlapping ranges
+/// merged. An entry that does not parse ends the walk: the ranges found before it are kept and
+/// addresses after it count as uncovered, which stops an unwind rather than letting it guess.
+fn fde_ranges<'a, S>(section: &S, bases: &gimli::BaseAddresses) -> Vec<Range<u64>>
+where
+    S: gimli::UnwindSection<gimli::EndianSlice<'a, gimli::LittleEndian>>,
+{
+    let mut ranges = Vec::new();
+    let mut entries = section.entries(bases);
+    // The CIE most FDEs point back to, so it is not re-parsed for every FDE.
+    let mut last_cie: Option<gimli::CommonInformationEntry<_>> = None;
+    while let Ok(Some(entry)) = entries.next() {
+        let gimli::CieOrFde::Fde(partial) = entry else {
+            continue;
+        };
+        let fde = partial.parse(|section, bases, offset| {
+            let wanted = <S::Offset as gimli::UnwindOffset<usize>>::into(offset);
+            if let Some(cie) = last_cie.as_ref().filter(|c| c.offset() == wanted) {
+                return Ok(cie.clone());
+            }
+            let cie = section.cie_from_offset(bases, offset)?;
+            last_cie = Some(cie.clone());
+            Ok(cie)
+        });
+        let Ok(fde) = fde else {
+            break;
+        };
+        let start = fde.initial_address();
+        let end = start.saturating_add(fde.len());
+        if end > start {
+            ranges.push(start..end);
+        }
+    }
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+fn covers(ranges: &[Range<u64>], svma: u64) -> bool {
+    let i = ranges.partition_point(|r| r.start <= svma);
+    i.checked_sub(1)
+        .and_then(|i| ranges.get(i))
+        .is_some_and(|r| svma < r.end)
 }
 
 /// Identity of a file on disk: a file replaced by a rebuild gets a new inode or mtime, so it is
@@ -339,6 +430,10 @@ fn global_cache() -> &'static ModuleCache {
 struct Mapping {
     range: Range<u64>,
     has_unwind_info: bool,
+    /// Where stated address 0 of the file lands (the load bias).
+    base_avma: u64,
+    /// The file's FDE ranges in stated addresses (empty without unwind info).
+    cfi_ranges: Arc<[Range<u64>]>,
     /// Whether framehop holds a module for this range (removed from it on unmap).
     in_framehop: bool,
     name: Arc<str>,
@@ -522,6 +617,8 @@ impl ProcessUnwinder {
         self.push_mapping(Mapping {
             range: avma_start..avma_end,
             has_unwind_info,
+            base_avma,
+            cfi_ranges: Arc::clone(&info.cfi_ranges),
             in_framehop: has_unwind_info,
             name,
         });
@@ -533,6 +630,8 @@ impl ProcessUnwinder {
         self.push_mapping(Mapping {
             range: avma_start..avma_end,
             has_unwind_info: false,
+            base_avma: avma_start,
+            cfi_ranges: Arc::from(Vec::new()),
             in_framehop: false,
             name,
         });
@@ -578,12 +677,18 @@ impl ProcessUnwinder {
         out.push(ip);
         for _ in 1..MAX_FRAMES {
             let address = frame.address_for_lookup();
-            // Without this check framehop would silently apply the frame-pointer rule, which in
-            // code built without frame pointers yields plausible-looking garbage frames.
+            // Without these checks framehop would silently apply its frame-pointer rule (to an
+            // address in no module, in a module without CFI, or in a function no FDE covers:
+            // `-fno-asynchronous-unwind-tables` objects, hand-written assembly). In code
+            // without frame pointers that yields plausible-looking garbage frames, and even
+            // where it happens to be right it is a guess: DWARF mode stops here instead.
             match find_mapping(&self.mappings, address) {
                 None => return UnwindOutcome::Truncated(StopReason::NoModule { address }),
                 Some(m) if !m.has_unwind_info => {
                     return UnwindOutcome::Truncated(StopReason::NoUnwindInfo { address })
+                }
+                Some(m) if !covers(&m.cfi_ranges, address.wrapping_sub(m.base_avma)) => {
+                    return UnwindOutcome::Truncated(StopReason::NoFde { address })
                 }
                 Some(_) => {}
             }
@@ -900,6 +1005,32 @@ mod tests {
         assert_send::<ModuleCache>();
         fn assert_sync<T: Sync>() {}
         assert_sync::<ModuleCache>();
+    }
+
+    #[test]
+    fn fde_coverage_lookup() {
+        let ranges = [0x10..0x20, 0x30..0x38];
+        for (a, want) in [
+            (0x0f, false),
+            (0x10, true),
+            (0x1f, true),
+            (0x20, false),
+            (0x2f, false),
+            (0x37, true),
+            (0x38, false),
+        ] {
+            assert_eq!(covers(&ranges, a), want, "{a:#x}");
+        }
+        assert!(!covers(&[], 0x10));
+        // The test binary's own .eh_frame covers its functions.
+        let exe = std::env::current_exe().expect("current exe");
+        let data = std::fs::read(&exe).expect("read own exe");
+        let info = ElfUnwindInfo::parse("self", &data).expect("parse own exe");
+        assert!(info.cfi_ranges.len() > 100, "{}", info.cfi_ranges.len());
+        assert!(info
+            .cfi_ranges
+            .windows(2)
+            .all(|w| w[0].end < w[1].start && w[0].start < w[0].end));
     }
 
     #[test]

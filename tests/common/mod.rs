@@ -39,9 +39,48 @@ pub fn live(facility: &str, check: Result<(), String>) -> bool {
             if require_live() {
                 panic!("{facility} is required (RPROF_REQUIRE_LIVE=1) but unavailable: {why}");
             }
-            eprintln!("SKIP: {facility} unavailable: {why}");
+            skip(&format!("{facility} unavailable: {why}"));
             false
         }
+    }
+}
+
+/// Directory of the skip markers: each skipped live test leaves one line there, and the
+/// last test binary (`zz_live_summary`) reports them at the end of the run, where a reader
+/// looks (the harness hides a passing test's output unless --nocapture).
+pub fn skip_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rprof-live-skips")
+}
+
+/// The marker file of this `cargo test` run: named after cargo's pid (the parent of every
+/// test binary it runs), so markers of earlier or concurrent runs are not counted.
+pub fn skip_file_for(cargo_pid: u32) -> PathBuf {
+    skip_dir().join(format!("run-{cargo_pid}"))
+}
+
+/// Records that the current test skipped its live part, and why (also printed, as before).
+pub fn skip(why: &str) {
+    eprintln!("SKIP: {why}");
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| {
+            s.rsplit_once('-')
+                .map_or(s.clone(), |(name, _hash)| name.to_string())
+        })
+        .unwrap_or_default();
+    let _ = std::fs::create_dir_all(skip_dir());
+    // SAFETY: getppid has no preconditions.
+    let cargo = unsafe { libc::getppid() } as u32;
+    let line = format!("{bin}::{test}: {}\n", why.replace('\n', " "));
+    // One append per line: concurrent test binaries cannot interleave within it.
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_file_for(cargo))
+    {
+        let _ = std::io::Write::write_all(&mut f, line.as_bytes());
     }
 }
 
