@@ -152,8 +152,8 @@ fn record_planted(dir: &Path, mode: &str, plant: impl FnOnce(u32)) -> (String, S
         "the data file is complete: {}",
         String::from_utf8_lossy(&rep.stderr)
     );
-    // The JIT loop's samples are there, unnamed.
-    assert!(report.contains("[anon]+0x"), "{report}");
+    // The JIT loop's samples are there, unnamed (one `[anon]+?` row for its addresses).
+    assert!(report.contains("[anon]+"), "{report}");
     (stderr, report)
 }
 

@@ -305,7 +305,24 @@ fn run_valgrind(args: &MassifArgs) -> Result<(String, Option<ExitReport>)> {
             args.command.first().map_or("", |s| s.as_str())
         );
     }
-    place_massif_output(&written, &private_arg, &out_arg, Path::new(&path))?;
+    // The exit report's options name rprof's private directory, gone after this run: the
+    // kept file's desc: line shows the options as the user gave them.
+    let internal = exit_dir
+        .as_ref()
+        .map(|d| {
+            format!(
+                " --xtree-memory=allocs --xtree-memory-file={}",
+                d.path().display()
+            )
+        })
+        .unwrap_or_default();
+    place_massif_output(
+        &written,
+        &private_arg,
+        &out_arg,
+        &internal,
+        Path::new(&path),
+    )?;
     if !status.success() {
         let how = if status.signal() == Some(libc::SIGINT) {
             "was interrupted".to_string()
@@ -331,6 +348,7 @@ fn place_massif_output(
     written: &Path,
     private_arg: &str,
     out_arg: &str,
+    internal: &str,
     path: &Path,
 ) -> Result<()> {
     use std::io::{BufRead, BufReader};
@@ -352,7 +370,15 @@ fn place_massif_output(
                 break;
             }
             match String::from_utf8_lossy(&line) {
-                l if l.contains(&from) => w.write_all(l.replacen(&from, &to, 1).as_bytes())?,
+                l if l.contains(&from) => {
+                    let l = l.replacen(&from, &to, 1);
+                    let l = if internal.is_empty() {
+                        l
+                    } else {
+                        l.replacen(internal, "", 1)
+                    };
+                    w.write_all(l.as_bytes())?
+                }
                 _ => w.write_all(&line)?,
             }
         }
