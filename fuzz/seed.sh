@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fills fuzz/corpus/<target>/ with seeds taken from fixtures/ (the corpus is not committed:
+# it is rebuilt from the fixtures, so seeds follow the fixtures as they change).
+#   fuzz/seed.sh            seed every target (existing corpus entries are kept)
+# The rprof data file seeds are written by `rprof convert` from the text fixtures, with the
+# release binary (target/release/rprof, or $RPROF); without it only the committed .rprof
+# fixtures are used. The minimized crashers under fixtures/fuzz/<target>/ are seeds too.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+corpus="$root/fuzz/corpus"
+fx="$root/fixtures"
+
+seed() { # seed TARGET FILE...
+    local t=$1; shift
+    mkdir -p "$corpus/$t"
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        # Flatten the fixture's path into a unique name.
+        local rel=${f#"$root"/}
+        rel=${rel#fuzz/corpus/.generated/}
+        cp "$f" "$corpus/$t/${rel//\//_}"
+    done
+}
+
+shopt -s nullglob
+folded=("$fx"/inputs/*.folded "$fx"/expected/perf-script.folded)
+perf=("$fx"/inputs/perf-script.txt)
+massif=("$fx"/massif/*.massif.out)
+strace=("$fx"/strace/*.log)
+data=("$fx"/inputs/*.rprof)
+
+# Data files converted from every text fixture.
+rprof=${RPROF:-$root/target/release/rprof}
+gen="$corpus/.generated"
+mkdir -p "$gen"
+if [ -x "$rprof" ]; then
+    for f in "${folded[@]}" "${perf[@]}" "${massif[@]}"; do
+        out="$gen/$(basename "$f").rprof"
+        "$rprof" convert "$f" -o "$out" >/dev/null 2>&1 || rm -f "$out"
+    done
+    data+=("$gen"/*.rprof)
+else
+    echo "seed.sh: $rprof not built; data_file seeds only from fixtures/inputs/*.rprof" >&2
+fi
+
+seed data_file "${data[@]}" "$fx"/fuzz/data_file/*
+seed folded "${folded[@]}" "$fx"/fuzz/folded/*
+seed perf_script "${perf[@]}" "$fx"/fuzz/perf_script/*
+seed massif "${massif[@]}" "$fx"/fuzz/massif/*
+seed massif_gz "${massif[@]}" "$fx"/fuzz/massif_gz/*
+seed strace_log "${strace[@]}" "$fx"/fuzz/strace_log/*
+seed load "${data[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" "$fx"/fuzz/*/*
+rm -rf "$gen"
+
+for d in "$corpus"/*/; do
+    printf '%-12s %3d seeds\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)"
+done
