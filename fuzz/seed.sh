@@ -45,6 +45,18 @@ else
 fi
 
 seed data_file "${data[@]}" "$fx"/fuzz/data_file/*
+# data_body takes a version byte and the uncompressed body (see its target): inflate each
+# data file's body (raw deflate after the 40-byte header).
+mkdir -p "$corpus/data_body"
+for f in "${data[@]}"; do
+    python3 - "$f" "$corpus/data_body/$(basename "$f").body" <<'PY' || true
+import sys, zlib
+d = open(sys.argv[1], "rb").read()
+v = int.from_bytes(d[8:12], "little")
+open(sys.argv[2], "wb").write(bytes([v]) + zlib.decompress(d[40:], -15))
+PY
+done
+seed data_body "$fx"/fuzz/data_body/*
 seed folded "${folded[@]}" "$fx"/fuzz/folded/*
 seed perf_script "${perf[@]}" "$fx"/fuzz/perf_script/*
 seed massif "${massif[@]}" "$fx"/fuzz/massif/*

@@ -1,22 +1,10 @@
-//! Fuzzes the folded-stacks parser (`profile::folded::parse`) and folds what it accepts back
-//! into lines, as `flamegraph` and `convert` do.
+//! Fuzz target `folded`: the folded-stacks parser.
+//! The body is `rprof_fuzz::targets::folded` in fuzz/src/targets.rs, shared with the regression
+//! tests (tests/fuzz_regressions.rs) that replay the kept crash inputs.
 #![no_main]
 
 extern crate rprof_fuzz;
 
 use libfuzzer_sys::fuzz_target;
-use rprof::profile::folded;
 
-fuzz_target!(|data: &[u8]| {
-    // The loader refuses non-UTF-8 folded input before parsing, so only text reaches the parser.
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    if let Ok(p) = folded::parse(text) {
-        let opt = folded::FoldOptions {
-            annotate: true,
-            ..Default::default()
-        };
-        let _ = folded::fold(&p, &opt);
-    }
-});
+fuzz_target!(|data: &[u8]| rprof_fuzz::targets::folded(data));

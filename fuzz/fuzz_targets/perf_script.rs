@@ -1,15 +1,10 @@
-//! Fuzzes the `perf script` text parser (`profile::perf_script::parse`), fed as the loader
-//! feeds it: bytes decoded lossily as UTF-8.
+//! Fuzz target `perf_script`: the `perf script` text parser.
+//! The body is `rprof_fuzz::targets::perf_script` in fuzz/src/targets.rs, shared with the regression
+//! tests (tests/fuzz_regressions.rs) that replay the kept crash inputs.
 #![no_main]
 
 extern crate rprof_fuzz;
 
 use libfuzzer_sys::fuzz_target;
-use rprof::profile::{folded, perf_script};
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(p) = perf_script::parse(&text) {
-        let _ = folded::fold(&p, &folded::FoldOptions::default());
-    }
-});
+fuzz_target!(|data: &[u8]| rprof_fuzz::targets::perf_script(data));

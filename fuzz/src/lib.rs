@@ -5,6 +5,11 @@
 //! so a header that makes a parser reserve memory the input cannot justify would go unnoticed.
 //! Inputs here are at most a few hundred KiB: no honest parse needs anything near the limit.
 //! Each target links this crate with `extern crate rprof_fuzz;`.
+//!
+//! The targets' bodies live in [`targets`], which tests/fuzz_regressions.rs includes too, so
+//! the regression tests run the kept crash inputs through exactly what the fuzzer ran.
+
+pub mod targets;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
