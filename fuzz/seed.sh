@@ -4,7 +4,9 @@
 #   fuzz/seed.sh            seed every target (existing corpus entries are kept)
 # The rprof data file seeds are written by `rprof convert` from the text fixtures, with the
 # release binary (target/release/rprof, or $RPROF); without it only the committed .rprof
-# fixtures are used. The minimized crashers under fixtures/fuzz/<target>/ are seeds too.
+# fixtures are used. The minimized crashers under fixtures/fuzz/<target>/ are seeds too, so
+# a regression shows at once; FUZZ_SEED_CRASHERS=0 leaves them out (and removes them from an
+# existing corpus), to look for new crashes while known ones are still unfixed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 corpus="$root/fuzz/corpus"
@@ -24,6 +26,18 @@ seed() { # seed TARGET FILE...
 }
 
 shopt -s nullglob
+crashers() { # crashers TARGET...: the kept crash inputs of these targets, unless left out
+    [ "${FUZZ_SEED_CRASHERS:-1}" = 0 ] && return
+    local t
+    for t in "$@"; do printf '%s\n' "$fx"/fuzz/$t/*; done
+}
+if [ "${FUZZ_SEED_CRASHERS:-1}" = 0 ] && [ -d "$corpus" ]; then
+    for f in "$fx"/fuzz/*/*; do
+        rel=${f#"$root"/}
+        rm -f "$corpus"/*/"${rel//\//_}"
+    done
+fi
+
 folded=("$fx"/inputs/*.folded "$fx"/expected/perf-script.folded)
 perf=("$fx"/inputs/perf-script.txt)
 massif=("$fx"/massif/*.massif.out)
@@ -44,7 +58,7 @@ else
     echo "seed.sh: $rprof not built; data_file seeds only from fixtures/inputs/*.rprof" >&2
 fi
 
-seed data_file "${data[@]}" "$fx"/fuzz/data_file/*
+seed data_file "${data[@]}" $(crashers data_file)
 # data_body takes a version byte and the uncompressed body (see its target): inflate each
 # data file's body (raw deflate after the 40-byte header).
 mkdir -p "$corpus/data_body"
@@ -56,13 +70,13 @@ v = int.from_bytes(d[8:12], "little")
 open(sys.argv[2], "wb").write(bytes([v]) + zlib.decompress(d[40:], -15))
 PY
 done
-seed data_body "$fx"/fuzz/data_body/*
-seed folded "${folded[@]}" "$fx"/fuzz/folded/*
-seed perf_script "${perf[@]}" "$fx"/fuzz/perf_script/*
-seed massif "${massif[@]}" "$fx"/fuzz/massif/*
-seed massif_gz "${massif[@]}" "$fx"/fuzz/massif_gz/*
-seed strace_log "${strace[@]}" "$fx"/fuzz/strace_log/*
-seed load "${data[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" "$fx"/fuzz/*/*
+seed data_body $(crashers data_body)
+seed folded "${folded[@]}" $(crashers folded)
+seed perf_script "${perf[@]}" $(crashers perf_script)
+seed massif "${massif[@]}" $(crashers massif)
+seed massif_gz "${massif[@]}" $(crashers massif_gz)
+seed strace_log "${strace[@]}" $(crashers strace_log)
+seed load "${data[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" $(crashers "*")
 rm -rf "$gen"
 
 for d in "$corpus"/*/; do
