@@ -163,21 +163,54 @@ fn load_inputs() {
     check("load");
 }
 
+/// The kept inputs of `target` as the files a command reads: data_body inputs wrapped into a
+/// data file and massif_gz inputs compressed, as their fuzz targets do, in `tmp`.
+fn as_files(target: &str, tmp: &std::path::Path) -> Vec<PathBuf> {
+    inputs(target)
+        .into_iter()
+        .map(|path| {
+            let data = std::fs::read(&path).expect("read fuzz input");
+            let bytes = match target {
+                "data_body" => match data.split_first() {
+                    Some((&1, body)) => targets::wrap_data_body(1, body),
+                    Some((_, body)) => targets::wrap_data_body(rprof::profile::file::VERSION, body),
+                    None => return path,
+                },
+                "massif_gz" if !rprof::massif::parse::is_gzip(&data) => {
+                    use std::io::Write;
+                    let mut e =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    e.write_all(&data).expect("gzip into a Vec");
+                    e.finish().expect("gzip into a Vec")
+                }
+                _ => return path,
+            };
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let out = tmp.join(format!("{target}-{name}"));
+            std::fs::write(&out, bytes).expect("write the wrapped input");
+            out
+        })
+        .collect()
+}
+
 /// The inputs that reach a command as a file, run through the binary: no panic (exit 101),
-/// and a failure names the input.
+/// no death by a signal, and a failure names the input.
 #[test]
 fn the_binary_fails_cleanly_on_kept_inputs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
     let mut failures = Vec::new();
     let mut runs = 0;
     for (target, cmd) in [
         ("data_file", &["report"][..]),
+        ("data_body", &["report"][..]),
         ("folded", &["report"][..]),
         ("perf_script", &["report"][..]),
         ("massif", &["report"][..]),
+        ("massif_gz", &["report"][..]),
         ("load", &["report"][..]),
         ("strace_log", &["strace-summary", "--from-log"][..]),
     ] {
-        for path in inputs(target) {
+        for path in as_files(target, tmp.path()) {
             runs += 1;
             let out = rprof()
                 .args(cmd)
@@ -189,10 +222,10 @@ fn the_binary_fails_cleanly_on_kept_inputs() {
             let name = path.strip_prefix(root()).unwrap_or(&path).display();
             if out.status.code() == Some(101) || err.contains("panicked") {
                 failures.push(format!("{name}: rprof {cmd:?} panicked: {err}"));
-            } else if !out.status.success() && !err.contains(&*path.to_string_lossy()) {
-                failures.push(format!("{name}: the error does not name the input: {err}"));
             } else if out.status.code().is_none() {
                 failures.push(format!("{name}: rprof {cmd:?} was killed ({})", out.status));
+            } else if !out.status.success() && !err.contains(&*path.to_string_lossy()) {
+                failures.push(format!("{name}: the error does not name the input: {err}"));
             }
         }
     }

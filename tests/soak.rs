@@ -138,9 +138,7 @@ fn interrupt_once(kind: Kind, busy: &Path, delay_ms: u64) -> Result<Outcome, Str
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     // rprof passes the signal on and waits for the command; it must end soon after.
     let started = Instant::now();
-    let output = child
-        .wait_with_output()
-        .map_err(|e| format!("wait: {e}"))?;
+    let output = child.wait_with_output().map_err(|e| format!("wait: {e}"))?;
     let err = String::from_utf8_lossy(&output.stderr).into_owned();
     if started.elapsed() > Duration::from_secs(20) {
         return Err(format!("rprof took {:?} to stop", started.elapsed()));
@@ -154,7 +152,9 @@ fn interrupt_once(kind: Kind, busy: &Path, delay_ms: u64) -> Result<Outcome, Str
             // SAFETY: kill(2) with a pid read from /proc, to clean up after the failure.
             unsafe { libc::kill(*p as libc::pid_t, libc::SIGKILL) };
         }
-        return Err(format!("the command still runs after rprof exited: {orphans:?}"));
+        return Err(format!(
+            "the command still runs after rprof exited: {orphans:?}"
+        ));
     }
     let extra = leftovers(dir.path(), &[out_name]);
     if !extra.is_empty() {
@@ -169,7 +169,10 @@ fn interrupt_once(kind: Kind, busy: &Path, delay_ms: u64) -> Result<Outcome, Str
             ));
         }
         if !err.contains("rprof") || err.trim().is_empty() {
-            return Err(format!("rprof failed ({}) without a message", output.status));
+            return Err(format!(
+                "rprof failed ({}) without a message",
+                output.status
+            ));
         }
         return Ok(Outcome::CleanError);
     }
