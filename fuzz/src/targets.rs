@@ -13,8 +13,11 @@ use rprof::profile::{detect, file, folded, perf_script, Profile};
 use rprof::render::report;
 use rprof::strace::{self, render};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name (the directory names under fuzz/corpus and fixtures/fuzz).
-pub const ALL: &[(&str, fn(&[u8]))] = &[
+pub const ALL: &[(&str, Target)] = &[
     ("data_file", data_file),
     ("data_body", data_body),
     ("folded", folded),
