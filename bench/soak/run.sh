@@ -18,5 +18,5 @@ start=$(date +%s)
 cargo test --release --test soak -- --nocapture --test-threads=1 >"$out/soak.log" 2>&1
 rc=$?
 echo "bench/soak/run.sh: N=$n, $(($(date +%s) - start)) s, log in bench/out/soak/soak.log"
-grep -E '^soak |^trial |^test result' "$out/soak.log"
+grep -oE 'soak [A-Za-z]+: .*|^trial .*|^test result.*' "$out/soak.log"
 exit $rc
