@@ -1,0 +1,10 @@
+//! Fuzz target `data_file`: the rprof data file reader on whole files.
+//! The body is `rprof_fuzz::targets::data_file` in fuzz/src/targets.rs, shared with the regression
+//! tests (tests/fuzz_regressions.rs) that replay the kept crash inputs.
+#![no_main]
+
+extern crate rprof_fuzz;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| rprof_fuzz::targets::data_file(data));
