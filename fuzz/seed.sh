@@ -52,6 +52,7 @@ if [ -x "$rprof" ]; then
     for f in "${folded[@]}" "${perf[@]}" "${massif[@]}"; do
         out="$gen/$(basename "$f").rprof"
         "$rprof" convert "$f" -o "$out" >/dev/null 2>&1 || rm -f "$out"
+        "$rprof" convert "$f" --to pprof -o "$gen/$(basename "$f").pb.gz" >/dev/null 2>&1 || true
     done
     data+=("$gen"/*.rprof)
 else
@@ -76,7 +77,8 @@ seed perf_script "${perf[@]}" $(crashers perf_script)
 seed massif "${massif[@]}" $(crashers massif)
 seed massif_gz "${massif[@]}" $(crashers massif_gz)
 seed strace_log "${strace[@]}" $(crashers strace_log)
-seed load "${data[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" $(crashers "*")
+seed pprof "$gen"/*.pb.gz $(crashers pprof)
+seed load "${data[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" "$gen"/*.pb.gz $(crashers "*")
 rm -rf "$gen"
 
 for d in "$corpus"/*/; do

@@ -163,6 +163,11 @@ fn load_inputs() {
     check("load");
 }
 
+#[test]
+fn pprof_inputs() {
+    check("pprof");
+}
+
 /// The kept inputs of `target` as the files a command reads: data_body inputs wrapped into a
 /// data file and massif_gz inputs compressed, as their fuzz targets do, in `tmp`.
 fn as_files(target: &str, tmp: &std::path::Path) -> Vec<PathBuf> {
@@ -208,6 +213,7 @@ fn the_binary_fails_cleanly_on_kept_inputs() {
         ("massif", &["report"][..]),
         ("massif_gz", &["report"][..]),
         ("load", &["report"][..]),
+        ("pprof", &["report"][..]),
         ("strace_log", &["strace-summary", "--from-log"][..]),
     ] {
         for path in as_files(target, tmp.path()) {

@@ -9,7 +9,7 @@
 use std::io::Write;
 
 use rprof::massif::{self, chart, parse, text};
-use rprof::profile::{detect, file, folded, perf_script, Profile};
+use rprof::profile::{detect, file, folded, perf_script, pprof, Profile};
 use rprof::render::report;
 use rprof::strace::{self, render};
 
@@ -26,6 +26,7 @@ pub const ALL: &[(&str, Target)] = &[
     ("massif_gz", massif_gz),
     ("strace_log", strace_log),
     ("load", load),
+    ("pprof", pprof_target),
 ];
 
 /// Header length of the rprof data file (see the layout in `rprof::profile::file`).
@@ -202,6 +203,30 @@ pub fn strace_log(data: &[u8]) {
 
 /// The whole input dispatch every profile-reading command goes through: format detection and
 /// `load_bytes`, then the report and the folding of the loaded profile.
+/// The pprof reader (gzipped or raw) with every sample type, then the writer: what it accepted
+/// must encode and read back with the same total weight.
+pub fn pprof_target(data: &[u8]) {
+    let _ = pprof::is_pprof(data);
+    let Ok(msg) = pprof::parse_message(data) else {
+        return;
+    };
+    for idx in 0..msg.sample_type.len().min(4) {
+        let Ok(p) = pprof::to_profile(&msg, idx) else {
+            continue;
+        };
+        let Ok(bytes) = pprof::encode(&p) else {
+            continue;
+        };
+        let q = pprof::decode(&bytes, None).expect("rprof's own pprof reads back");
+        assert_eq!(
+            p.samples.iter().fold(0u64, |t, s| t.wrapping_add(s.weight)),
+            q.samples.iter().fold(0u64, |t, s| t.wrapping_add(s.weight)),
+            "the weights survive a round trip"
+        );
+    }
+}
+
+/// Format detection and the whole loader, then the report and folding every command runs.
 pub fn load(data: &[u8]) {
     let _ = detect::detect(data);
     let Ok(l) = detect::load_bytes("fuzz".to_string(), data, &detect::LoadOptions::default())

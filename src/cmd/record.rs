@@ -387,6 +387,17 @@ fn run_push(args: &RecordArgs, cfg: crate::push::PushConfig) -> Result<ExitCode>
                     }),
                     Err(e) => eprintln!("rprof: warning: interval not encoded: {e:#}"),
                 }
+                drop(p);
+                drop(r);
+                // Symbolizing an interval parses debug info (tens of MB for a libc with its
+                // debug file) and frees it again; glibc keeps freed arena memory mapped, so
+                // without a trim the RSS of a long run creeps up in steps instead of staying
+                // flat.
+                #[cfg(all(target_os = "linux", target_env = "gnu"))]
+                // SAFETY: malloc_trim only returns free heap memory to the kernel.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
             }
             (total, intervals, pusher.finish())
         })

@@ -389,7 +389,6 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
                     basename(strs(pp, m.filename)),
                     module_offset.unwrap_or(loc.address)
                 ),
-                None if loc.address != 0 => format!("[unknown]+0x{:x}", loc.address),
                 None => "[unknown]".to_string(),
             };
             let function = p.intern(&name);
@@ -652,6 +651,9 @@ pub fn to_pprof(p: &Profile) -> PProfile {
         id
     };
 
+    // Where the weights are sample counts (folded stacks: `a;b 5` is five samples), the count
+    // is the weight; otherwise each model sample is one.
+    let counts_are_weights = value_type.is_none();
     let mut samples: Vec<PSample> = Vec::new();
     let mut sample_index: HashMap<(Option<StackId>, u32), usize> = HashMap::default();
     for s in &p.samples {
@@ -725,7 +727,11 @@ pub fn to_pprof(p: &Profile) -> PProfile {
         match sample_index.get(&key) {
             Some(&i) => {
                 let v = &mut samples[i].value;
-                v[0] += 1;
+                v[0] = v[0].saturating_add(if counts_are_weights {
+                    s.weight as i64
+                } else {
+                    1
+                });
                 if value_type.is_some() {
                     v[1] = v[1].saturating_add(s.weight as i64);
                 }
@@ -752,7 +758,11 @@ pub fn to_pprof(p: &Profile) -> PProfile {
                         ..Default::default()
                     });
                 }
-                let mut value = vec![1];
+                let mut value = vec![if counts_are_weights {
+                    s.weight as i64
+                } else {
+                    1
+                }];
                 if value_type.is_some() {
                     value.push(s.weight as i64);
                 }
@@ -879,6 +889,15 @@ mod tests {
         assert_eq!(q2.total_weight(), 4);
         assert_eq!(q2.samples.len(), 4);
         assert!(decode(&bytes, Some("alloc_space")).is_err());
+    }
+
+    #[test]
+    fn folded_counts_become_sample_counts() {
+        let p = crate::profile::folded::parse("main;work 5\nmain 2\n").unwrap();
+        let q = decode(&encode(&p).unwrap(), None).unwrap();
+        assert_eq!(q.meta.unit, "samples");
+        assert_eq!(q.total_weight(), 7);
+        assert_eq!(q.samples.len(), 7);
     }
 
     #[test]

@@ -572,7 +572,9 @@ fn frames_for(
             (vec![f], ok)
         }
         Loc::Unknown(a) => {
-            let function = p.intern(&format!("[unknown]+0x{:x}", a.addr));
+            // In no known mapping: `[unknown]`, the one name every input uses for it (perf's
+            // too); the address stays in the frame (`--sort address`, JSON, pprof).
+            let function = p.intern("[unknown]");
             let f = p.add_frame(Frame {
                 function,
                 module: None,
