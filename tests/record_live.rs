@@ -748,7 +748,7 @@ fn record_permission_errors_explain_the_fix() {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !live_ok() || !root || paranoid < 2 || have("setpriv").is_err() {
-        eprintln!("SKIP: needs root, setpriv and perf_event_paranoid >= 2 to test as another user");
+        skip("recording as another user needs root, setpriv and perf_event_paranoid >= 2");
         return;
     }
     use std::os::unix::fs::PermissionsExt;

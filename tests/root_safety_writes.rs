@@ -14,7 +14,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use common::{fixture, live, perf_event_check, require_live, rprof};
+use common::{fixture, live, perf_event_check, require_live, rprof, skip};
 
 const VICTIM: &[u8] = b"root-owned content that must survive\n";
 
@@ -339,7 +339,7 @@ impl Tmpfs {
         if require_live() {
             panic!("mounting a tmpfs is required (RPROF_REQUIRE_LIVE=1) but failed: {why}");
         }
-        eprintln!("SKIP: cannot mount a tmpfs (needs root): {why}");
+        skip(&format!("cannot mount a tmpfs (needs root): {why}"));
         None
     }
 
@@ -593,7 +593,9 @@ fn devices_and_own_descriptors_are_written_in_place() {
         .args(["c", "1", "3"])
         .output();
     if !made.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIP: cannot make a character device (needs root): {made:?}");
+        skip(&format!(
+            "cannot make a character device (needs root): {made:?}"
+        ));
         return;
     }
     let is_dev = || {
