@@ -16,8 +16,8 @@ fn go_ready() -> bool {
     live("go (golang-go)", have("go"))
 }
 
-/// Rows of `go tool pprof -top` (flat, cum per function), all nodes kept.
-fn go_top(file: &Path, extra: &[&str]) -> BTreeMap<String, (f64, f64)> {
+/// Rows of `go tool pprof -top` (flat, flat%, cum, cum% per function), all nodes kept.
+fn go_table(file: &Path, extra: &[&str]) -> BTreeMap<String, [f64; 4]> {
     let out = Command::new("go")
         .args(["tool", "pprof", "-top", "-nodecount=100000"])
         .args(["-nodefraction=0", "-edgefraction=0"])
@@ -38,12 +38,9 @@ fn go_top(file: &Path, extra: &[&str]) -> BTreeMap<String, (f64, f64)> {
             in_table = true;
             continue;
         }
-        if !in_table {
-            continue;
-        }
         // flat flat% sum% cum cum% name (the name may contain spaces)
         let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 6 {
+        if !in_table || cols.len() < 6 {
             continue;
         }
         let num = |s: &str| -> f64 {
@@ -56,10 +53,21 @@ fn go_top(file: &Path, extra: &[&str]) -> BTreeMap<String, (f64, f64)> {
             .join(" ")
             .trim_end_matches(" (inline)")
             .to_string();
-        rows.insert(name, (num(cols[0]), num(cols[3])));
+        rows.insert(
+            name,
+            [num(cols[0]), num(cols[1]), num(cols[3]), num(cols[4])],
+        );
     }
     assert!(!rows.is_empty(), "no rows in go tool pprof output:\n{text}");
     rows
+}
+
+/// go tool pprof's (flat, cum) values per function.
+fn go_top(file: &Path, extra: &[&str]) -> BTreeMap<String, (f64, f64)> {
+    go_table(file, extra)
+        .into_iter()
+        .map(|(k, v)| (k, (v[0], v[2])))
+        .collect()
 }
 
 /// Rows of `rprof report --format json` (self, total per name), all rows.
@@ -184,33 +192,10 @@ fn go_cpu_and_heap_profiles_read_with_go_tool_pprofs_values() {
 
 /// go tool pprof's flat%/cum% of a file.
 fn go_shares(file: &Path) -> BTreeMap<String, (f64, f64)> {
-    let out = Command::new("go")
-        .args(["tool", "pprof", "-top", "-nodecount=100000"])
-        .args(["-nodefraction=0", "-edgefraction=0"])
-        .arg(file)
-        .output()
-        .expect("go tool pprof");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut rows = BTreeMap::new();
-    let mut in_table = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("flat") {
-            in_table = true;
-            continue;
-        }
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if !in_table || cols.len() < 6 {
-            continue;
-        }
-        let pct = |s: &str| s.trim_end_matches('%').parse::<f64>().unwrap();
-        let name = cols[5..]
-            .join(" ")
-            .trim_end_matches(" (inline)")
-            .to_string();
-        rows.insert(name, (pct(cols[1]), pct(cols[4])));
-    }
-    rows
+    go_table(file, &[])
+        .into_iter()
+        .map(|(k, v)| (k, (v[1], v[3])))
+        .collect()
 }
 
 /// rprof's self%/total% of a file.

@@ -473,26 +473,8 @@ mod debuglink_tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = dir.path().join("split");
         let dbg = dir.path().join("split.debug");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/record/split.c");
         // No build-id, so only the debuglink can find the debug file.
-        let ok = run(
-            "gcc",
-            &[
-                "-O1".as_ref(),
-                "-g".as_ref(),
-                "-Wl,--build-id=none".as_ref(),
-                "-o".as_ref(),
-                bin.as_os_str(),
-                src.as_os_str(),
-            ],
-        ) && run(
-            "objcopy",
-            &[
-                "--only-keep-debug".as_ref(),
-                bin.as_os_str(),
-                dbg.as_os_str(),
-            ],
-        ) && run("strip", &["--strip-debug".as_ref(), bin.as_os_str()])
+        let ok = split_pair(&bin, &dbg)
             && run(
                 "objcopy",
                 &[
