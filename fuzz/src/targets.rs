@@ -51,20 +51,7 @@ pub fn fix_up_data_file(data: &[u8]) -> Option<Vec<u8>> {
 /// A data file of format `version` around the uncompressed `body`, with correct lengths and
 /// checksums, laid out as rprof writes it.
 pub fn wrap_data_body(version: u32, body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(body).expect("writing to a Vec");
-    let compressed = enc.finish().expect("writing to a Vec");
-    let mut out = Vec::with_capacity(HEADER_LEN + compressed.len());
-    out.extend_from_slice(file::MAGIC);
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(compressed.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&compressed).to_le_bytes());
-    let hcrc = crc32fast::hash(&out);
-    out.extend_from_slice(&hcrc.to_le_bytes());
-    out.extend_from_slice(&compressed);
-    out
+    file::wrap_body(version, body)
 }
 
 /// A profile that decoded must encode and decode again, to the same samples.

@@ -73,14 +73,20 @@ pub fn is_data_file(bytes: &[u8]) -> bool {
 pub fn encode(profile: &Profile) -> Vec<u8> {
     let mut w = Enc::default();
     encode_body(profile, &mut w);
-    let body = w.buf;
+    wrap_body(VERSION, &w.buf)
+}
+
+/// A data file of format `version` around an encoded (uncompressed) `body`: the header with
+/// its lengths and checksums, then the compressed body. (The fuzz targets wrap mutated bodies
+/// with it, so forged content gets past the checksums.)
+pub fn wrap_body(version: u32, body: &[u8]) -> Vec<u8> {
     let mut enc = DeflateEncoder::new(Vec::with_capacity(body.len() / 3), Compression::fast());
     // Writing into a Vec cannot fail.
-    let _ = enc.write_all(&body);
+    let _ = enc.write_all(body);
     let compressed = enc.finish().unwrap_or_default();
     let mut out = Vec::with_capacity(HEADER_LEN + compressed.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(&(compressed.len() as u64).to_le_bytes());
