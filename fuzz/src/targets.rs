@@ -221,6 +221,13 @@ pub fn load(data: &[u8]) {
         return;
     };
     let p = &l.profile;
+    // Every view sums weights in u64: the loader must refuse what would wrap (release builds
+    // wrap silently, so this is checked here, not left to overflow checks).
+    let total: u128 = p.samples.iter().map(|s| u128::from(s.weight)).sum();
+    assert!(
+        total <= u128::from(u64::MAX),
+        "a loaded profile's weights wrap a u64"
+    );
     let _ = report::header(p, &l.name, l.format.name());
     for sort in [report::SortKey::Function, report::SortKey::Thread] {
         let r = report::compute(p, sort, 20, 0.0);

@@ -423,6 +423,20 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
     };
+    // Every view adds weights in u64 (totals, per-function sums, diffs of subsets): a file
+    // whose weights add up past 2^64 would wrap them silently into wrong shares, so it is
+    // refused here, once, and no later sum can overflow.
+    if profile
+        .samples
+        .iter()
+        .try_fold(0u64, |t, s| t.checked_add(s.weight))
+        .is_none()
+    {
+        bail!(
+            "{name}: the sample weights add up to more than 2^64 {}; the file is corrupt",
+            profile.unit()
+        );
+    }
     // A data file holds one event: naming another is a mistake to report, not to ignore.
     if let (Some(want), Format::Data) = (&opts.event, format) {
         let shown = [profile.meta.event.clone()];
