@@ -692,7 +692,7 @@ _rprof() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto perf ptrace" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto bpf perf ptrace" -- "${cur}"))
                     return 0
                     ;;
                 --from-log)

@@ -131,8 +131,9 @@ max\t'Largest single call, largest first'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l format -d 'Output format' -r -f -a "text\t'strace -c style tables'
 json\t'One JSON document'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s o -l output -d 'Write the summary to FILE instead of stdout' -r -F
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'perf when the raw_syscalls tracepoints open, else ptrace'
-perf\t'raw_syscalls tracepoints through perf_event_open (low overhead)'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'bpf where BPF loads, else perf when the raw_syscalls tracepoints open, else ptrace (each fallback says why)'
+bpf\t'In-kernel counts and latency histograms in BPF maps (lowest overhead, nothing lost)'
+perf\t'raw_syscalls tracepoints through perf_event_open, every call through a ring buffer (exact latencies per call; loses records when the reader falls behind)'
 ptrace\t'ptrace syscall stops (works without tracefs or perf permissions; slow, like strace)'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-thread -d 'One table per thread, with its name'

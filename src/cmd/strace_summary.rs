@@ -16,9 +16,13 @@ use crate::strace::{bpf, log, perf, ptrace, target};
 /// Which tracing mechanism to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// perf when the raw_syscalls tracepoints open, else ptrace.
+    /// bpf where BPF loads, else perf when the raw_syscalls tracepoints open, else ptrace
+    /// (each fallback says why).
     Auto,
-    /// raw_syscalls tracepoints through perf_event_open (low overhead).
+    /// In-kernel counts and latency histograms in BPF maps (lowest overhead, nothing lost).
+    Bpf,
+    /// raw_syscalls tracepoints through perf_event_open, every call through a ring buffer
+    /// (exact latencies per call; loses records when the reader falls behind).
     Perf,
     /// ptrace syscall stops (works without tracefs or perf permissions; slow, like strace).
     Ptrace,
@@ -225,31 +229,43 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     for &p in &args.pids {
         target::threads_of(p)?;
     }
-    // Counts-only on perf: count in the kernel with BPF when it loads (exact, nothing to lose),
-    // else sample entries and failing exits. Loading it also proves perf works, so `auto`
-    // skips its probe then.
-    let mut bpf = None;
-    if args.counts_only && args.backend != Backend::Ptrace {
-        match bpf::Counter::load(args.per_thread || args.per_process) {
-            Ok(c) => bpf = Some(c),
-            Err(e) => {
-                eprintln!("rprof: in-kernel counting unavailable ({e:#}); sampling entries instead")
-            }
+    // The in-kernel backend when it loads (loading also proves the tracepoints work, so
+    // `auto` skips its perf probe then); otherwise say why and fall back.
+    let mode = if args.counts_only {
+        bpf::Mode::CountsOnly {
+            per_thread: args.per_thread || args.per_process,
         }
-    }
-    let backend = if bpf.is_some() {
-        Backend::Perf
     } else {
-        choose_backend(args.backend)?
+        bpf::Mode::Timed
+    };
+    let mut tracer = None;
+    let backend = match args.backend {
+        Backend::Bpf => {
+            tracer = Some(bpf::Tracer::load(mode).context("the bpf backend is unavailable")?);
+            Backend::Bpf
+        }
+        Backend::Auto => match bpf::Tracer::load(mode) {
+            Ok(t) => {
+                tracer = Some(t);
+                Backend::Bpf
+            }
+            Err(e) => {
+                let b = choose_backend(Backend::Auto)?;
+                let next = if b == Backend::Perf {
+                    "using the perf tracepoint backend"
+                } else {
+                    "see above"
+                };
+                eprintln!("rprof: the bpf backend is unavailable ({e:#}); {next}");
+                b
+            }
+        },
+        b => b,
     };
     let backend_name = match backend {
+        Backend::Bpf => "bpf",
         Backend::Perf => "perf",
         _ => "ptrace",
-    };
-    let backend_name = if bpf.is_some() {
-        "perf+bpf"
-    } else {
-        backend_name
     };
     target::install_stop_handlers()?;
     let mut launched = if args.command.is_empty() {
@@ -284,21 +300,29 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
         }
     };
     let result = match backend {
-        Backend::Perf if bpf.is_some() => {
+        Backend::Bpf => {
             let pids = match launched_pid {
                 Some(p) => vec![p],
                 None => args.pids.clone(),
             };
-            let counter = bpf.ok_or_else(|| anyhow::anyhow!("bpf counter missing"))?;
+            let tracer = tracer.ok_or_else(|| anyhow::anyhow!("bpf tracer missing"))?;
             bpf::run(
-                counter,
+                tracer,
                 pids,
                 launched_pid,
                 deadline,
                 &mut release,
                 &mut status,
             )
-            .map(|r| (r.threads, 0, 0, r.stop_reason, r.threads_traced))
+            .map(|r| {
+                (
+                    r.threads,
+                    r.lost,
+                    r.in_flight,
+                    r.stop_reason,
+                    r.threads_traced,
+                )
+            })
         }
         Backend::Perf => {
             let t = match launched_pid {
@@ -339,7 +363,16 @@ fn trace(args: &StraceArgs) -> Result<(Summary, ExitCode)> {
     };
     let summary = Summary {
         meta: Meta {
-            backend: format!("{backend_name} backend"),
+            backend: if backend == Backend::Bpf && !counts_only {
+                format!(
+                    "{backend_name} backend (counted in the kernel; percentiles from \
+                     log-linear histograms, buckets 1/32 wide)"
+                )
+            } else if backend == Backend::Bpf {
+                format!("{backend_name} backend (counted in the kernel)")
+            } else {
+                format!("{backend_name} backend")
+            },
             timed: !counts_only,
             lost_events: lost,
             in_flight,

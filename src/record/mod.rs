@@ -2,6 +2,7 @@
 //! (target exit, duration, Ctrl-C/SIGTERM), and hand the raw events to [`build`], which
 //! replays them in time order against per-process address spaces and symbolizes.
 
+pub mod buffers;
 pub mod build;
 pub mod live_unwind;
 pub mod maps;
@@ -112,12 +113,6 @@ pub struct Recording {
 
 const BUFFER_BYTES: usize = 512 * 1024;
 
-/// Ring buffer per CPU when samples carry stack copies: at 999 Hz a busy CPU writes ~64 MB/s
-/// with the default 64 KiB copy, so this holds ~128 ms of samples; the drain loop wakes at half
-/// full and unwinds in well under a millisecond per hundred samples, so nothing is lost (see
-/// BENCHMARKS.md, "DWARF unwinding in record").
-const DWARF_BUFFER_BYTES: usize = 8 * 1024 * 1024;
-
 /// Picks the event and whether kernel frames are possible by opening a probe event on
 /// `probe_pid`: `cycles` when the hardware counter opens, else `cpu-clock`; kernel frames when
 /// permitted.
@@ -133,10 +128,12 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
             kind: *kind,
             frequency: opts.frequency,
             kernel: opts.kernel,
-            buffer_bytes: unprivileged_buffer_cap(if stack_bytes.is_some() {
-                DWARF_BUFFER_BYTES
-            } else {
-                BUFFER_BYTES
+            // Samples carrying stack copies: sized by rate and CPU count (buffers.rs).
+            buffer_bytes: unprivileged_buffer_cap(match stack_bytes {
+                Some(stack) => {
+                    buffers::dwarf_buffer_bytes(opts.frequency, stack, session::online_cpus().len())
+                }
+                None => BUFFER_BYTES,
             }),
             stack_bytes,
             user_callchain: !matches!(opts.call_graph, CallGraph::Dwarf { .. }),

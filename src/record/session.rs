@@ -144,7 +144,10 @@ pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
         .sample_regs_user(
             (1u64 << PERF_REG_X86_BP) | (1u64 << PERF_REG_X86_SP) | (1u64 << PERF_REG_X86_IP),
         )
-        .sample_stack_user(bytes);
+        .sample_stack_user(bytes)
+        // Wake the drain loop at a quarter full (the kernel's default is half): the rest
+        // absorbs the drain thread's scheduling delay (see buffers.rs).
+        .wakeup_watermark(super::buffers::wakeup_bytes(cfg.buffer_bytes));
     }
     // DWARF mode needs only the kernel part of the callchain; skipping the user frame-pointer
     // walk saves kernel time and ring-buffer bytes. With no kernel part at all the chain is

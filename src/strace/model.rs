@@ -8,7 +8,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::names;
 
 /// Sub-buckets per power of two in the latency histogram: 32 keeps percentiles within ~3%.
-const SUB_BITS: u32 = 5;
+/// The in-kernel histograms (src/strace/bpf/syscalls.bpf.c) use the same layout.
+pub const SUB_BITS: u32 = 5;
 const SUB: u64 = 1 << SUB_BITS;
 const BUCKETS: usize = ((64 - SUB_BITS as usize) + 1) * SUB as usize;
 
@@ -56,6 +57,16 @@ impl Hist {
     fn merge(&mut self, o: &Hist) {
         for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
             *a = a.wrapping_add(*b);
+        }
+    }
+
+    /// Adds bucket counts kept in the same layout elsewhere (the in-kernel histograms of
+    /// src/strace/bpf/syscalls.bpf.c, which stop at a lower exponent): `counts[i]` goes into
+    /// bucket `i`. Counts past this histogram's last bucket go into the last one.
+    fn add_counts(&mut self, counts: &[u32]) {
+        for (i, &c) in counts.iter().enumerate() {
+            let j = i.min(BUCKETS - 1);
+            self.counts[j] = self.counts[j].wrapping_add(c);
         }
     }
 
@@ -115,6 +126,31 @@ impl Stat {
         self.hist
             .get_or_insert_with(|| Box::new(Hist::new()))
             .add(ns);
+    }
+
+    /// Adds statistics measured elsewhere (in the kernel): `calls` calls of which `timed` have
+    /// a latency, their sum, minimum and maximum, and a histogram in [`Hist`]'s bucket layout.
+    pub fn add_measured(
+        &mut self,
+        calls: u64,
+        timed: u64,
+        total_ns: u64,
+        min_ns: u64,
+        max_ns: u64,
+        hist: &[u32],
+    ) {
+        self.calls += calls;
+        if timed > 0 {
+            if self.timed == 0 || min_ns < self.min_ns {
+                self.min_ns = min_ns;
+            }
+            self.max_ns = self.max_ns.max(max_ns);
+            self.timed += timed;
+            self.total_ns = self.total_ns.saturating_add(total_ns);
+            self.hist
+                .get_or_insert_with(|| Box::new(Hist::new()))
+                .add_counts(hist);
+        }
     }
 
     /// One error with code `errno` (positive).
@@ -379,6 +415,26 @@ impl Recorder {
             };
             th.stat(nr).add_error(-ret as i32);
         }
+    }
+
+    /// Adds in-kernel latency statistics of syscall `nr` in thread `tid` (see
+    /// [`Stat::add_measured`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_measured(
+        &mut self,
+        pid: u32,
+        tid: u32,
+        nr: u32,
+        calls: u64,
+        timed: u64,
+        total_ns: u64,
+        min_ns: u64,
+        max_ns: u64,
+        hist: &[u32],
+    ) {
+        self.thread(pid, tid)
+            .stat(nr)
+            .add_measured(calls, timed, total_ns, min_ns, max_ns, hist);
     }
 
     /// Adds in-kernel counts: `n` calls of `nr` when `errno` is 0, else `n` errors `errno`.
