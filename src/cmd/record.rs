@@ -239,11 +239,7 @@ fn summarize_offcpu(p: &Profile, st: &offcpu::OffCpuStats, mode: offcpu::Mode) {
                 pct(t.off_cpu, wall),
             );
         } else {
-            eprintln!(
-                "rprof:   {}: off-CPU {}{states}",
-                t.label,
-                secs(t.off_cpu)
-            );
+            eprintln!("rprof:   {}: off-CPU {}{states}", t.label, secs(t.off_cpu));
         }
     }
     if totals.len() > SUMMARY_THREADS {

@@ -223,7 +223,7 @@ fn open_threads(
                     inherit,
                     enable_on_exec: false,
                 };
-                match session::open(cfg, at) {
+                match open_primary(cfg, off.as_ref(), at) {
                     Ok(c) => sess
                         .add(c, cpu, slots, cfg.buffer_bytes)
                         .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?,

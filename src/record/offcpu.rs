@@ -777,7 +777,10 @@ mod tests {
         assert_eq!(field_in_format(FORMAT, "prev_state"), Some((32, 8)));
         assert_eq!(field_in_format(FORMAT, "prev_pid"), Some((24, 4)));
         assert_eq!(field_in_format(FORMAT, "state"), None);
-        assert_eq!(field_in_format("garbage\nfield:long x;offset:z;", "x"), None);
+        assert_eq!(
+            field_in_format("garbage\nfield:long x;offset:z;", "x"),
+            None
+        );
     }
 
     #[test]
@@ -821,8 +824,10 @@ mod tests {
         let ins = vec![(7, 300), (7, 1_005), (8, 20), (8, 700), (9, 10)];
         let mut st = OffCpuStats::default();
         let v = pair(outs, ins, 2_000, 100, &mut st);
-        let got: Vec<(u32, u64, u64, u8)> =
-            v.iter().map(|(o, w)| (o.tid, o.time, *w, o.reason)).collect();
+        let got: Vec<(u32, u64, u64, u8)> = v
+            .iter()
+            .map(|(o, w)| (o.tid, o.time, *w, o.reason))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -849,7 +854,15 @@ mod tests {
         let mut raw = vec![0u8; 68];
         raw[0..2].copy_from_slice(&372u16.to_ne_bytes());
         raw[32..40].copy_from_slice(&2i64.to_ne_bytes());
-        let mut b = words(&[0x1000, 7 | (9 << 32), 555, 1, 2, 0xffff_ffff_8100_0000, 0x1000]);
+        let mut b = words(&[
+            0x1000,
+            7 | (9 << 32),
+            555,
+            1,
+            2,
+            0xffff_ffff_8100_0000,
+            0x1000,
+        ]);
         b.extend((raw.len() as u32).to_ne_bytes());
         b.extend(&raw);
         b.extend(words(&[2, 11, 22, 33, 16]));

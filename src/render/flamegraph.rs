@@ -161,11 +161,7 @@ fn inlined_frames<'a>(lines: &[&'a str]) -> Vec<&'a str> {
         if !l.contains(INLINED_MARK) {
             continue;
         }
-        out.extend(
-            stack_of(l)
-                .split(';')
-                .filter(|f| f.ends_with(INLINED_MARK)),
-        );
+        out.extend(stack_of(l).split(';').filter(|f| f.ends_with(INLINED_MARK)));
     }
     let mut v: Vec<&str> = out.into_iter().collect();
     v.sort_unstable();
