@@ -287,6 +287,16 @@ fn fill_meta(p: &mut Profile, r: &rec::Recording, opts: &Options, stats: &BuildS
         };
         m.unit = "ns".into();
         m.lost += st.lost;
+        if o.mode == offcpu::Mode::OffCpu {
+            // Nothing is sampled by frequency: every switch is recorded.
+            m.frequency = 0;
+        }
+        if opts.call_graph.stack_bytes().is_some() {
+            m.extra.push((
+                "off_cpu_stack_bytes".into(),
+                offcpu::STACK_BYTES.to_string(),
+            ));
+        }
         m.extra.push(("mode".into(), o.mode.describe().into()));
         if o.min_block_ns > 0 {
             m.extra.push((

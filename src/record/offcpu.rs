@@ -80,11 +80,12 @@ const PREEMPTED: i64 = 0x100;
 const BUFFER_BYTES: usize = 4 * 1024 * 1024;
 /// With stack copies each switch carries [`STACK_BYTES`] more.
 const DWARF_BUFFER_BYTES: usize = 16 * 1024 * 1024;
-/// Bytes of user stack copied per switch in the DWARF modes. The kernel reserves the whole
-/// requested copy in the ring buffer for every sample; at tens of thousands of switches a
-/// second the 64 KiB of CPU samples would be gigabytes per second. Blocking calls are mostly
-/// shallow (libc wrapper, caller, ...), and `auto` falls back to frame pointers.
-pub const STACK_BYTES: u32 = 16 * 1024;
+/// Bytes of user stack copied per switch in the DWARF modes (perf's default for
+/// `--call-graph dwarf`). The kernel reserves the whole requested copy in the ring buffer for
+/// every sample: at 150k switches/s even 16 KiB was 2.4 GB/s and lost switch events
+/// (bench/offcpu/run.sh). Blocking calls are mostly shallow (a libc wrapper and its callers),
+/// and `auto` falls back to frame pointers; at such rates `--call-graph fp` loses nothing.
+pub const STACK_BYTES: u32 = 8 * 1024;
 
 /// True for the reason code of a wait folded by `--min-block` (its stack was dropped).
 pub fn is_folded(reason: u8) -> bool {
