@@ -45,7 +45,8 @@ pub struct TargetArgs {
     /// Off-CPU profile: for every context switch away from a target thread, the stack where it
     /// blocked (kernel and user) weighted by the ns until it ran again, with an
     /// `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left
-    /// out (see --wall). Uses the sched:sched_switch tracepoint; no BPF needed.
+    /// out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF
+    /// needed.
     #[arg(long = "off-cpu", conflicts_with = "wall")]
     pub off_cpu: bool,
     /// Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits
@@ -53,8 +54,8 @@ pub struct TargetArgs {
     /// of its wall-clock time.
     #[arg(long)]
     pub wall: bool,
-    /// With --off-cpu or --wall: waits shorter than this (e.g. 100us, 1ms) keep no stack; each
-    /// thread's are summed under one `[off-cpu: short waits]` frame.
+    /// Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack;
+    /// each thread's are summed under one `[off-cpu: short waits]` frame.
     #[arg(long = "min-block", value_name = "DURATION", default_value = "0")]
     pub min_block: String,
     /// The command to launch and profile, after `--`.
