@@ -419,3 +419,46 @@ fn bad_flag_combinations_are_refused() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn children_of_a_launched_command_are_followed() {
+    if !facilities() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("children.data");
+    // The shell forks two children that sleep 0.5 s and 0.7 s; the shell waits for each.
+    rprof_ok(&[
+        "record",
+        "--off-cpu",
+        "-o",
+        data.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.5; sleep 0.7; true",
+    ]);
+    let lines = folded(&data);
+    let mut sleeps: Vec<f64> = lines
+        .iter()
+        .filter(|(t, s, _)| t.starts_with("sleep-") && s.contains("nanosleep"))
+        .map(|(t, _, _)| t.clone())
+        .collect::<std::collections::BTreeSet<String>>()
+        .into_iter()
+        .map(|t| {
+            secs(
+                lines
+                    .iter()
+                    .filter(|x| x.0 == t && x.1.contains("nanosleep"))
+                    .map(|x| x.2)
+                    .sum(),
+            )
+        })
+        .collect();
+    sleeps.sort_by(f64::total_cmp);
+    assert_eq!(sleeps.len(), 2, "{lines:#?}");
+    assert!((0.49..0.65).contains(&sleeps[0]), "{sleeps:?}");
+    assert!((0.69..0.85).contains(&sleeps[1]), "{sleeps:?}");
+    // The shell itself waited for them.
+    assert!(secs(weight(&lines, "sh", None)) > 1.1, "{lines:#?}");
+}
