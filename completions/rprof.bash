@@ -175,7 +175,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__flamegraph)
-            opts="-o -p -a -d -F -e -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --sample-index --pid --all-cpus --duration --freq --event --no-kernel --call-graph --help --version"
+            opts="-o -p -a -d -F -e -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --sample-index --pid --all-cpus --duration --freq --event --no-kernel --call-graph --off-cpu --wall --min-block --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,6 +262,10 @@ _rprof() {
                     return 0
                     ;;
                 --call-graph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-block)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -485,7 +489,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__record)
-            opts="-p -a -d -F -e -t -o -h -V --pid --all-cpus --duration --freq --event --no-kernel --call-graph --tid --push --push-format --app --label --push-queue --interval --output --help --version"
+            opts="-p -a -d -F -e -t -o -h -V --pid --all-cpus --duration --freq --event --no-kernel --call-graph --off-cpu --wall --min-block --tid --push --push-format --app --label --push-queue --interval --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -524,6 +528,10 @@ _rprof() {
                     return 0
                     ;;
                 --call-graph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-block)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

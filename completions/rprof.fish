@@ -40,6 +40,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -s d -l duration -d 
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s F -l freq -d 'Sampling frequency in Hz' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l min-block -d 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread\'s are summed under one `[off-cpu: short waits]` frame' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s t -l tid -d 'Sample only these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l push -d 'Upload pprof profiles to this Pyroscope or Parca server (base URL, e.g. http://localhost:4040)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l push-format -d 'The server\'s API' -r -f -a "pyroscope\t'Grafana Pyroscope: `POST URL/ingest?name=APP{labels}&from=&until=&format=pprof`'
@@ -51,6 +52,8 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -l interval -d 'With
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s o -l output -d 'Data file to write; an existing one is kept as FILE.old' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l off-cpu -d 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l wall -d 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread\'s shares are of its wall-clock time'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
@@ -93,6 +96,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s d -l duration
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s F -l freq -d 'Sampling frequency in Hz' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l min-block -d 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread\'s are summed under one `[off-cpu: short waits]` frame' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l inverted -d 'Draw an icicle graph: roots at the top, growing down'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l reverse -d 'Reverse every stack before merging, so callers sit on top of their callees'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l flamechart -d 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'
@@ -101,6 +105,8 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l collapse-recu
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l folded -d 'Write folded stacks instead of SVG (default output then stdout)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l off-cpu -d 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l wall -d 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread\'s shares are of its wall-clock time'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s o -l output -d 'Where to write the differential flame graph' -r

@@ -153,11 +153,17 @@ fn render_to_output(
     let text: Vec<String> = lines.iter().map(|(s, w)| format!("{s} {w}")).collect();
     let t1 = std::time::Instant::now();
     let total: u64 = lines.iter().map(|x| x.1).sum();
-    let target = if p.meta.target.is_empty() {
+    let mut target = if p.meta.target.is_empty() {
         source.to_string()
     } else {
         p.meta.target.clone()
     };
+    // Say what the widths are when they are not CPU time.
+    match p.meta.event.as_str() {
+        "off-cpu" => target.push_str(", off-CPU time"),
+        "wall" => target.push_str(", wall-clock time (off-CPU frames in blue)"),
+        _ => {}
+    }
     // Widths are weights (the folded counts are summed periods); the tooltips name their unit.
     let unit = if is_massif {
         "bytes".to_string()

@@ -10,7 +10,7 @@ use clap::Args;
 use crate::profile::Profile;
 use crate::record::build::{self, BuildStats};
 use crate::record::session::EventKind;
-use crate::record::{self as rec, Options, Target};
+use crate::record::{self as rec, offcpu, Options, Target};
 use crate::unwind::CallGraph;
 
 /// Who to sample and how; shared by `record` and the one-step `flamegraph`.
@@ -42,6 +42,22 @@ pub struct TargetArgs {
     /// kernel: cheapest, but truncated or wrong for code built without frame pointers).
     #[arg(long = "call-graph", value_name = "MODE", default_value = "auto")]
     pub call_graph: String,
+    /// Off-CPU profile: for every context switch away from a target thread, the stack where it
+    /// blocked (kernel and user) weighted by the ns until it ran again, with an
+    /// `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left
+    /// out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF
+    /// needed.
+    #[arg(long = "off-cpu", conflicts_with = "wall")]
+    pub off_cpu: bool,
+    /// Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits
+    /// included, as `[off-cpu: R]`) in one profile, both in ns, so each thread's shares are
+    /// of its wall-clock time.
+    #[arg(long)]
+    pub wall: bool,
+    /// Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack;
+    /// each thread's are summed under one `[off-cpu: short waits]` frame.
+    #[arg(long = "min-block", value_name = "DURATION", default_value = "0")]
+    pub min_block: String,
     /// The command to launch and profile, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -94,7 +110,30 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
     } else {
         Target::Command(t.command.clone())
     };
-    let event = t.event.as_deref().map(EventKind::parse).transpose()?;
+    let mut event = t.event.as_deref().map(EventKind::parse).transpose()?;
+    let min_block_ns = crate::record::offcpu::parse_duration_ns(&t.min_block)?;
+    let offcpu_mode = match (t.off_cpu, t.wall) {
+        (true, _) => Some(offcpu::Mode::OffCpu),
+        (_, true) => Some(offcpu::Mode::Wall),
+        _ => None,
+    };
+    match offcpu_mode {
+        None if min_block_ns > 0 => bail!("--min-block applies to --off-cpu and --wall"),
+        Some(offcpu::Mode::OffCpu) if t.event.is_some() => {
+            bail!("--off-cpu records context switches; -e does not apply (use --wall to add on-CPU samples)")
+        }
+        Some(offcpu::Mode::Wall) => match event {
+            None | Some(EventKind::CpuClock) | Some(EventKind::TaskClock) => {
+                // Off-CPU time is in ns: the on-CPU side must be a clock to share its unit.
+                event = Some(event.unwrap_or(EventKind::CpuClock));
+            }
+            Some(e) => bail!(
+                "--wall adds on-CPU time to off-CPU time, so its event must be a clock (cpu-clock or task-clock), not {}",
+                e.name()
+            ),
+        },
+        _ => {}
+    }
     let duration = match t.duration {
         Some(d) if !(d > 0.0 && d.is_finite()) => bail!("-d must be a positive number of seconds"),
         Some(d) => Some(
@@ -128,6 +167,7 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         kernel: !t.no_kernel,
         call_graph,
         interval: None,
+        offcpu: offcpu_mode.map(|mode| offcpu::OffCpuOptions { mode, min_block_ns }),
     })
 }
 
@@ -146,7 +186,69 @@ fn record_and_build(target: &TargetArgs, tids: &[u32]) -> Result<(Profile, Build
     let (mut p, stats) = build::build(&r, opts.call_graph);
     fill_meta(&mut p, &r, &opts, &stats);
     summarize(&r, &opts, &stats);
+    if let (Some(o), Some(st)) = (&opts.offcpu, &r.offcpu) {
+        summarize_offcpu(&p, st, o.mode);
+    }
     Ok((p, stats))
+}
+
+/// Threads listed in the off-CPU summary.
+const SUMMARY_THREADS: usize = 20;
+
+/// The off-CPU part of the summary: switch figures and each thread's on- and off-CPU time.
+fn summarize_offcpu(p: &Profile, st: &offcpu::OffCpuStats, mode: offcpu::Mode) {
+    let total = st.switch_outs + st.lost;
+    eprintln!(
+        "rprof: off-CPU: {} switches away from target threads, {} off-CPU intervals, {} lost switch events ({:.2}%), {} waits dropped (switch-in lost), {} still blocked at the end (weighted up to it), {} folded by --min-block, {} switch-ins with no switch-out seen (new threads, or waits begun before the recording: not attributed)",
+        crate::render::thousands(st.switch_outs),
+        crate::render::thousands(st.intervals),
+        crate::render::thousands(st.lost),
+        pct(st.lost, total),
+        crate::render::thousands(st.unmatched),
+        crate::render::thousands(st.open_at_end),
+        crate::render::thousands(st.folded),
+        crate::render::thousands(st.no_switch_out),
+    );
+    if st.unparsed > 0 {
+        eprintln!(
+            "rprof: warning: {} switch records could not be parsed and were skipped",
+            crate::render::thousands(st.unparsed)
+        );
+    }
+    let totals = offcpu::thread_totals(p);
+    let secs = |ns: u64| format!("{:.3} s", ns as f64 / 1e9);
+    for t in totals.iter().take(SUMMARY_THREADS) {
+        let states: Vec<String> = t
+            .by_state
+            .iter()
+            .map(|(k, w)| format!("{k} {}", secs(*w)))
+            .collect();
+        let wall = t.on_cpu + t.off_cpu;
+        let states = if states.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", states.join(", "))
+        };
+        if mode == offcpu::Mode::Wall {
+            eprintln!(
+                "rprof:   {}: wall {}: on-CPU {} ({:.1}%), off-CPU {} ({:.1}%){states}",
+                t.label,
+                secs(wall),
+                secs(t.on_cpu),
+                pct(t.on_cpu, wall),
+                secs(t.off_cpu),
+                pct(t.off_cpu, wall),
+            );
+        } else {
+            eprintln!("rprof:   {}: off-CPU {}{states}", t.label, secs(t.off_cpu));
+        }
+    }
+    if totals.len() > SUMMARY_THREADS {
+        eprintln!(
+            "rprof:   ... and {} more threads (rprof report --sort thread lists them all)",
+            totals.len() - SUMMARY_THREADS
+        );
+    }
 }
 
 /// The recording's facts into the profile's metadata.
@@ -177,6 +279,45 @@ fn fill_meta(p: &mut Profile, r: &rec::Recording, opts: &Options, stats: &BuildS
     }
     if let Some(bytes) = opts.call_graph.stack_bytes() {
         m.extra.push(("stack_bytes".into(), bytes.to_string()));
+    }
+    if let (Some(o), Some(st)) = (&opts.offcpu, &r.offcpu) {
+        m.event = o.mode.event_name().to_string();
+        m.events = match o.mode {
+            offcpu::Mode::OffCpu => vec!["sched:sched_switch".into()],
+            offcpu::Mode::Wall => vec![r.event.name().to_string(), "sched:sched_switch".into()],
+        };
+        m.unit = "ns".into();
+        m.lost += st.lost;
+        if o.mode == offcpu::Mode::OffCpu {
+            // Nothing is sampled by frequency: every switch is recorded.
+            m.frequency = 0;
+        }
+        if opts.call_graph.stack_bytes().is_some() {
+            m.extra.push((
+                "off_cpu_stack_bytes".into(),
+                offcpu::STACK_BYTES.to_string(),
+            ));
+        }
+        m.extra.push(("mode".into(), o.mode.describe().into()));
+        if o.min_block_ns > 0 {
+            m.extra.push((
+                "min_block".into(),
+                format!(
+                    "{} ns ({} shorter waits folded into [off-cpu: short waits])",
+                    crate::render::thousands(o.min_block_ns),
+                    crate::render::thousands(st.folded)
+                ),
+            ));
+        }
+        m.extra.push((
+            "context_switches".into(),
+            format!(
+                "{} off-CPU intervals, {} lost switch events, {} unmatched",
+                crate::render::thousands(st.intervals),
+                crate::render::thousands(st.lost),
+                crate::render::thousands(st.unmatched)
+            ),
+        ));
     }
     if let Some(u) = &r.unwind_stats {
         m.extra.push((
@@ -224,7 +365,11 @@ fn summarize(r: &rec::Recording, opts: &Options, stats: &BuildStats) {
         stats.threads,
         stats.processes,
         r.duration_ns as f64 / 1e9,
-        r.event.name(),
+        match &opts.offcpu {
+            Some(o) if o.mode == offcpu::Mode::Wall => format!("{} + sched:sched_switch (--wall)", r.event.name()),
+            Some(_) => "sched:sched_switch (--off-cpu)".to_string(),
+            None => r.event.name().to_string(),
+        },
     );
     if !stats.changed_modules.is_empty() {
         let mut list = stats.changed_modules.clone();
@@ -457,6 +602,9 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| "rprof".into());
     if let Some(cfg) = args.push.config(&default_app)? {
         options(&args.target, &args.tids)?;
+        if args.target.off_cpu || args.target.wall {
+            bail!("--off-cpu and --wall are not available in continuous mode (--push) yet; record to a file");
+        }
         return run_push(&args, cfg);
     }
     // Validate everything before starting the target.

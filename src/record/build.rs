@@ -217,6 +217,10 @@ fn short_module(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// A sample before symbolization: pid, tid, time, located stack, located frame-pointer
+/// fallback, period (the weight), and for off-CPU time its reason code.
+type RawSample = (u32, u32, u64, u32, Option<u32>, u64, Option<u8>);
+
 /// Builds the symbolized profile.
 pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     let mut stats = BuildStats::default();
@@ -244,8 +248,8 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         }
     }
     let mut locator = Locator::default();
-    // (pid, tid, time, located stack, located frame-pointer fallback, period)
-    let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>, u64)> = Vec::new();
+    // (pid, tid, time, located stack, located frame-pointer fallback, period, off-CPU reason)
+    let mut raw_samples: Vec<RawSample> = Vec::new();
     let with_kernel = rec.kernel;
     // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
     let _ = call_graph;
@@ -284,6 +288,14 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 chain,
                 fallback,
                 period,
+            }
+            | RawEvent::OffCpu {
+                pid,
+                tid,
+                chain,
+                fallback,
+                blocked: period,
+                ..
             } => {
                 if !spaces.contains(*pid) && *pid != 0 {
                     // Not seen at attach (system-wide, or a process we missed): best effort.
@@ -302,7 +314,11 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 let id = locate(*chain);
                 let fallback_id = fallback.map(&mut locate);
                 let t = e.time.saturating_sub(rec.start_mono_ns);
-                raw_samples.push((*pid, *tid, t, id, fallback_id, *period));
+                let reason = match e.ev {
+                    RawEvent::OffCpu { reason, .. } => Some(reason),
+                    _ => None,
+                };
+                raw_samples.push((*pid, *tid, t, id, fallback_id, *period, reason));
             }
         }
     }
@@ -412,7 +428,9 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     bar.finish_and_clear();
 
     let mut thread_ids = HashMap::new();
-    for &(pid, tid, time, id, fallback, period) in &raw_samples {
+    // The `[off-cpu: S]` leaf frames, one per reason.
+    let mut leaves: HashMap<u8, FrameId> = HashMap::new();
+    for &(pid, tid, time, id, fallback, period, reason) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
@@ -437,7 +455,15 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 stats.fp_fallbacks += 1;
             }
         }
-        let (st, truncated, unsym, nframes) = chosen;
+        let (mut st, mut truncated, unsym, nframes) = chosen;
+        if let Some(r) = reason {
+            // A wait folded by --min-block keeps no stack on purpose: not a truncated one.
+            truncated &= !super::offcpu::is_folded(r);
+            let leaf = *leaves
+                .entry(r)
+                .or_insert_with(|| p.add_named_frame(&super::offcpu::leaf_name(r)));
+            st = Some(p.add_stack(st, leaf));
+        }
         stats.samples += 1;
         stats.truncated += u64::from(truncated);
         stats.unsymbolized += unsym;

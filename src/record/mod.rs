@@ -6,6 +6,7 @@ pub mod buffers;
 pub mod build;
 pub mod live_unwind;
 pub mod maps;
+pub mod offcpu;
 pub mod session;
 pub mod target;
 
@@ -50,6 +51,8 @@ pub struct Options {
     pub call_graph: CallGraph,
     /// Continuous mode: hand each interval's samples to the sink this often.
     pub interval: Option<Duration>,
+    /// `--off-cpu` / `--wall`: record context switches too (see [`offcpu`]).
+    pub offcpu: Option<offcpu::OffCpuOptions>,
 }
 
 /// Why the recording stopped.
@@ -109,6 +112,8 @@ pub struct Recording {
     pub notes: Vec<String>,
     /// DWARF unwinding work, when it ran.
     pub unwind_stats: Option<live_unwind::LiveStats>,
+    /// Off-CPU figures (`--off-cpu`, `--wall`).
+    pub offcpu: Option<offcpu::OffCpuStats>,
 }
 
 const BUFFER_BYTES: usize = 512 * 1024;
@@ -194,6 +199,7 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
 /// threads appear so none created during setup is missed.
 fn open_threads(
     sess: &mut Session,
+    off: &mut Option<offcpu::Switches>,
     cfg: &EventConfig,
     cpus: &[usize],
     slots: &mut HashMap<usize, usize>,
@@ -214,7 +220,7 @@ fn open_threads(
                     inherit,
                     enable_on_exec: false,
                 };
-                match session::open(cfg, at) {
+                match open_primary(cfg, off.as_ref(), at) {
                     Ok(c) => sess
                         .add(c, cpu, slots, cfg.buffer_bytes)
                         .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?,
@@ -228,11 +234,35 @@ fn open_threads(
                         ))
                     }
                 }
+                if let Some(o) = off.as_mut() {
+                    match o.open(cfg, at) {
+                        Ok(()) => {}
+                        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => break,
+                        Err(e) => return Err(offcpu_open_error(&e, Some(tid as i32))),
+                    }
+                }
             }
             done.insert(tid);
         }
     }
     Ok(())
+}
+
+/// The event that owns a placement's ring buffer: the sampling event, or with `--off-cpu`
+/// alone a side-band-only event (the switch events have buffers of their own).
+fn open_primary(
+    cfg: &EventConfig,
+    off: Option<&offcpu::Switches>,
+    at: Placement,
+) -> std::io::Result<perf_event::Counter> {
+    match off {
+        Some(o) if o.sideband_only() => o.open_sideband(cfg, at),
+        _ => session::open(cfg, at),
+    }
+}
+
+fn offcpu_open_error(e: &std::io::Error, pid: Option<i32>) -> anyhow::Error {
+    session::explain_open_error(e, "the sched:sched_switch event (--off-cpu/--wall)", pid)
 }
 
 /// Records until the target exits, the duration elapses or a signal arrives.
@@ -261,6 +291,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     let mut launched: Option<Launched> = None;
     let mut roots: Vec<u32> = Vec::new();
     let mut command = Vec::new();
+    let mut off = opts.offcpu.map(offcpu::Switches::new).transpose()?;
     let target_desc;
     let cfg;
     match &opts.target {
@@ -275,10 +306,14 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             let setup = (|| -> Result<EventConfig> {
                 let cfg = choose_event(opts, probe, &mut notes)?;
                 for &cpu in &cpus {
-                    let c = session::open(&cfg, Placement { cpu, ..probe })
+                    let c = open_primary(&cfg, off.as_ref(), Placement { cpu, ..probe })
                         .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
                     sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
                         .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
+                    if let Some(o) = off.as_mut() {
+                        o.open(&cfg, Placement { cpu, ..probe })
+                            .map_err(|e| offcpu_open_error(&e, None))?;
+                    }
                 }
                 Ok(cfg)
             })();
@@ -319,6 +354,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             for &pid in pids {
                 open_threads(
                     &mut sess,
+                    &mut off,
                     &cfg,
                     &cpus,
                     &mut slots,
@@ -329,6 +365,9 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             // Enabled before reading /proc/PID/maps: a disabled event gets no MMAP records, so
             // a mapping made in between would be lost. Seen twice is harmless.
             sess.enable_all().context("enabling the events")?;
+            if let Some(o) = off.as_mut() {
+                o.enable_all().context("enabling the off-CPU events")?;
+            }
             for &pid in pids {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
                 for tid in process::threads_of(pid) {
@@ -365,9 +404,20 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 &mut notes,
             )?;
             for &tid in tids {
-                open_threads(&mut sess, &cfg, &cpus, &mut slots, || vec![tid], false)?;
+                open_threads(
+                    &mut sess,
+                    &mut off,
+                    &cfg,
+                    &cpus,
+                    &mut slots,
+                    || vec![tid],
+                    false,
+                )?;
             }
             sess.enable_all().context("enabling the events")?;
+            if let Some(o) = off.as_mut() {
+                o.enable_all().context("enabling the off-CPU events")?;
+            }
             for &tid in tids {
                 let pid = target::tgid_of(tid).unwrap_or(tid);
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
@@ -398,20 +448,24 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 &mut notes,
             )?;
             for &cpu in &cpus {
-                let c = session::open(
-                    &cfg,
-                    Placement {
-                        pid: -1,
-                        cpu,
-                        inherit: false,
-                        enable_on_exec: false,
-                    },
-                )
-                .map_err(|e| session::explain_open_error(&e, "a system-wide event", None))?;
+                let at = Placement {
+                    pid: -1,
+                    cpu,
+                    inherit: false,
+                    enable_on_exec: false,
+                };
+                let c = open_primary(&cfg, off.as_ref(), at)
+                    .map_err(|e| session::explain_open_error(&e, "a system-wide event", None))?;
                 sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
                     .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
+                if let Some(o) = off.as_mut() {
+                    o.open(&cfg, at).map_err(|e| offcpu_open_error(&e, None))?;
+                }
             }
             sess.enable_all().context("enabling the events")?;
+            if let Some(o) = off.as_mut() {
+                o.enable_all().context("enabling the off-CPU events")?;
+            }
             for pid in target::all_pids() {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
                 for tid in process::threads_of(pid) {
@@ -452,9 +506,13 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     let mut interval_start = Instant::now();
     let mut interval_start_unix = start_unix_ns;
     let (mut lost_before, mut samples_before) = (0u64, 0u64);
+    let off_fds = off.as_ref().map(|o| o.fds()).unwrap_or_default();
     loop {
-        sess.wait(100);
+        sess.wait_also(&off_fds, 100);
         sess.drain(&mut collected, live.as_mut());
+        if let Some(o) = off.as_mut() {
+            o.drain(&mut collected, live.as_mut());
+        }
         if let Some(iv) = opts.interval {
             if interval_start.elapsed() >= iv {
                 let part = collected.take_interval(lost_before, samples_before);
@@ -478,6 +536,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     command: command.clone(),
                     notes: Vec::new(),
                     unwind_stats: None,
+                    offcpu: None,
                 });
                 interval_start = Instant::now();
                 interval_start_unix += len;
@@ -554,8 +613,14 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             status.tick();
         }
     }
+    let stopped_ns = process::monotonic_ns();
     sess.disable_all();
     sess.drain(&mut collected, live.as_mut());
+    let offcpu_stats = off.map(|mut o| {
+        o.disable_all();
+        o.drain(&mut collected, live.as_mut());
+        o.finish(&mut collected, stopped_ns)
+    });
     status.finish_and_clear();
     // Attached targets usually outlive the recording: their maps now cover what the events
     // missed (with -t, libraries another thread dlopen'ed: the kernel reports an mmap only
@@ -594,6 +659,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             command: command.clone(),
             notes: Vec::new(),
             unwind_stats: None,
+            offcpu: None,
         });
     }
     let ended = exit_status.as_ref().and_then(process::describe_status);
@@ -618,6 +684,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
         command,
         notes,
         unwind_stats: live.map(|l| l.finish()),
+        offcpu: offcpu_stats,
     })
 }
 

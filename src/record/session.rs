@@ -263,6 +263,22 @@ pub enum RawEvent {
         /// From exec.
         exec: bool,
     },
+    /// Off-CPU time (`--off-cpu`, `--wall`): a switch away from a thread, weighted by the time
+    /// until it ran again (see `record::offcpu`).
+    OffCpu {
+        /// Process.
+        pid: u32,
+        /// Thread.
+        tid: u32,
+        /// Interned callchain at the switch.
+        chain: u32,
+        /// Frame-pointer fallback chain (`--call-graph auto`).
+        fallback: Option<u32>,
+        /// Nanoseconds off the CPU: the sample's weight.
+        blocked: u64,
+        /// The state letter (`S`, `D`, `R`, ...) or the folded-short-wait code.
+        reason: u8,
+    },
     /// A new thread or process.
     Fork {
         /// New process.
@@ -313,7 +329,7 @@ impl Collected {
         let mut part = Vec::with_capacity(self.events.len());
         let mut keep = Vec::new();
         for e in self.events.drain(..) {
-            if matches!(e.ev, RawEvent::Sample { .. }) {
+            if matches!(e.ev, RawEvent::Sample { .. } | RawEvent::OffCpu { .. }) {
                 part.push(e);
             } else {
                 keep.push(e.clone());
@@ -331,7 +347,8 @@ impl Collected {
         }
     }
 
-    fn intern_chain(&mut self, c: &[u64]) -> u32 {
+    /// Interns a callchain (also used by `record::offcpu`).
+    pub(crate) fn intern_chain(&mut self, c: &[u64]) -> u32 {
         if let Some(&i) = self.chain_index.get(c) {
             return i;
         }
@@ -342,7 +359,8 @@ impl Collected {
         i
     }
 
-    fn push(&mut self, time: u64, ev: RawEvent) {
+    /// Appends an event (also used by `record::offcpu`).
+    pub(crate) fn push(&mut self, time: u64, ev: RawEvent) {
         let seq = self.events.len() as u64;
         self.events.push(Timed { time, seq, ev });
     }
@@ -526,11 +544,19 @@ impl Session {
 
     /// Waits up to `timeout_ms` for data in any buffer.
     pub fn wait(&self, timeout_ms: i32) {
+        self.wait_also(&[], timeout_ms)
+    }
+
+    /// [`Session::wait`], also waking for data in the ring buffers `extra` (the off-CPU
+    /// events' own).
+    pub fn wait_also(&self, extra: &[std::os::fd::RawFd], timeout_ms: i32) {
         let mut fds: Vec<libc::pollfd> = self
             .samplers
             .iter()
-            .map(|s| libc::pollfd {
-                fd: s.as_raw_fd(),
+            .map(|s| s.as_raw_fd())
+            .chain(extra.iter().copied())
+            .map(|fd| libc::pollfd {
+                fd,
                 events: libc::POLLIN,
                 revents: 0,
             })

@@ -107,10 +107,11 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     })?;
     let lines: Vec<&str> = lines.into_iter().collect();
     let inlined = inlined_frames(&lines);
+    let off_cpu = off_cpu_frames(&lines);
     let mut palette_map = PaletteMap::default();
     let mut opt = Options::default();
-    if !inlined.is_empty() {
-        mark_inlined(&inlined, &o.colors, &mut palette_map, &mut opt)?;
+    if !inlined.is_empty() || !off_cpu.is_empty() {
+        mark_frames(&inlined, &off_cpu, &o.colors, &mut palette_map, &mut opt)?;
         opt.palette_map = Some(&mut palette_map);
     }
     opt.colors = palette;
@@ -139,6 +140,20 @@ pub fn render<'a>(lines: impl IntoIterator<Item = &'a str>, o: &SvgOptions) -> R
     Ok(out)
 }
 
+/// A line's stack without its count (two counts in a differential line).
+fn stack_of(line: &str) -> &str {
+    let mut stack = line.trim_end();
+    for _ in 0..2 {
+        match stack.rsplit_once(' ') {
+            Some((s, n)) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
+                stack = s.trim_end()
+            }
+            _ => break,
+        }
+    }
+    stack
+}
+
 /// The distinct frame names of `lines` that carry the inlined mark (`name_[i]`).
 fn inlined_frames<'a>(lines: &[&'a str]) -> Vec<&'a str> {
     let mut out: rustc_hash::FxHashSet<&str> = Default::default();
@@ -146,46 +161,71 @@ fn inlined_frames<'a>(lines: &[&'a str]) -> Vec<&'a str> {
         if !l.contains(INLINED_MARK) {
             continue;
         }
-        // Drop the count (two counts in a differential line).
-        let mut stack = l.trim_end();
-        for _ in 0..2 {
-            match stack.rsplit_once(' ') {
-                Some((s, n)) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
-                    stack = s.trim_end()
-                }
-                _ => break,
-            }
-        }
-        out.extend(stack.split(';').filter(|f| f.ends_with(INLINED_MARK)));
+        out.extend(stack_of(l).split(';').filter(|f| f.ends_with(INLINED_MARK)));
     }
     let mut v: Vec<&str> = out.into_iter().collect();
     v.sort_unstable();
     v
 }
 
-/// Makes inlined frames recognisable in the SVG, where inferno strips the `_[i]` from the
-/// text: a `class="inlined"` on each, and aqua fill in every palette (as inferno's java palette
-/// already does), so an inlined copy is told from the out-of-line function of the same name.
-fn mark_inlined(
-    names: &[&str],
+/// The frames drawn only in off-CPU stacks (those ending in an `[off-cpu: …]` leaf, as
+/// `rprof record --off-cpu` and `--wall` write them): the waits' own frames, told apart from
+/// the on-CPU frames of a wall-clock profile. A frame on both kinds of stack (`main`) keeps
+/// the normal palette, since a flame graph colours by name.
+fn off_cpu_frames<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let prefix = crate::record::offcpu::LEAF_PREFIX;
+    if !lines.iter().any(|l| l.contains(prefix)) {
+        return Vec::new();
+    }
+    let mut off: rustc_hash::FxHashSet<&str> = Default::default();
+    let mut on: rustc_hash::FxHashSet<&str> = Default::default();
+    for l in lines {
+        let stack = stack_of(l);
+        let leaf = stack.rsplit(';').next().unwrap_or("");
+        let set = if leaf.starts_with(prefix) {
+            &mut off
+        } else {
+            &mut on
+        };
+        set.extend(stack.split(';'));
+    }
+    let mut v: Vec<&str> = off.difference(&on).copied().collect();
+    v.sort_unstable();
+    v
+}
+
+/// FNV-1a of a name: a fixed shade per name, as inferno's palettes spread them.
+fn shade(n: &str) -> f32 {
+    let h = n.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    (h >> 56) as f32 / 255.0
+}
+
+/// Makes inlined and off-CPU frames recognisable in the SVG. Inlined frames, where inferno
+/// strips the `_[i]` from the text, get `class="inlined"` and aqua fill in every palette (as
+/// inferno's java palette already does), so an inlined copy is told from the out-of-line
+/// function of the same name. Off-CPU frames get `class="off-cpu"` and blue fill (the colour
+/// of Brendan Gregg's off-CPU flame graphs), so in a wall-clock profile the waits stand out
+/// from the on-CPU work around them.
+fn mark_frames(
+    inlined: &[&str],
+    off_cpu: &[&str],
     palette: &str,
     map: &mut PaletteMap,
     opt: &mut Options<'_>,
 ) -> Result<()> {
     let mut attrs = String::new();
-    for n in names {
-        // The attribute list is tab-separated lines, trimmed: such names cannot be listed.
-        if n.contains(['\t', '\n', '\r']) || n.trim() != *n {
+    // The attribute list is tab-separated lines, trimmed: such names cannot be listed.
+    let listable = |n: &str| !n.contains(['\t', '\n', '\r']) && n.trim() == n;
+    for n in inlined {
+        if !listable(n) || off_cpu.binary_search(n).is_ok() {
             continue;
         }
         attrs.push_str(n);
         attrs.push_str("\tclass=inlined\n");
         if palette != "java" {
-            // Shades of aqua, fixed per name (FNV-1a), as inferno's aqua palette spreads them.
-            let h = n.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-            });
-            let v = (h >> 56) as f32 / 255.0;
+            let v = shade(n);
             let c = Color {
                 r: (50.0 + 60.0 * v) as u8,
                 g: (165.0 + 55.0 * v) as u8,
@@ -194,8 +234,22 @@ fn mark_inlined(
             map.insert(n, c);
         }
     }
+    for n in off_cpu {
+        if !listable(n) {
+            continue;
+        }
+        attrs.push_str(n);
+        attrs.push_str("\tclass=off-cpu\n");
+        let v = shade(n);
+        let c = Color {
+            r: (40.0 + 60.0 * v) as u8,
+            g: (80.0 + 60.0 * v) as u8,
+            b: (190.0 + 55.0 * v) as u8,
+        };
+        map.insert(n, c);
+    }
     opt.func_frameattrs =
-        FuncFrameAttrsMap::from_reader(attrs.as_bytes()).context("marking inlined frames")?;
+        FuncFrameAttrsMap::from_reader(attrs.as_bytes()).context("marking frames")?;
     Ok(())
 }
 
@@ -229,6 +283,44 @@ mod tests {
         roxmltree::Document::parse_with_options(&text, opts).unwrap();
         assert!(text.contains("ma\\x01in"), "{text}");
         assert!(text.contains("wo\\u{fffe}rk"));
+    }
+
+    #[test]
+    fn off_cpu_frames_are_blue_and_classed() {
+        let lines = [
+            "main;compute 5",
+            "main;wait;read;schedule;[off-cpu: S] 7",
+            "main;compute;schedule;[off-cpu: R] 1",
+        ];
+        assert_eq!(
+            off_cpu_frames(&lines),
+            vec!["[off-cpu: R]", "[off-cpu: S]", "read", "schedule", "wait"]
+        );
+        let svg = render(lines, &SvgOptions::default()).expect("renders");
+        let svg = String::from_utf8(svg).expect("utf-8");
+        let g = |name: &str| {
+            svg.split("<g")
+                .find(|g| g.contains(&format!("<title>{name} (")))
+                .unwrap_or_else(|| panic!("{name} in {svg}"))
+                .to_string()
+        };
+        let wait = g("wait");
+        assert!(wait.contains("class=\"off-cpu\""), "{wait}");
+        // Blue: the blue channel dominates.
+        let fill = wait.split("fill=\"rgb(").nth(1).expect("fill");
+        let rgb: Vec<u32> = fill
+            .split(')')
+            .next()
+            .unwrap()
+            .split(',')
+            .map(|x| x.trim().parse().unwrap())
+            .collect();
+        assert!(rgb[2] >= 190 && rgb[0] < 110 && rgb[1] < 150, "{rgb:?}");
+        // On both kinds of stack, or on-CPU only: the normal palette.
+        assert!(!g("main").contains("off-cpu"));
+        assert!(!g("compute").contains("off-cpu"));
+        // No off-CPU stacks, no marks.
+        assert!(off_cpu_frames(&["a;b 1"]).is_empty());
     }
 
     #[test]
