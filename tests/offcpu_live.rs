@@ -84,7 +84,7 @@ fn weight(lines: &[(String, String, u64)], thread: &str, f: Option<&str>) -> u64
     lines
         .iter()
         .filter(|(t, s, _)| {
-            t.starts_with(&format!("{thread}-")) && f.map_or(true, |f| has_frame(s, f))
+            t.starts_with(&format!("{thread}-")) && f.is_none_or(|f| has_frame(s, f))
         })
         .map(|x| x.2)
         .sum()

@@ -41,7 +41,7 @@ fn row<'a>(v: &'a Value, name: &str, module: Option<&str>) -> &'a Value {
         .as_array()
         .expect("rows")
         .iter()
-        .find(|r| r["name"] == name && module.map_or(true, |m| r["module"] == m))
+        .find(|r| r["name"] == name && module.is_none_or(|m| r["module"] == m))
         .unwrap_or_else(|| panic!("no row {name} {module:?} in {v}"))
 }
 

@@ -272,7 +272,7 @@ impl LiveUnwinder {
         };
         let due = p
             .last_refresh
-            .map_or(true, |t| t.elapsed() >= REFRESH_INTERVAL);
+            .is_none_or(|t| t.elapsed() >= REFRESH_INTERVAL);
         let mut added = false;
         if due {
             p.last_refresh = Some(Instant::now());
