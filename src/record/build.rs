@@ -44,6 +44,9 @@ pub struct BuildStats {
     pub changed_modules: Vec<String>,
     /// Samples (auto mode) whose frame-pointer chain replaced a DWARF stack that stopped early.
     pub fp_fallbacks: u64,
+    /// Per recorded event (as `Recording::events`): samples, their summed weight, truncated
+    /// stacks and unsymbolized frames.
+    pub per_event: Vec<[u64; 4]>,
 }
 
 /// Locates each distinct (process, address-space generation, chain) once: every address
@@ -244,8 +247,9 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         }
     }
     let mut locator = Locator::default();
-    // (pid, tid, time, located stack, located frame-pointer fallback, period)
-    let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>, u64)> = Vec::new();
+    // (pid, tid, time, located stack, located frame-pointer fallback, period, cpu, event)
+    #[allow(clippy::type_complexity)]
+    let mut raw_samples: Vec<(u32, u32, u64, u32, Option<u32>, u64, u16, u8)> = Vec::new();
     let with_kernel = rec.kernel;
     // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
     let _ = call_graph;
@@ -284,6 +288,8 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 chain,
                 fallback,
                 period,
+                cpu,
+                event,
             } => {
                 if !spaces.contains(*pid) && *pid != 0 {
                     // Not seen at attach (system-wide, or a process we missed): best effort.
@@ -302,7 +308,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 let id = locate(*chain);
                 let fallback_id = fallback.map(&mut locate);
                 let t = e.time.saturating_sub(rec.start_mono_ns);
-                raw_samples.push((*pid, *tid, t, id, fallback_id, *period));
+                raw_samples.push((*pid, *tid, t, id, fallback_id, *period, *cpu, *event));
             }
         }
     }
@@ -412,7 +418,9 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     bar.finish_and_clear();
 
     let mut thread_ids = HashMap::new();
-    for &(pid, tid, time, id, fallback, period) in &raw_samples {
+    let several = rec.events.len() > 1;
+    stats.per_event = vec![[0; 4]; rec.events.len().max(1)];
+    for &(pid, tid, time, id, fallback, period, cpu, event) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
@@ -443,6 +451,12 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         stats.unsymbolized += unsym;
         stats.frames += nframes;
         stats.weight += period;
+        if let Some(e) = stats.per_event.get_mut(usize::from(event)) {
+            e[0] += 1;
+            e[1] += period;
+            e[2] += u64::from(truncated);
+            e[3] += unsym;
+        }
         p.add_sample(Sample {
             stack: st,
             thread: th,
@@ -452,6 +466,10 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             weight: period,
             time: Some(time),
         });
+        p.sample_cpus.push(u32::from(cpu));
+        if several {
+            p.sample_events.push(u16::from(event));
+        }
     }
     stats.threads = p.threads.len();
     stats.processes = p.processes.len();
