@@ -550,6 +550,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     }
     let event_list: Vec<EventKind> = cfgs.iter().map(|c| c.kind.clone()).collect();
     let cfg = &cfgs[0];
+    sess.set_fixed_period(session::fixed_period(cfg));
     let start_mono_ns = process::monotonic_ns();
     let start_unix_ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)

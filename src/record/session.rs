@@ -62,6 +62,23 @@ const SAMPLE_FLAGS: SampleFlag = SampleFlag::IP
     .union(SampleFlag::CALLCHAIN)
     .union(SampleFlag::PERIOD);
 
+/// The period every sample of `cfg` stands for when the samples do not carry one: a fixed
+/// period above 1 (`-c`). The kernel samples a software event or tracepoint at *every* hit
+/// when PERF_SAMPLE_PERIOD is asked for with a fixed period (it reports each hit's count as
+/// the period), so perf leaves PERIOD out with -c, and so does rprof; the weight is then the
+/// period asked for.
+pub fn fixed_period(cfg: &EventConfig) -> Option<u64> {
+    cfg.period.filter(|&p| p > 1)
+}
+
+fn sample_flags(cfg: &EventConfig) -> SampleFlag {
+    if fixed_period(cfg).is_some() {
+        SAMPLE_FLAGS.difference(SampleFlag::PERIOD)
+    } else {
+        SAMPLE_FLAGS
+    }
+}
+
 /// Opens one event.
 pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
     let mut b = cfg.kind.builder();
@@ -75,7 +92,8 @@ pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
         Some(p) => b.sample_period(p),
         None => b.sample_frequency(cfg.frequency),
     };
-    b.sample(SAMPLE_FLAGS)
+    let flags = sample_flags(cfg);
+    b.sample(flags)
         .mmap(true)
         .mmap2(true)
         .comm(true)
@@ -94,13 +112,13 @@ pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
         use perf_event::SampleBranchFlag;
         // The LBR call stack records user calls only; the kernel part still comes from the
         // kernel's own callchain.
-        b.sample(SAMPLE_FLAGS | SampleFlag::BRANCH_STACK)
+        b.sample(flags | SampleFlag::BRANCH_STACK)
             .branch_sample_type(SampleBranchFlag::USER | SampleBranchFlag::CALL_STACK)
             .exclude_callchain_user(true);
     }
     if let Some(bytes) = cfg.stack_bytes {
         use perf_event_open_sys::bindings::{PERF_REG_X86_BP, PERF_REG_X86_IP, PERF_REG_X86_SP};
-        b.sample(SAMPLE_FLAGS | SampleFlag::REGS_USER | SampleFlag::STACK_USER)
+        b.sample(flags | SampleFlag::REGS_USER | SampleFlag::STACK_USER)
             .sample_regs_user(
                 (1u64 << PERF_REG_X86_BP) | (1u64 << PERF_REG_X86_SP) | (1u64 << PERF_REG_X86_IP),
             )
@@ -389,11 +407,16 @@ fn lbr_callchain(
 }
 
 /// A sample body (header excluded) in the layout [`open`] asks for: IP, TID, TIME, ID, CPU,
-/// PERIOD, CALLCHAIN and, with `regs_and_stack`, REGS_USER (BP, SP, IP: the ABI word, then the
+/// PERIOD (unless `has_period` is false: a fixed period), CALLCHAIN and, with `regs_and_stack`, REGS_USER (BP, SP, IP: the ABI word, then the
 /// registers only when it is not 0) and STACK_USER (size, data, then dyn_size only when size is
 /// not 0), in the kernel's field order. `ty` is the record type; anything but a sample gives
 /// None, as does a body too short for its own counts.
-fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<OneSample<'_>> {
+fn parse_sample_fallback(
+    ty: u32,
+    bytes: &[u8],
+    regs_and_stack: bool,
+    has_period: bool,
+) -> Option<OneSample<'_>> {
     const PERF_RECORD_SAMPLE: u32 = 9;
     if ty != PERF_RECORD_SAMPLE {
         return None;
@@ -410,9 +433,15 @@ fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<
     let time = word(16)?;
     let id = word(24)?;
     let cpu = u32::from_ne_bytes(bytes.get(32..36)?.try_into().ok()?);
-    let period = word(40)?;
-    let nr = usize::try_from(word(48)?).ok()?;
-    let mut at = 56usize;
+    let mut at = 40usize;
+    let period = if has_period {
+        at += 8;
+        word(40)?
+    } else {
+        1
+    };
+    let nr = usize::try_from(word(at)?).ok()?;
+    at += 8;
     let mut callchain = Vec::with_capacity(nr.min(bytes.len() / 8));
     for _ in 0..nr {
         callchain.push(word(at)?);
@@ -459,6 +488,9 @@ pub struct Session {
     others: Vec<Counter>,
     /// Kernel event id to the index of its event in the recording (several `-e`).
     event_of: HashMap<u64, u8>,
+    /// The weight of every sample when they carry no period (see [`fixed_period`]); the same
+    /// for every event of a session, as -c applies to all.
+    fixed_period: Option<u64>,
 }
 
 const PERF_RECORD_MISC_COMM_EXEC: u16 = 1 << 13;
@@ -480,7 +512,13 @@ impl Session {
             samplers: Vec::new(),
             others: Vec::new(),
             event_of: HashMap::new(),
+            fixed_period: None,
         }
+    }
+
+    /// Declares that samples carry no period and each stands for `period` events (`-c`).
+    pub fn set_fixed_period(&mut self, period: Option<u64>) {
+        self.fixed_period = period;
     }
 
     /// Adds an event; the first one on each CPU owns that CPU's ring buffer, the others
@@ -579,8 +617,12 @@ impl Session {
                         // says there is none (samples of kernel threads and the idle task),
                         // and fails: parse those samples by hand rather than drop them.
                         let bytes = rec.to_contiguous();
-                        match parse_sample_fallback(rec.ty(), &bytes, live.is_some()) {
-                            Some(smp) => {
+                        let has_period = self.fixed_period.is_none();
+                        match parse_sample_fallback(rec.ty(), &bytes, live.is_some(), has_period) {
+                            Some(mut smp) => {
+                                if let Some(p) = self.fixed_period {
+                                    smp.period = p;
+                                }
                                 out.samples += 1;
                                 let ev = self.event_of.get(&smp.id).copied().unwrap_or(0);
                                 push_sample(out, live.as_deref_mut(), &smp, ev);
@@ -617,7 +659,7 @@ impl Session {
                             time: smp.time().unwrap_or(0),
                             // Always requested; a missing one (impossible with our
                             // sample_type) counts as one event rather than none.
-                            period: smp.period().unwrap_or(1),
+                            period: smp.period().or(self.fixed_period).unwrap_or(1),
                             id: smp.id().unwrap_or(0),
                             cpu: smp.cpu().unwrap_or(0),
                             regs: Cow::Borrowed(regs),
@@ -775,7 +817,7 @@ mod tests {
     fn fallback_parses_samples_without_user_registers() {
         // The idle task or a kernel thread: ABI 0, no registers, no stack.
         let b = body(0, &[], &[], 0);
-        let s = parse_sample_fallback(9, &b, true).expect("parsed");
+        let s = parse_sample_fallback(9, &b, true, true).expect("parsed");
         assert_eq!((s.pid, s.tid, s.time), (7, 9, 123_456));
         assert_eq!((s.id, s.cpu), (ID, 3));
         // The period becomes the sample's weight.
@@ -788,21 +830,34 @@ mod tests {
     fn fallback_parses_registers_and_the_valid_part_of_the_stack() {
         let stack: Vec<u8> = (0..64).collect();
         let b = body(2, &[11, 22, 33], &stack, 40);
-        let s = parse_sample_fallback(9, &b, true).expect("parsed");
+        let s = parse_sample_fallback(9, &b, true, true).expect("parsed");
         assert_eq!(&*s.regs, &[11, 22, 33]);
         assert_eq!(s.stack, &stack[..40]);
     }
 
     #[test]
+    fn fallback_parses_samples_without_a_period_word() {
+        // -c: no PERIOD word between CPU and the callchain count.
+        let mut b = body(0, &[], &[], 0);
+        b.drain(40..48);
+        let s = parse_sample_fallback(9, &b, true, false).expect("parsed");
+        assert_eq!(&*s.callchain, &[0xffff_ffff_8100_0000, 0x1000]);
+        assert_eq!((s.id, s.cpu, s.period), (ID, 3, 1));
+    }
+
+    #[test]
     fn fallback_rejects_other_records_and_short_bodies() {
         let b = body(0, &[], &[], 0);
-        assert!(parse_sample_fallback(1, &b, true).is_none());
+        assert!(parse_sample_fallback(1, &b, true, true).is_none());
         for cut in [0, 7, 16, 39, 47, 55, 63, b.len() - 1] {
-            assert!(parse_sample_fallback(9, &b[..cut], true).is_none(), "{cut}");
+            assert!(
+                parse_sample_fallback(9, &b[..cut], true, true).is_none(),
+                "{cut}"
+            );
         }
         // A callchain count far beyond the body.
         let mut huge = b.clone();
         huge[48..56].copy_from_slice(&u64::MAX.to_ne_bytes());
-        assert!(parse_sample_fallback(9, &huge, true).is_none());
+        assert!(parse_sample_fallback(9, &huge, true, true).is_none());
     }
 }
