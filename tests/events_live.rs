@@ -659,3 +659,37 @@ fn list_shows_what_this_machine_supports() {
         run(Command::new(rprof_path()).args(["record", "-e", "sched:no_such_tp", "--", "true"]));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown tracepoint `sched:no_such_tp`"));
 }
+
+/// `rprof completions SHELL` for the five shells: the public subcommands, never the hidden
+/// maintainer one; the committed scripts are the same (tests/assets.rs checks them current).
+#[test]
+fn completions_list_the_subcommands_but_not_the_hidden_one() {
+    for (shell, file) in [
+        ("bash", "rprof.bash"),
+        ("zsh", "_rprof"),
+        ("fish", "rprof.fish"),
+        ("elvish", "rprof.elv"),
+        ("powershell", "_rprof.ps1"),
+    ] {
+        let out = run_ok(Command::new(rprof_path()).args(["completions", shell]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        for sub in ["record", "report", "list", "flamegraph", "completions"] {
+            assert!(text.contains(sub), "{shell}: no {sub}");
+        }
+        assert!(
+            !text.contains("generate-assets") && !text.contains("generate__assets"),
+            "{shell} completes the hidden subcommand"
+        );
+        let committed = std::fs::read(root().join("completions").join(file)).expect("committed");
+        assert_eq!(
+            out.stdout, committed,
+            "{shell}: completions/{file} is stale"
+        );
+    }
+    let help = run_ok(Command::new(rprof_path()).arg("--help"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("completions") && help.contains("list"));
+    assert!(!help.contains("generate-assets"));
+    let bad = run(Command::new(rprof_path()).args(["completions", "tcsh"]));
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -784,6 +784,46 @@ mod tests {
         assert_eq!(q.meta.extra, vec![("exit".to_string(), "3".to_string())]);
     }
 
+    #[test]
+    fn cpus_and_events_per_sample_round_trip_and_select() {
+        let mut p = sample_profile();
+        p.sample_cpus = vec![0, 1, 1];
+        p.sample_events = vec![0, 1, 0];
+        p.meta.extra.push((EVENT_QUALITY.into(), "4/1,3/0".into()));
+        let q = decode(&encode(&p)).expect("decodes");
+        assert_eq!(p, q);
+        // The default view: the first event, its samples and CPUs only, its own quality.
+        let mut first = q.clone();
+        select_event(&mut first, None).expect("selects");
+        assert_eq!(first.samples.len(), 2);
+        assert_eq!(first.sample_cpus, [0, 1]);
+        assert!(first.sample_events.is_empty());
+        assert_eq!(
+            (first.meta.event.as_str(), first.meta.unit.as_str()),
+            ("cpu-clock", "ns")
+        );
+        assert_eq!((first.meta.truncated, first.meta.unsymbolized), (4, 1));
+        assert!(first.meta.extra.iter().all(|(k, _)| k != EVENT_QUALITY));
+        let mut pf = q.clone();
+        select_event(&mut pf, Some("page-faults")).expect("selects");
+        assert_eq!(pf.samples.len(), 1);
+        assert_eq!(pf.samples[0].weight, 5);
+        assert_eq!(pf.sample_cpus, [1]);
+        assert_eq!(pf.meta.unit, "page-faults");
+        assert_eq!(pf.meta.truncated, 3);
+        let mut bad = q;
+        assert!(select_event(&mut bad, Some("cycles"))
+            .unwrap_err()
+            .contains("events present: cpu-clock, page-faults"));
+    }
+
+    #[test]
+    fn an_event_index_beyond_the_events_is_corrupt() {
+        let mut p = sample_profile();
+        p.sample_events = vec![0, 2, 0];
+        assert!(decode(&encode(&p)).is_err());
+    }
+
     /// Re-seals a header after a field was changed.
     fn fix_header_crc(b: &mut [u8]) {
         let h = crc32fast::hash(&b[..36]);

@@ -123,7 +123,9 @@ mod tests {
         );
         assert!(CallGraph::parse("dwarf,4").is_err());
         assert!(CallGraph::parse("dwarf,x").is_err());
-        assert!(CallGraph::parse("lbr").is_err());
+        assert_eq!(CallGraph::parse("lbr").ok(), Some(CallGraph::Lbr));
+        assert!(CallGraph::parse("lbr,8").is_err());
+        assert!(CallGraph::parse("branch").is_err());
     }
 }
 
