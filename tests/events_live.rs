@@ -453,13 +453,14 @@ fn user_flag_records_another_users_process() {
         return;
     }
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        if !live(
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root
+        && !live(
             "root",
             Err("starting a process as another user needs root".into()),
-        ) {
-            return;
-        }
+        )
+    {
+        return;
     }
     let Some((uid, gid, name)) = other_user() else {
         panic!("no other user to run a process as, and useradd failed");

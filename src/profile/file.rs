@@ -675,7 +675,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     if version >= 3 {
         let flags = d.u()?;
         if flags > 3 {
-            return Err(format!("unknown sample columns {flags:#x}").into());
+            return Err(format!("unknown sample columns {flags:#x}"));
         }
         if flags & 1 != 0 {
             p.sample_cpus = Vec::with_capacity(samples.len());
