@@ -32,21 +32,27 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('strace-summary', 'strace-summary', [CompletionResultType]::ParameterValue, 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace')
             [CompletionResult]::new('massif', 'massif', [CompletionResultType]::ParameterValue, 'Analyse a heap profile from valgrind''s massif, or run massif on a command')
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks')
-            [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the shell completions and man pages (for maintainers)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the events this machine can record with `record -e`, grouped like `perf list`')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'rprof;record' {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them')
+            [CompletionResult]::new('--cpu', '--cpu', [CompletionResultType]::ParameterName, 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
             [CompletionResult]::new('--freq', '--freq', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
-            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
-            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
-            [CompletionResult]::new('--call-graph', '--call-graph', [CompletionResultType]::ParameterName, 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)')
-            [CompletionResult]::new('--min-block', '--min-block', [CompletionResultType]::ParameterName, 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread''s are summed under one `[off-cpu: short waits]` frame')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock')
+            [CompletionResult]::new('--call-graph', '--call-graph', [CompletionResultType]::ParameterName, 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU''s last branch record, on Intel CPUs that have one)')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Sample only these threads (comma-separated tids)')
             [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Sample only these threads (comma-separated tids)')
             [CompletionResult]::new('--push', '--push', [CompletionResultType]::ParameterName, 'Upload pprof profiles to this Pyroscope or Parca server (base URL, e.g. http://localhost:4040)')
@@ -60,8 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
             [CompletionResult]::new('--all-cpus', '--all-cpus', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
             [CompletionResult]::new('--no-kernel', '--no-kernel', [CompletionResultType]::ParameterName, 'Sample user stacks only (by default kernel frames are included when permitted)')
-            [CompletionResult]::new('--off-cpu', '--off-cpu', [CompletionResultType]::ParameterName, 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed')
-            [CompletionResult]::new('--wall', '--wall', [CompletionResultType]::ParameterName, 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread''s shares are of its wall-clock time')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Frame-pointer call graphs, as perf''s -g (the same as --call-graph fp)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -69,7 +74,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;report' {
-            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address) or cpu (the CPU samples ran on, for rprof recordings)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows')
             [CompletionResult]::new('--percent-limit', '--percent-limit', [CompletionResultType]::ParameterName, 'Hide rows whose Total is below P percent')
             [CompletionResult]::new('--tid', '--tid', [CompletionResultType]::ParameterName, 'Only samples of these threads (comma-separated tids)')
@@ -105,14 +110,19 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('--sample-index', '--sample-index', [CompletionResultType]::ParameterName, 'For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default as `go tool pprof` chooses)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Attach to these processes (comma-separated), every thread, including threads and children created later')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them')
+            [CompletionResult]::new('--cpu', '--cpu', [CompletionResultType]::ParameterName, 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this many seconds (default: until the target exits or Ctrl-C)')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
             [CompletionResult]::new('--freq', '--freq', [CompletionResultType]::ParameterName, 'Sampling frequency in Hz')
-            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
-            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)')
-            [CompletionResult]::new('--call-graph', '--call-graph', [CompletionResultType]::ParameterName, 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)')
-            [CompletionResult]::new('--min-block', '--min-block', [CompletionResultType]::ParameterName, 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread''s are summed under one `[off-cpu: short waits]` frame')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock')
+            [CompletionResult]::new('--call-graph', '--call-graph', [CompletionResultType]::ParameterName, 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU''s last branch record, on Intel CPUs that have one)')
             [CompletionResult]::new('--inverted', '--inverted', [CompletionResultType]::ParameterName, 'Draw an icicle graph: roots at the top, growing down')
             [CompletionResult]::new('--reverse', '--reverse', [CompletionResultType]::ParameterName, 'Reverse every stack before merging, so callers sit on top of their callees')
             [CompletionResult]::new('--flamechart', '--flamechart', [CompletionResultType]::ParameterName, 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)')
@@ -122,8 +132,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
             [CompletionResult]::new('--all-cpus', '--all-cpus', [CompletionResultType]::ParameterName, 'Sample the whole system (every CPU, every process)')
             [CompletionResult]::new('--no-kernel', '--no-kernel', [CompletionResultType]::ParameterName, 'Sample user stacks only (by default kernel frames are included when permitted)')
-            [CompletionResult]::new('--off-cpu', '--off-cpu', [CompletionResultType]::ParameterName, 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed')
-            [CompletionResult]::new('--wall', '--wall', [CompletionResultType]::ParameterName, 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread''s shares are of its wall-clock time')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Frame-pointer call graphs, as perf''s -g (the same as --call-graph fp)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -203,10 +212,16 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'rprof;generate-assets' {
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory under which `completions/` and `man/` are written')
+        'rprof;list' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rprof;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -219,7 +234,8 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('strace-summary', 'strace-summary', [CompletionResultType]::ParameterValue, 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace')
             [CompletionResult]::new('massif', 'massif', [CompletionResultType]::ParameterValue, 'Analyse a heap profile from valgrind''s massif, or run massif on a command')
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks')
-            [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the shell completions and man pages (for maintainers)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the events this machine can record with `record -e`, grouped like `perf list`')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -244,7 +260,10 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
         'rprof;help;convert' {
             break
         }
-        'rprof;help;generate-assets' {
+        'rprof;help;list' {
+            break
+        }
+        'rprof;help;completions' {
             break
         }
         'rprof;help;help' {

@@ -16,6 +16,9 @@ _rprof() {
             ",$1")
                 cmd="rprof"
                 ;;
+            rprof,completions)
+                cmd="rprof__subcmd__completions"
+                ;;
             rprof,convert)
                 cmd="rprof__subcmd__convert"
                 ;;
@@ -25,11 +28,11 @@ _rprof() {
             rprof,flamegraph)
                 cmd="rprof__subcmd__flamegraph"
                 ;;
-            rprof,generate-assets)
-                cmd="rprof__subcmd__generate__subcmd__assets"
-                ;;
             rprof,help)
                 cmd="rprof__subcmd__help"
+                ;;
+            rprof,list)
+                cmd="rprof__subcmd__list"
                 ;;
             rprof,massif)
                 cmd="rprof__subcmd__massif"
@@ -43,6 +46,9 @@ _rprof() {
             rprof,strace-summary)
                 cmd="rprof__subcmd__strace__subcmd__summary"
                 ;;
+            rprof__subcmd__help,completions)
+                cmd="rprof__subcmd__help__subcmd__completions"
+                ;;
             rprof__subcmd__help,convert)
                 cmd="rprof__subcmd__help__subcmd__convert"
                 ;;
@@ -52,11 +58,11 @@ _rprof() {
             rprof__subcmd__help,flamegraph)
                 cmd="rprof__subcmd__help__subcmd__flamegraph"
                 ;;
-            rprof__subcmd__help,generate-assets)
-                cmd="rprof__subcmd__help__subcmd__generate__subcmd__assets"
-                ;;
             rprof__subcmd__help,help)
                 cmd="rprof__subcmd__help__subcmd__help"
+                ;;
+            rprof__subcmd__help,list)
+                cmd="rprof__subcmd__help__subcmd__list"
                 ;;
             rprof__subcmd__help,massif)
                 cmd="rprof__subcmd__help__subcmd__massif"
@@ -77,8 +83,22 @@ _rprof() {
 
     case "${cmd}" in
         rprof)
-            opts="-h -V --help --version record report flamegraph diff strace-summary massif convert generate-assets help"
+            opts="-h -V --help --version record report flamegraph diff strace-summary massif convert list completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rprof__subcmd__completions)
+            opts="-h -V --help --version bash zsh fish elvish powershell"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -175,7 +195,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__flamegraph)
-            opts="-o -p -a -d -F -e -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --sample-index --pid --all-cpus --duration --freq --event --no-kernel --call-graph --off-cpu --wall --min-block --help --version"
+            opts="-o -p -a -C -u -d -F -c -e -g -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --sample-index --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,6 +257,22 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --duration)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -253,6 +289,14 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -265,28 +309,6 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --min-block)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        rprof__subcmd__generate__subcmd__assets)
-            opts="-h -V --dir --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -295,8 +317,22 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__help)
-            opts="record report flamegraph diff strace-summary massif convert generate-assets help"
+            opts="record report flamegraph diff strace-summary massif convert list completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rprof__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -350,7 +386,7 @@ _rprof() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        rprof__subcmd__help__subcmd__generate__subcmd__assets)
+        rprof__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -364,7 +400,7 @@ _rprof() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        rprof__subcmd__help__subcmd__help)
+        rprof__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -434,6 +470,20 @@ _rprof() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rprof__subcmd__list)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rprof__subcmd__massif)
             opts="-h -V --valgrind-arg --keep --threshold --x --y --snapshot --flamegraph --chart --folded --format --top --summary-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -489,7 +539,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__record)
-            opts="-p -a -d -F -e -t -o -h -V --pid --all-cpus --duration --freq --event --no-kernel --call-graph --off-cpu --wall --min-block --tid --push --push-format --app --label --push-queue --interval --output --help --version"
+            opts="-p -a -C -u -d -F -c -e -g -t -o -h -V --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --tid --push --push-format --app --label --push-queue --interval --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,6 +550,22 @@ _rprof() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -519,6 +585,14 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -528,10 +602,6 @@ _rprof() {
                     return 0
                     ;;
                 --call-graph)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --min-block)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -590,7 +660,7 @@ _rprof() {
             fi
             case "${prev}" in
                 --sort)
-                    COMPREPLY=($(compgen -W "function module thread line address" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "function module thread line address cpu" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -700,7 +770,7 @@ _rprof() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto bpf perf ptrace" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto perf ptrace" -- "${cur}"))
                     return 0
                     ;;
                 --from-log)

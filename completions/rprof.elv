@@ -29,20 +29,26 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand strace-summary 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
             cand massif 'Analyse a heap profile from valgrind''s massif, or run massif on a command'
             cand convert 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
-            cand generate-assets 'Regenerate the shell completions and man pages (for maintainers)'
+            cand list 'List the events this machine can record with `record -e`, grouped like `perf list`'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rprof;record'= {
             cand -p 'Attach to these processes (comma-separated), every thread, including threads and children created later'
             cand --pid 'Attach to these processes (comma-separated), every thread, including threads and children created later'
+            cand -C 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them'
+            cand --cpu 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them'
+            cand -u 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)'
+            cand --uid 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)'
             cand -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
             cand --duration 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
             cand -F 'Sampling frequency in Hz'
             cand --freq 'Sampling frequency in Hz'
-            cand -e 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
-            cand --event 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
-            cand --call-graph 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)'
-            cand --min-block 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread''s are summed under one `[off-cpu: short waits]` frame'
+            cand -c 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults'
+            cand --count 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults'
+            cand -e 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock'
+            cand --event 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock'
+            cand --call-graph 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU''s last branch record, on Intel CPUs that have one)'
             cand -t 'Sample only these threads (comma-separated tids)'
             cand --tid 'Sample only these threads (comma-separated tids)'
             cand --push 'Upload pprof profiles to this Pyroscope or Parca server (base URL, e.g. http://localhost:4040)'
@@ -56,15 +62,14 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand -a 'Sample the whole system (every CPU, every process)'
             cand --all-cpus 'Sample the whole system (every CPU, every process)'
             cand --no-kernel 'Sample user stacks only (by default kernel frames are included when permitted)'
-            cand --off-cpu 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
-            cand --wall 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread''s shares are of its wall-clock time'
+            cand -g 'Frame-pointer call graphs, as perf''s -g (the same as --call-graph fp)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'rprof;report'= {
-            cand --sort 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)'
+            cand --sort 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address) or cpu (the CPU samples ran on, for rprof recordings)'
             cand --limit 'Show at most N rows'
             cand --percent-limit 'Hide rows whose Total is below P percent'
             cand --tid 'Only samples of these threads (comma-separated tids)'
@@ -99,14 +104,19 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --sample-index 'For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default as `go tool pprof` chooses)'
             cand -p 'Attach to these processes (comma-separated), every thread, including threads and children created later'
             cand --pid 'Attach to these processes (comma-separated), every thread, including threads and children created later'
+            cand -C 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them'
+            cand --cpu 'Only these CPUs, in perf''s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them'
+            cand -u 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)'
+            cand --uid 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf''s -u)'
             cand -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
             cand --duration 'Stop after this many seconds (default: until the target exits or Ctrl-C)'
             cand -F 'Sampling frequency in Hz'
             cand --freq 'Sampling frequency in Hz'
-            cand -e 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
-            cand --event 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)'
-            cand --call-graph 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)'
-            cand --min-block 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread''s are summed under one `[off-cpu: short waits]` frame'
+            cand -c 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults'
+            cand --count 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults'
+            cand -e 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock'
+            cand --event 'Events to sample, perf''s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock'
+            cand --call-graph 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU''s last branch record, on Intel CPUs that have one)'
             cand --inverted 'Draw an icicle graph: roots at the top, growing down'
             cand --reverse 'Reverse every stack before merging, so callers sit on top of their callees'
             cand --flamechart 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'
@@ -116,8 +126,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand -a 'Sample the whole system (every CPU, every process)'
             cand --all-cpus 'Sample the whole system (every CPU, every process)'
             cand --no-kernel 'Sample user stacks only (by default kernel frames are included when permitted)'
-            cand --off-cpu 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
-            cand --wall 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread''s shares are of its wall-clock time'
+            cand -g 'Frame-pointer call graphs, as perf''s -g (the same as --call-graph fp)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -192,10 +201,15 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'rprof;generate-assets'= {
-            cand --dir 'Directory under which `completions/` and `man/` are written'
+        &'rprof;list'= {
             cand -h 'Print help'
             cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rprof;completions'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -207,7 +221,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand strace-summary 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
             cand massif 'Analyse a heap profile from valgrind''s massif, or run massif on a command'
             cand convert 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
-            cand generate-assets 'Regenerate the shell completions and man pages (for maintainers)'
+            cand list 'List the events this machine can record with `record -e`, grouped like `perf list`'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rprof;help;record'= {
@@ -224,7 +239,9 @@ set edit:completion:arg-completer[rprof] = {|@words|
         }
         &'rprof;help;convert'= {
         }
-        &'rprof;help;generate-assets'= {
+        &'rprof;help;list'= {
+        }
+        &'rprof;help;completions'= {
         }
         &'rprof;help;help'= {
         }

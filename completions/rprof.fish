@@ -33,14 +33,17 @@ complete -c rprof -n "__fish_rprof_needs_command" -f -a "diff" -d 'Compare two p
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "convert" -d 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
-complete -c rprof -n "__fish_rprof_needs_command" -f -a "generate-assets" -d 'Regenerate the shell completions and man pages (for maintainers)'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "list" -d 'List the events this machine can record with `record -e`, grouped like `perf list`'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s p -l pid -d 'Attach to these processes (comma-separated), every thread, including threads and children created later' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s C -l cpu -d 'Only these CPUs, in perf\'s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s u -l uid -d 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf\'s -u)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s d -l duration -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s F -l freq -d 'Sampling frequency in Hz' -r
-complete -c rprof -n "__fish_rprof_using_subcommand record" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand record" -l min-block -d 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread\'s are summed under one `[off-cpu: short waits]` frame' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s c -l count -d 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s e -l event -d 'Events to sample, perf\'s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU\'s last branch record, on Intel CPUs that have one)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s t -l tid -d 'Sample only these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l push -d 'Upload pprof profiles to this Pyroscope or Parca server (base URL, e.g. http://localhost:4040)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l push-format -d 'The server\'s API' -r -f -a "pyroscope\t'Grafana Pyroscope: `POST URL/ingest?name=APP{labels}&from=&until=&format=pprof`'
@@ -52,15 +55,15 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -l interval -d 'With
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s o -l output -d 'Data file to write; an existing one is kept as FILE.old' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
-complete -c rprof -n "__fish_rprof_using_subcommand record" -l off-cpu -d 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
-complete -c rprof -n "__fish_rprof_using_subcommand record" -l wall -d 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread\'s shares are of its wall-clock time'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -s g -d 'Frame-pointer call graphs, as perf\'s -g (the same as --call-graph fp)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address) or cpu (the CPU samples ran on, for rprof recordings)' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
 module\t'Module (executable or shared library)'
 thread\t'Thread'
 line\t'Source file and line (function name where unknown)'
-address\t'Code address: one row per distinct address, unsymbolized ones included'"
+address\t'Code address: one row per distinct address, unsymbolized ones included'
+cpu\t'The CPU the samples ran on (rprof recordings), as `perf report --sort cpu`'"
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l limit -d 'Show at most N rows' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l percent-limit -d 'Hide rows whose Total is below P percent' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
@@ -92,11 +95,13 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l tid -d 'Only 
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l snapshot -d 'For massif input: the snapshot to draw (default: the peak)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l sample-index -d 'For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default as `go tool pprof` chooses)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s p -l pid -d 'Attach to these processes (comma-separated), every thread, including threads and children created later' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s C -l cpu -d 'Only these CPUs, in perf\'s list syntax (`0-3,5`): with -a or alone, every process on them; with a command or -p, the target only while it runs on them' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s u -l uid -d 'Every process of this user (name or uid) running when recording starts, with their threads and children created later (as perf\'s -u)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s d -l duration -d 'Stop after this many seconds (default: until the target exits or Ctrl-C)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s F -l freq -d 'Sampling frequency in Hz' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s e -l event -d 'Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the hardware counter opens, else cpu-clock)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l min-block -d 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread\'s are summed under one `[off-cpu: short waits]` frame' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s c -l count -d 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s e -l event -d 'Events to sample, perf\'s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU\'s last branch record, on Intel CPUs that have one)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l inverted -d 'Draw an icicle graph: roots at the top, growing down'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l reverse -d 'Reverse every stack before merging, so callers sit on top of their callees'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l flamechart -d 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'
@@ -105,8 +110,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l collapse-recu
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l folded -d 'Write folded stacks instead of SVG (default output then stdout)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l off-cpu -d 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l wall -d 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread\'s shares are of its wall-clock time'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s g -d 'Frame-pointer call graphs, as perf\'s -g (the same as --call-graph fp)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s o -l output -d 'Where to write the differential flame graph' -r
@@ -137,9 +141,8 @@ max\t'Largest single call, largest first'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l format -d 'Output format' -r -f -a "text\t'strace -c style tables'
 json\t'One JSON document'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s o -l output -d 'Write the summary to FILE instead of stdout' -r -F
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'bpf where BPF loads, else perf when the raw_syscalls tracepoints open, else ptrace (each fallback says why)'
-bpf\t'In-kernel counts and latency histograms in BPF maps (lowest overhead, nothing lost)'
-perf\t'raw_syscalls tracepoints through perf_event_open, every call through a ring buffer (exact latencies per call; loses records when the reader falls behind)'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'perf when the raw_syscalls tracepoints open, else ptrace'
+perf\t'raw_syscalls tracepoints through perf_event_open (low overhead)'
 ptrace\t'ptrace syscall stops (works without tracefs or perf permissions; slow, like strace)'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-thread -d 'One table per thread, with its name'
@@ -171,15 +174,17 @@ complete -c rprof -n "__fish_rprof_using_subcommand convert" -l sample-index -d 
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -l dir -d 'Directory under which `completions/` and `man/` are written' -r -F
-complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -s h -l help -d 'Print help'
-complete -c rprof -n "__fish_rprof_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "record" -d 'Sample call stacks of a process or command into a data file (default rprof.data)'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "report" -d 'Show the hot functions, self and total, from any stack source'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "flamegraph" -d 'Render a flame graph (SVG) from any stack source, or record and render in one go'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "convert" -d 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "generate-assets" -d 'Regenerate the shell completions and man pages (for maintainers)'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rprof -n "__fish_rprof_using_subcommand list" -s h -l help -d 'Print help'
+complete -c rprof -n "__fish_rprof_using_subcommand list" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rprof -n "__fish_rprof_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "record" -d 'Sample call stacks of a process or command into a data file (default rprof.data)'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "report" -d 'Show the hot functions, self and total, from any stack source'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "flamegraph" -d 'Render a flame graph (SVG) from any stack source, or record and render in one go'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "convert" -d 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "list" -d 'List the events this machine can record with `record -e`, grouped like `perf list`'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

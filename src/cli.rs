@@ -33,6 +33,10 @@ pub enum Command {
     /// Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof
     /// data file, pprof or folded stacks.
     Convert(cmd::convert::ConvertArgs),
+    /// List the events this machine can record with `record -e`, grouped like `perf list`.
+    List(cmd::list::ListArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(cmd::generate::CompletionsArgs),
     /// Regenerate the shell completions and man pages (for maintainers).
     #[command(hide = true)]
     GenerateAssets(cmd::generate::GenerateArgs),

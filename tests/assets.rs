@@ -40,6 +40,8 @@ fn every_option_is_documented_with_its_default() {
         "strace-summary",
         "massif",
         "convert",
+        "list",
+        "completions",
     ] {
         let out = rprof().args([sub, "--help"]).output().expect("help");
         assert!(out.status.success(), "{sub} --help");

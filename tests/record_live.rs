@@ -635,7 +635,7 @@ fn record_errors_have_clear_messages() {
         ),
         (
             &["-e", "bogus", "--", "true"],
-            "cycles, cpu-clock, task-clock, page-faults",
+            "unknown event `bogus`; `rprof list` shows the events",
         ),
         (
             &["--call-graph", "dwarf,x", "--", "true"],

@@ -108,7 +108,7 @@ pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
                 massif_snapshot: args.snapshot,
                 sample_index: args.sample_index.clone(),
                 // The recording's -e/--event names, for an input, the event to read from it.
-                event: args.target.event.clone(),
+                event: args.target.event.first().cloned(),
             },
         )?;
         let is_massif = l.format == detect::Format::Massif;

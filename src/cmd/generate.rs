@@ -1,11 +1,13 @@
 //! Hidden `generate-assets` subcommand: writes shell completions and man pages from the clap
-//! definitions, so they can never drift from the real flags.
+//! definitions, so they can never drift from the real flags; and `rprof completions SHELL`,
+//! which prints one completion script for users who install rprof with cargo. Neither the
+//! completions nor the man pages mention the hidden maintainer subcommands.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, CommandFactory};
+use clap::{Args, CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
 use crate::cli::Cli;
@@ -18,6 +20,76 @@ pub struct GenerateArgs {
     pub dir: PathBuf,
 }
 
+/// Flags of `rprof completions`.
+#[derive(Args, Debug, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+/// The shells `rprof completions` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// bash (bash-completion).
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
+    /// elvish.
+    Elvish,
+    /// PowerShell.
+    Powershell,
+}
+
+impl CompletionShell {
+    fn shell(self) -> Shell {
+        match self {
+            CompletionShell::Bash => Shell::Bash,
+            CompletionShell::Zsh => Shell::Zsh,
+            CompletionShell::Fish => Shell::Fish,
+            CompletionShell::Elvish => Shell::Elvish,
+            CompletionShell::Powershell => Shell::PowerShell,
+        }
+    }
+}
+
+/// The command line users see: the clap definition without its hidden subcommands, which
+/// clap_complete would otherwise offer (it completes hidden subcommands for some shells).
+pub fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let mut cmd = clap::Command::new("rprof")
+        .bin_name("rprof")
+        .subcommand_required(full.is_subcommand_required_set())
+        .arg_required_else_help(full.is_arg_required_else_help_set());
+    if full.get_version().is_some() {
+        cmd = cmd
+            .version(env!("CARGO_PKG_VERSION"))
+            .propagate_version(true);
+    }
+    if let Some(a) = full.get_about() {
+        cmd = cmd.about(a.clone());
+    }
+    for a in full.get_arguments() {
+        // clap adds --help and --version itself.
+        if !matches!(a.get_id().as_str(), "help" | "version") {
+            cmd = cmd.arg(a.clone());
+        }
+    }
+    for s in full.get_subcommands().filter(|s| !s.is_hide_set()) {
+        cmd = cmd.subcommand(s.clone());
+    }
+    cmd
+}
+
+/// One shell's completion script.
+pub fn completion_script(shell: Shell) -> Vec<u8> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut public_command(), "rprof", &mut buf);
+    buf
+}
+
 /// Every generated file: relative path and content.
 pub fn assets() -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
@@ -28,9 +100,7 @@ pub fn assets() -> Result<Vec<(String, Vec<u8>)>> {
         (Shell::Elvish, "rprof.elv"),
         (Shell::PowerShell, "_rprof.ps1"),
     ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "rprof", &mut buf);
-        out.push((format!("completions/{name}"), buf));
+        out.push((format!("completions/{name}"), completion_script(shell)));
     }
     let cmd = Cli::command();
     let mut buf = Vec::new();
@@ -67,6 +137,19 @@ pub fn write_all(dir: &Path) -> Result<()> {
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     Ok(())
+}
+
+/// Runs `rprof completions SHELL`: the script on stdout.
+pub fn run_completions(args: CompletionsArgs) -> Result<ExitCode> {
+    use std::io::Write;
+    let script = completion_script(args.shell.shell());
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&script).and_then(|_| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // `rprof completions bash | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("writing the completion script"),
+    }
 }
 
 /// Runs `rprof generate-assets`.

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod diff;
 pub mod flamegraph;
 pub mod generate;
+pub mod list;
 pub mod massif;
 pub mod record;
 pub mod report;
@@ -25,6 +26,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::StraceSummary(a) => strace_summary::run(a),
         Command::Massif(a) => massif::run(a),
         Command::Convert(a) => convert::run(a),
+        Command::List(a) => list::run(a),
+        Command::Completions(a) => generate::run_completions(a),
         Command::GenerateAssets(a) => generate::run(a),
     }
 }

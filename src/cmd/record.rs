@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::profile::Profile;
 use crate::record::build::{self, BuildStats};
+use crate::record::events;
 use crate::record::session::EventKind;
 use crate::record::{self as rec, offcpu, Options, Target};
 use crate::unwind::CallGraph;
@@ -23,23 +24,52 @@ pub struct TargetArgs {
     /// Sample the whole system (every CPU, every process).
     #[arg(short = 'a', long = "all-cpus")]
     pub all_cpus: bool,
+    /// Only these CPUs, in perf's list syntax (`0-3,5`): with -a or alone, every process on
+    /// them; with a command or -p, the target only while it runs on them.
+    #[arg(short = 'C', long = "cpu", value_name = "CPUS")]
+    pub cpu_list: Option<String>,
+    /// Every process of this user (name or uid) running when recording starts, with their
+    /// threads and children created later (as perf's -u).
+    #[arg(short = 'u', long = "uid", value_name = "USER")]
+    pub user: Option<String>,
     /// Stop after this many seconds (default: until the target exits or Ctrl-C).
     #[arg(short = 'd', long = "duration", value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Sampling frequency in Hz.
     #[arg(short = 'F', long = "freq", value_name = "HZ", default_value_t = 999)]
     pub frequency: u64,
-    /// Event to sample: cycles, cpu-clock, task-clock, page-faults (default: cycles when the
-    /// hardware counter opens, else cpu-clock).
-    #[arg(short = 'e', long = "event", value_name = "EVENT")]
-    pub event: Option<String>,
+    /// Sample once every COUNT events (a fixed period) instead of at a frequency; with
+    /// -e page-faults, one sample per COUNT faults.
+    #[arg(
+        short = 'c',
+        long = "count",
+        value_name = "COUNT",
+        conflicts_with = "frequency"
+    )]
+    pub count: Option<u64>,
+    /// Events to sample, perf's names (repeat -e or separate with commas to record several
+    /// together; each view then shows one, chosen with --event): hardware (cycles,
+    /// instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses,
+    /// LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults,
+    /// context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes
+    /// (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows
+    /// what this machine supports. Default: cycles when the hardware counts it, else
+    /// cpu-clock.
+    #[arg(
+        short = 'e',
+        long = "event",
+        value_name = "EVENT",
+        value_delimiter = ','
+    )]
+    pub event: Vec<String>,
     /// Sample user stacks only (by default kernel frames are included when permitted).
     #[arg(long = "no-kernel")]
     pub no_kernel: bool,
     /// How to unwind user stacks: auto (DWARF from a copied stack, falling back to the
     /// frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of
-    /// stack copied per sample, default and maximum 65528), or fp (frame-pointer chains walked by the
-    /// kernel: cheapest, but truncated or wrong for code built without frame pointers).
+    /// stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by
+    /// the kernel: cheapest, but truncated or wrong for code built without frame pointers), or
+    /// lbr (user stacks from the CPU's last branch record, on Intel CPUs that have one).
     #[arg(long = "call-graph", value_name = "MODE", default_value = "auto")]
     pub call_graph: String,
     /// Off-CPU profile: for every context switch away from a target thread, the stack where it
@@ -58,6 +88,9 @@ pub struct TargetArgs {
     /// each thread's are summed under one `[off-cpu: short waits]` frame.
     #[arg(long = "min-block", value_name = "DURATION", default_value = "0")]
     pub min_block: String,
+    /// Frame-pointer call graphs, as perf's -g (the same as --call-graph fp).
+    #[arg(short = 'g', conflicts_with = "call_graph")]
+    pub fp_call_graph: bool,
     /// The command to launch and profile, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -95,22 +128,43 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
     kinds += usize::from(!tids.is_empty());
     kinds += usize::from(!t.command.is_empty());
     kinds += usize::from(t.all_cpus);
-    if kinds == 0 {
-        bail!("nothing to record: give -p PID, -t TID, -a, or a command after --");
+    kinds += usize::from(t.user.is_some());
+    if kinds == 0 && t.cpu_list.is_none() {
+        bail!(
+            "nothing to record: give -p PID, -t TID, -a, -C CPUS, -u USER, or a command after --"
+        );
     }
     if kinds > 1 {
-        bail!("give only one target: -p PID, -t TID, -a, or a command after --");
+        bail!("give only one target: -p PID, -t TID, -a, -u USER, or a command after --");
     }
     let target = if !t.pids.is_empty() {
         Target::Pids(t.pids.clone())
     } else if !tids.is_empty() {
         Target::Tids(tids.to_vec())
-    } else if t.all_cpus {
+    } else if let Some(u) = &t.user {
+        let (uid, name) = crate::record::target::resolve_user(u)?;
+        Target::User { name, uid }
+    } else if t.all_cpus || t.command.is_empty() {
+        // -C alone is system-wide on those CPUs, as in perf.
         Target::System
     } else {
         Target::Command(t.command.clone())
     };
-    let mut event = t.event.as_deref().map(EventKind::parse).transpose()?;
+    let cpus = t
+        .cpu_list
+        .as_deref()
+        .map(|c| events::parse_cpu_list(c, &crate::record::session::online_cpus()))
+        .transpose()?;
+    let mut events = Vec::new();
+    for e in &t.event {
+        let spec = EventKind::parse(e)?;
+        if !events.contains(&spec) {
+            events.push(spec);
+        }
+    }
+    if t.count == Some(0) {
+        bail!("-c must be at least 1");
+    }
     let min_block_ns = crate::record::offcpu::parse_duration_ns(&t.min_block)?;
     let offcpu_mode = match (t.off_cpu, t.wall) {
         (true, _) => Some(offcpu::Mode::OffCpu),
@@ -119,19 +173,21 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
     };
     match offcpu_mode {
         None if min_block_ns > 0 => bail!("--min-block applies to --off-cpu and --wall"),
-        Some(offcpu::Mode::OffCpu) if t.event.is_some() => {
-            bail!("--off-cpu records context switches; -e does not apply (use --wall to add on-CPU samples)")
+        Some(offcpu::Mode::OffCpu) if !events.is_empty() || t.count.is_some() => {
+            bail!("--off-cpu records context switches; -e and -c do not apply (use --wall to add on-CPU samples)")
         }
-        Some(offcpu::Mode::Wall) => match event {
-            None | Some(EventKind::CpuClock) | Some(EventKind::TaskClock) => {
-                // Off-CPU time is in ns: the on-CPU side must be a clock to share its unit.
-                event = Some(event.unwrap_or(EventKind::CpuClock));
+        Some(offcpu::Mode::Wall) => {
+            // Off-CPU time is in ns: the on-CPU side must be one clock to share its unit.
+            match events.as_slice() {
+                [] => events.push(EventKind::cpu_clock()),
+                [e] if matches!(e.name(), "cpu-clock" | "task-clock") => {}
+                [e] => bail!(
+                    "--wall adds on-CPU time to off-CPU time, so its event must be a clock (cpu-clock or task-clock), not {}",
+                    e.name()
+                ),
+                _ => bail!("--wall takes one on-CPU event (cpu-clock or task-clock), not several"),
             }
-            Some(e) => bail!(
-                "--wall adds on-CPU time to off-CPU time, so its event must be a clock (cpu-clock or task-clock), not {}",
-                e.name()
-            ),
-        },
+        }
         _ => {}
     }
     let duration = match t.duration {
@@ -158,11 +214,17 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
             );
         }
     }
-    let call_graph = CallGraph::parse(&t.call_graph)?;
+    let call_graph = if t.fp_call_graph {
+        CallGraph::Fp
+    } else {
+        CallGraph::parse(&t.call_graph)?
+    };
     Ok(Options {
         target,
-        event,
+        events,
         frequency: t.frequency,
+        period: t.count,
+        cpus,
         duration,
         kernel: !t.no_kernel,
         call_graph,
@@ -257,9 +319,35 @@ fn fill_meta(p: &mut Profile, r: &rec::Recording, opts: &Options, stats: &BuildS
     m.command = r.command.clone();
     m.target = r.target_desc.clone();
     m.event = r.event.name().to_string();
-    m.events = vec![m.event.clone()];
+    m.events = r.events.iter().map(|e| e.name().to_string()).collect();
+    if m.events.is_empty() {
+        m.events = vec![m.event.clone()];
+    }
     m.unit = r.event.unit().to_string();
-    m.frequency = opts.frequency;
+    // A fixed period (-c, or a tracepoint's every hit) has no frequency.
+    m.frequency = if opts.period.is_some() || r.event.default_period().is_some() {
+        0
+    } else {
+        opts.frequency
+    };
+    if let Some(c) = opts.period.or(r.event.default_period()) {
+        m.extra.push(("period".into(), c.to_string()));
+    }
+    if opts.cpus.is_some() {
+        m.extra
+            .push(("cpus".into(), events::format_cpu_list(&r.cpus)));
+    }
+    if r.events.len() > 1 {
+        // Truncated stacks and unsymbolized frames per event, so a view of one event states
+        // its own (see profile::file::select_event).
+        let per: Vec<String> = stats
+            .per_event
+            .iter()
+            .map(|[_, _, t, u]| format!("{t}/{u}"))
+            .collect();
+        m.extra
+            .push((crate::profile::file::EVENT_QUALITY.into(), per.join(",")));
+    }
     m.start_unix_ns = r.start_unix_ns;
     m.duration_ns = r.duration_ns;
     m.lost = r.collected.lost;
@@ -344,7 +432,7 @@ fn summarize(r: &rec::Recording, opts: &Options, stats: &BuildStats) {
     let total = stats.samples + r.collected.lost;
     // A clock's weight is the time the samples cover, which the duration already tells; a
     // counting event's weight (faults, cycles) is news.
-    let weight = if r.event.unit() == "ns" {
+    let weight = if r.event.unit() == "ns" || r.events.len() > 1 {
         String::new()
     } else {
         format!(
@@ -366,11 +454,35 @@ fn summarize(r: &rec::Recording, opts: &Options, stats: &BuildStats) {
         stats.processes,
         r.duration_ns as f64 / 1e9,
         match &opts.offcpu {
-            Some(o) if o.mode == offcpu::Mode::Wall => format!("{} + sched:sched_switch (--wall)", r.event.name()),
+            Some(o) if o.mode == offcpu::Mode::Wall => {
+                format!("{} + sched:sched_switch (--wall)", r.event.name())
+            }
             Some(_) => "sched:sched_switch (--off-cpu)".to_string(),
-            None => r.event.name().to_string(),
+            None => r
+                .events
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         },
     );
+    if r.events.len() > 1 {
+        for (e, [n, w, t, _]) in r.events.iter().zip(&stats.per_event) {
+            eprintln!(
+                "rprof:   {}: {} samples, {} {}, {} truncated stacks ({:.2}%)",
+                e.name(),
+                crate::render::thousands(*n),
+                crate::render::thousands(*w),
+                e.unit(),
+                crate::render::thousands(*t),
+                pct(*t, *n)
+            );
+        }
+        eprintln!(
+            "rprof: every view shows one event at a time: the first ({}) unless --event NAME picks another",
+            r.event.name()
+        );
+    }
     if !stats.changed_modules.is_empty() {
         let mut list = stats.changed_modules.clone();
         list.sort();
@@ -450,7 +562,10 @@ fn host() -> String {
 
 /// Records according to `target` (and `tids`) and returns the symbolized profile.
 pub fn record_profile(target: &TargetArgs, tids: &[u32]) -> Result<Profile> {
-    record_and_build(target, tids).map(|(p, _)| p)
+    let (mut p, _) = record_and_build(target, tids)?;
+    // A view shows one event: the first recorded.
+    crate::profile::file::select_event(&mut p, None).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(p)
 }
 
 /// Fails early, before recording, when `path` cannot be written; creates nothing.

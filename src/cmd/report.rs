@@ -33,7 +33,8 @@ pub struct ReportArgs {
     #[arg(default_value = "rprof.data", value_name = "INPUT")]
     pub input: String,
     /// Group rows by function (unsymbolized addresses of a module as one `module+?` row),
-    /// module, thread, line (file:line where known) or address (one row per code address).
+    /// module, thread, line (file:line where known), address (one row per code address) or cpu
+    /// (the CPU samples ran on, for rprof recordings).
     #[arg(long, value_enum, default_value_t = SortKey::Function)]
     pub sort: SortKey,
     /// Show at most N rows.

@@ -423,6 +423,13 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
     };
+    // A data file of several events shows one (the one asked for, else the first); naming an
+    // event it lacks is a mistake to report, not to ignore.
+    let mut profile = profile;
+    if format == Format::Data {
+        file::select_event(&mut profile, opts.event.as_deref())
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    }
     // Every view adds weights in u64 (totals, per-function sums, diffs of subsets): a file
     // whose weights add up past 2^64 would wrap them silently into wrong shares, so it is
     // refused here, once, and no later sum can overflow.
@@ -436,13 +443,6 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
             "{name}: the sample weights add up to more than 2^64 {}; the file is corrupt",
             profile.unit()
         );
-    }
-    // A data file holds one event: naming another is a mistake to report, not to ignore.
-    if let (Some(want), Format::Data) = (&opts.event, format) {
-        let shown = [profile.meta.event.clone()];
-        if !shown[0].is_empty() {
-            perf_script::resolve_event(want, &shown).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-        }
     }
     Ok(Loaded {
         name,

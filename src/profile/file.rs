@@ -35,9 +35,10 @@ use super::{
 /// First eight bytes of every rprof data file.
 pub const MAGIC: &[u8; 8] = b"RPROFDAT";
 /// The format version this build writes and the newest it reads.
-/// Version 2 added the events present and the weight unit to the metadata; version 1 files
-/// (one weight per sample, one event) still read.
-pub const VERSION: u32 = 2;
+/// Version 2 added the events present and the weight unit to the metadata; version 3 the CPU
+/// of each sample and, for several events recorded together, each sample's event. Older files
+/// still read.
+pub const VERSION: u32 = 3;
 const HEADER_LEN: usize = 40;
 /// Upper bound on the decompressed body, so a forged length cannot exhaust memory.
 const MAX_BODY: u64 = 16 << 30;
@@ -459,7 +460,79 @@ fn encode_body(p: &Profile, w: &mut Enc) {
             }
         }
     }
+    // Version 3: optional per-sample columns, each present only when complete.
+    let cpus = !p.samples.is_empty() && p.sample_cpus.len() == p.samples.len();
+    let events = !p.samples.is_empty() && p.sample_events.len() == p.samples.len();
+    w.u(u64::from(cpus) | u64::from(events) << 1);
+    if cpus {
+        for &c in &p.sample_cpus {
+            w.u(u64::from(c));
+        }
+    }
+    if events {
+        for &e in &p.sample_events {
+            w.u(u64::from(e));
+        }
+    }
     w.u(0x52_50_52_46); // end marker
+}
+
+/// The metadata key of a several-event recording holding each event's truncated stacks and
+/// unsymbolized frames (`T/U,T/U,…` in the order of `events`); a one-event view takes its
+/// event's pair and drops the key.
+pub const EVENT_QUALITY: &str = "event_quality";
+
+/// Keeps the samples of one event of a profile recorded with several (`want`, resolved as
+/// perf script's event names are, or the first recorded), and makes it a one-event profile:
+/// `meta.event` and `meta.unit` name it. A profile of one event is left alone, apart from
+/// checking that `want` names it.
+pub fn select_event(p: &mut Profile, want: Option<&str>) -> Result<(), String> {
+    if p.sample_events.is_empty() {
+        if let Some(w) = want {
+            if !p.meta.event.is_empty() {
+                super::perf_script::resolve_event(w, std::slice::from_ref(&p.meta.event))?;
+            }
+        }
+        return Ok(());
+    }
+    let idx = match want {
+        Some(w) => {
+            let name = super::perf_script::resolve_event(w, &p.meta.events)?;
+            p.meta.events.iter().position(|e| e == name).unwrap_or(0)
+        }
+        None => 0,
+    };
+    let name = p.meta.events.get(idx).cloned().unwrap_or_default();
+    let events = std::mem::take(&mut p.sample_events);
+    let has_cpus = p.sample_cpus.len() == p.samples.len();
+    let mut i = 0;
+    p.samples.retain(|_| {
+        let keep = usize::from(events[i]) == idx;
+        i += 1;
+        keep
+    });
+    if has_cpus {
+        let mut i = 0;
+        p.sample_cpus.retain(|_| {
+            let keep = usize::from(events[i]) == idx;
+            i += 1;
+            keep
+        });
+    }
+    if let Some(i) = p.meta.extra.iter().position(|(k, _)| k == EVENT_QUALITY) {
+        let (_, v) = p.meta.extra.remove(i);
+        let pair = v.split(',').nth(idx).and_then(|q| {
+            let (t, u) = q.split_once('/')?;
+            Some((t.parse::<u64>().ok()?, u.parse::<u64>().ok()?))
+        });
+        if let Some((t, u)) = pair {
+            p.meta.truncated = t;
+            p.meta.unsymbolized = u;
+        }
+    }
+    p.meta.unit = crate::record::events::unit_of(&name).to_string();
+    p.meta.event = name;
+    Ok(())
 }
 
 fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
@@ -599,6 +672,28 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
             prev = t;
         }
     }
+    if version >= 3 {
+        let flags = d.u()?;
+        if flags > 3 {
+            return Err(format!("unknown sample columns {flags:#x}"));
+        }
+        if flags & 1 != 0 {
+            p.sample_cpus = Vec::with_capacity(samples.len());
+            for _ in 0..samples.len() {
+                p.sample_cpus.push(d.u32()?);
+            }
+        }
+        if flags & 2 != 0 {
+            let ne = p.meta.events.len();
+            if ne > usize::from(u16::MAX) {
+                return Err("too many events".into());
+            }
+            p.sample_events = Vec::with_capacity(samples.len());
+            for _ in 0..samples.len() {
+                p.sample_events.push(d.id(ne, "event")? as u16);
+            }
+        }
+    }
     p.samples = samples;
     if d.u()? != 0x52_50_52_46 {
         return Err("end marker missing".into());
@@ -687,6 +782,46 @@ mod tests {
         let q = decode(&bytes).expect("decodes");
         assert_eq!(p, q);
         assert_eq!(q.meta.extra, vec![("exit".to_string(), "3".to_string())]);
+    }
+
+    #[test]
+    fn cpus_and_events_per_sample_round_trip_and_select() {
+        let mut p = sample_profile();
+        p.sample_cpus = vec![0, 1, 1];
+        p.sample_events = vec![0, 1, 0];
+        p.meta.extra.push((EVENT_QUALITY.into(), "4/1,3/0".into()));
+        let q = decode(&encode(&p)).expect("decodes");
+        assert_eq!(p, q);
+        // The default view: the first event, its samples and CPUs only, its own quality.
+        let mut first = q.clone();
+        select_event(&mut first, None).expect("selects");
+        assert_eq!(first.samples.len(), 2);
+        assert_eq!(first.sample_cpus, [0, 1]);
+        assert!(first.sample_events.is_empty());
+        assert_eq!(
+            (first.meta.event.as_str(), first.meta.unit.as_str()),
+            ("cpu-clock", "ns")
+        );
+        assert_eq!((first.meta.truncated, first.meta.unsymbolized), (4, 1));
+        assert!(first.meta.extra.iter().all(|(k, _)| k != EVENT_QUALITY));
+        let mut pf = q.clone();
+        select_event(&mut pf, Some("page-faults")).expect("selects");
+        assert_eq!(pf.samples.len(), 1);
+        assert_eq!(pf.samples[0].weight, 5);
+        assert_eq!(pf.sample_cpus, [1]);
+        assert_eq!(pf.meta.unit, "page-faults");
+        assert_eq!(pf.meta.truncated, 3);
+        let mut bad = q;
+        assert!(select_event(&mut bad, Some("cycles"))
+            .unwrap_err()
+            .contains("events present: cpu-clock, page-faults"));
+    }
+
+    #[test]
+    fn an_event_index_beyond_the_events_is_corrupt() {
+        let mut p = sample_profile();
+        p.sample_events = vec![0, 2, 0];
+        assert!(decode(&encode(&p)).is_err());
     }
 
     /// Re-seals a header after a field was changed.

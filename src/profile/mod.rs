@@ -239,6 +239,13 @@ pub struct Profile {
     pub threads: Vec<Thread>,
     /// Samples in recording order.
     pub samples: Vec<Sample>,
+    /// The CPU each sample ran on, parallel to `samples` (`rprof record`); empty when the
+    /// source does not say.
+    pub sample_cpus: Vec<u32>,
+    /// With several events recorded together: each sample's event, an index into
+    /// `meta.events`, parallel to `samples`. Views never see it: loading keeps one event
+    /// ([`file::select_event`]) and empties it. Empty for a profile of one event.
+    pub sample_events: Vec<u16>,
     /// Recording facts.
     pub meta: Metadata,
     frame_index: HashMap<Frame, FrameId>,
@@ -266,6 +273,8 @@ impl PartialEq for Profile {
             && self.processes == o.processes
             && self.threads == o.threads
             && self.samples == o.samples
+            && self.sample_cpus == o.sample_cpus
+            && self.sample_events == o.sample_events
             && self.meta == o.meta
     }
 }
@@ -281,6 +290,8 @@ impl Profile {
             processes: Vec::new(),
             threads: Vec::new(),
             samples: Vec::new(),
+            sample_cpus: Vec::new(),
+            sample_events: Vec::new(),
             meta: Metadata::default(),
             frame_index: HashMap::default(),
             stack_index: HashMap::default(),
@@ -510,7 +521,9 @@ impl Profile {
             let name = self.str(p.name).to_string();
             out.add_process(p.pid, &name);
         }
-        for s in &self.samples {
+        // The CPUs follow the samples kept, when every sample has one.
+        let cpus = (self.sample_cpus.len() == self.samples.len()).then_some(&self.sample_cpus);
+        for (i, s) in self.samples.iter().enumerate() {
             if !keep(s) {
                 continue;
             }
@@ -543,6 +556,9 @@ impl Profile {
                 weight: s.weight,
                 time: s.time,
             });
+            if let Some(c) = cpus {
+                out.sample_cpus.push(c[i]);
+            }
         }
         out
     }

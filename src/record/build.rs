@@ -44,6 +44,9 @@ pub struct BuildStats {
     pub changed_modules: Vec<String>,
     /// Samples (auto mode) whose frame-pointer chain replaced a DWARF stack that stopped early.
     pub fp_fallbacks: u64,
+    /// Per recorded event (as `Recording::events`): samples, their summed weight, truncated
+    /// stacks and unsymbolized frames.
+    pub per_event: Vec<[u64; 4]>,
 }
 
 /// Locates each distinct (process, address-space generation, chain) once: every address
@@ -219,7 +222,7 @@ fn short_module(path: &str) -> &str {
 
 /// A sample before symbolization: pid, tid, time, located stack, located frame-pointer
 /// fallback, period (the weight), and for off-CPU time its reason code.
-type RawSample = (u32, u32, u64, u32, Option<u32>, u64, Option<u8>);
+type RawSample = (u32, u32, u64, u32, Option<u32>, u64, u16, u8, Option<u8>);
 
 /// Builds the symbolized profile.
 pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
@@ -248,7 +251,8 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         }
     }
     let mut locator = Locator::default();
-    // (pid, tid, time, located stack, located frame-pointer fallback, period, off-CPU reason)
+    // (pid, tid, time, located stack, located frame-pointer fallback, period, cpu, event,
+    // off-CPU reason)
     let mut raw_samples: Vec<RawSample> = Vec::new();
     let with_kernel = rec.kernel;
     // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
@@ -288,6 +292,8 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 chain,
                 fallback,
                 period,
+                cpu,
+                event,
             }
             | RawEvent::OffCpu {
                 pid,
@@ -295,6 +301,8 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 chain,
                 fallback,
                 blocked: period,
+                cpu,
+                event,
                 ..
             } => {
                 if !spaces.contains(*pid) && *pid != 0 {
@@ -318,7 +326,17 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     RawEvent::OffCpu { reason, .. } => Some(reason),
                     _ => None,
                 };
-                raw_samples.push((*pid, *tid, t, id, fallback_id, *period, reason));
+                raw_samples.push((
+                    *pid,
+                    *tid,
+                    t,
+                    id,
+                    fallback_id,
+                    *period,
+                    *cpu,
+                    *event,
+                    reason,
+                ));
             }
         }
     }
@@ -430,7 +448,9 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     let mut thread_ids = HashMap::new();
     // The `[off-cpu: S]` leaf frames, one per reason.
     let mut leaves: HashMap<u8, FrameId> = HashMap::new();
-    for &(pid, tid, time, id, fallback, period, reason) in &raw_samples {
+    let several = rec.events.len() > 1;
+    stats.per_event = vec![[0; 4]; rec.events.len().max(1)];
+    for &(pid, tid, time, id, fallback, period, cpu, event, reason) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
@@ -469,6 +489,12 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         stats.unsymbolized += unsym;
         stats.frames += nframes;
         stats.weight += period;
+        if let Some(e) = stats.per_event.get_mut(usize::from(event)) {
+            e[0] += 1;
+            e[1] += period;
+            e[2] += u64::from(truncated);
+            e[3] += unsym;
+        }
         p.add_sample(Sample {
             stack: st,
             thread: th,
@@ -478,6 +504,10 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             weight: period,
             time: Some(time),
         });
+        p.sample_cpus.push(u32::from(cpu));
+        if several {
+            p.sample_events.push(u16::from(event));
+        }
     }
     stats.threads = p.threads.len();
     stats.processes = p.processes.len();

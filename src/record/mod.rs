@@ -4,6 +4,7 @@
 
 pub mod buffers;
 pub mod build;
+pub mod events;
 pub mod live_unwind;
 pub mod maps;
 pub mod offcpu;
@@ -32,6 +33,14 @@ pub enum Target {
     Command(Vec<String>),
     /// Every CPU, every process.
     System,
+    /// Every process of a user (`-u`), as found when recording starts, with their future
+    /// threads and children.
+    User {
+        /// The name or uid as given.
+        name: String,
+        /// The uid.
+        uid: u32,
+    },
 }
 
 /// Recording options, already validated.
@@ -39,10 +48,15 @@ pub enum Target {
 pub struct Options {
     /// Target.
     pub target: Target,
-    /// Requested event; None picks cycles or falls back to cpu-clock.
-    pub event: Option<EventKind>,
+    /// Requested events (several are recorded together); empty picks cycles or falls back to
+    /// cpu-clock.
+    pub events: Vec<EventKind>,
     /// Hz.
     pub frequency: u64,
+    /// A fixed sampling period (`-c`) instead of the frequency.
+    pub period: Option<u64>,
+    /// Only these CPUs (`-C`); None for every online CPU.
+    pub cpus: Option<Vec<usize>>,
     /// Stop after this long.
     pub duration: Option<Duration>,
     /// Sample kernel code.
@@ -88,8 +102,12 @@ pub struct Recording {
     pub final_maps: Vec<(u32, Vec<Mapping>)>,
     /// (pid, tid, name) known at attach time.
     pub initial_threads: Vec<(u32, u32, String)>,
-    /// The event used.
+    /// The event used (the first of `events`).
     pub event: EventKind,
+    /// Every event recorded; a sample's `event` indexes this list.
+    pub events: Vec<EventKind>,
+    /// The CPUs the events were opened on.
+    pub cpus: Vec<usize>,
     /// Whether kernel frames were recorded.
     pub kernel: bool,
     /// CLOCK_MONOTONIC at start, ns (sample times are relative to it).
@@ -118,21 +136,85 @@ pub struct Recording {
 
 const BUFFER_BYTES: usize = 512 * 1024;
 
-/// Picks the event and whether kernel frames are possible by opening a probe event on
-/// `probe_pid`: `cycles` when the hardware counter opens, else `cpu-clock`; kernel frames when
-/// permitted.
-fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Result<EventConfig> {
-    let candidates: Vec<EventKind> = match opts.event {
-        Some(e) => vec![e],
-        None => vec![EventKind::Cycles, EventKind::CpuClock],
+/// Where `--call-graph lbr` can work: Intel's PMU advertises its LBR depth here.
+const LBR_CAPS: &str = "/sys/bus/event_source/devices/cpu/caps/branches";
+
+/// Picks the events and whether kernel frames are possible by opening each on `probe`: the
+/// requested events, each of which must open (a hardware event this machine lacks gets perf's
+/// "not supported"), or by default `cycles` when the hardware counter opens, else `cpu-clock`;
+/// kernel frames when permitted.
+fn choose_events(
+    opts: &Options,
+    probe: Placement,
+    notes: &mut Vec<String>,
+) -> Result<Vec<EventConfig>> {
+    let lbr = opts.call_graph == CallGraph::Lbr;
+    if lbr {
+        let depth = std::fs::read_to_string(LBR_CAPS)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        if depth == 0 {
+            bail!(
+                "--call-graph lbr needs the CPU's last branch record (Intel, Haswell or later, on bare metal or a VM that passes it through), and this machine has none ({LBR_CAPS} is missing); use --call-graph fp, dwarf or auto"
+            );
+        }
+        if let Some(e) = opts.events.iter().find(|e| !e.is_hardware()) {
+            bail!(
+                "--call-graph lbr works with hardware events only, not {}; use -e cycles or another hardware event",
+                e.name()
+            );
+        }
+    }
+    if opts.events.len() > usize::from(u8::MAX) {
+        bail!("at most {} events can be recorded together", u8::MAX);
+    }
+    let explicit = !opts.events.is_empty();
+    let groups: Vec<Vec<EventKind>> = if explicit {
+        opts.events.iter().map(|e| vec![e.clone()]).collect()
+    } else if lbr {
+        vec![vec![EventKind::cycles()]]
+    } else {
+        vec![vec![EventKind::cycles(), EventKind::cpu_clock()]]
     };
+    let mut kernel = opts.kernel;
+    let mut chosen = Vec::new();
+    for candidates in groups {
+        chosen.push(choose_one(
+            opts,
+            &candidates,
+            explicit,
+            &mut kernel,
+            probe,
+            notes,
+        )?);
+    }
+    // Kernel frames are all or nothing: an event probed before the refusal drops them too.
+    for c in &mut chosen {
+        c.kernel = kernel;
+    }
+    Ok(chosen)
+}
+
+/// The first of `candidates` that opens on `probe`; clears `kernel` when kernel frames are not
+/// permitted.
+fn choose_one(
+    opts: &Options,
+    candidates: &[EventKind],
+    explicit: bool,
+    kernel: &mut bool,
+    probe: Placement,
+    notes: &mut Vec<String>,
+) -> Result<EventConfig> {
     let mut last_err = None;
-    for kind in &candidates {
+    for kind in candidates {
         let stack_bytes = opts.call_graph.stack_bytes();
         let mut cfg = EventConfig {
-            kind: *kind,
+            kind: kind.clone(),
             frequency: opts.frequency,
-            kernel: opts.kernel,
+            period: opts.period.or(kind.default_period()),
+            lbr: opts.call_graph == CallGraph::Lbr,
+            kernel: *kernel,
             // Samples carrying stack copies: sized by rate and CPU count (buffers.rs).
             buffer_bytes: unprivileged_buffer_cap(match stack_bytes {
                 Some(stack) => {
@@ -144,7 +226,7 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
             user_callchain: !matches!(opts.call_graph, CallGraph::Dwarf { .. }),
         };
         let mut r = session::open(&cfg, probe);
-        if opts.kernel
+        if cfg.kernel
             && matches!(
                 r.as_ref().err().and_then(|e| e.raw_os_error()),
                 Some(libc::EACCES) | Some(libc::EPERM)
@@ -153,6 +235,7 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
             cfg.kernel = false;
             r = session::open(&cfg, probe);
             if r.is_ok() {
+                *kernel = false;
                 notes.push("kernel frames are not permitted here (perf_event_paranoid); recorded user frames only".into());
             }
         }
@@ -168,13 +251,18 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
                         | Some(libc::ENODEV)
                         | Some(libc::EINVAL)
                 );
-                if unsupported && opts.event.is_some() {
-                    bail!(
-                        "event `{}` is not supported on this machine ({e}); try -e cpu-clock",
-                        kind.name()
-                    );
+                if unsupported && explicit {
+                    if cfg.lbr && kind.is_hardware() && code == Some(libc::EOPNOTSUPP) {
+                        bail!(
+                            "--call-graph lbr: the CPU refused a branch call stack for {} ({e}); use --call-graph fp, dwarf or auto",
+                            kind.name()
+                        );
+                    }
+                    if kind.is_hardware() || code != Some(libc::EINVAL) {
+                        return Err(kind.unsupported(&e));
+                    }
                 }
-                if !unsupported {
+                if !unsupported || explicit {
                     return Err(session::explain_open_error(
                         &e,
                         "the sampling event",
@@ -195,12 +283,33 @@ fn choose_event(opts: &Options, probe: Placement, notes: &mut Vec<String>) -> Re
     }
 }
 
+/// Opens every event of `cfgs` at `at` on one CPU and adds it to the session (the first owns
+/// the CPU's ring buffer).
+fn open_on_cpu(
+    sess: &mut Session,
+    cfgs: &[EventConfig],
+    off: Option<&offcpu::Switches>,
+    at: Placement,
+    slots: &mut HashMap<usize, usize>,
+) -> std::io::Result<()> {
+    for (i, cfg) in cfgs.iter().enumerate() {
+        let c = if i == 0 {
+            open_primary(cfg, off, at)?
+        } else {
+            session::open(cfg, at)?
+        };
+        // An io error from adding is about the ring buffer; the caller explains both alike.
+        sess.add_event(c, at.cpu, slots, cfg.buffer_bytes, i as u8)?;
+    }
+    Ok(())
+}
+
 /// Opens per-CPU events on each of `tids` (inherited when `inherit`), repeating while new
 /// threads appear so none created during setup is missed.
 fn open_threads(
     sess: &mut Session,
     off: &mut Option<offcpu::Switches>,
-    cfg: &EventConfig,
+    cfgs: &[EventConfig],
     cpus: &[usize],
     slots: &mut HashMap<usize, usize>,
     mut list: impl FnMut() -> Vec<u32>,
@@ -220,10 +329,8 @@ fn open_threads(
                     inherit,
                     enable_on_exec: false,
                 };
-                match open_primary(cfg, off.as_ref(), at) {
-                    Ok(c) => sess
-                        .add(c, cpu, slots, cfg.buffer_bytes)
-                        .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?,
+                match open_on_cpu(sess, cfgs, off.as_ref(), at, slots) {
+                    Ok(()) => {}
                     // The thread exited meanwhile: nothing to sample.
                     Err(e) if e.raw_os_error() == Some(libc::ESRCH) => break,
                     Err(e) => {
@@ -235,7 +342,7 @@ fn open_threads(
                     }
                 }
                 if let Some(o) = off.as_mut() {
-                    match o.open(cfg, at) {
+                    match o.open(&cfgs[0], at) {
                         Ok(()) => {}
                         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => break,
                         Err(e) => return Err(offcpu_open_error(&e, Some(tid as i32))),
@@ -282,7 +389,10 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     // A Ctrl-C during setup (opening events, attaching to every process of -a) counts: the
     // loop below starts from this count, so it stops at once instead of absorbing it.
     let (sig_start, _, _) = target::signals();
-    let cpus = session::online_cpus();
+    let cpus = match &opts.cpus {
+        Some(c) if !c.is_empty() => c.clone(),
+        _ => session::online_cpus(),
+    };
     let mut notes = Vec::new();
     let mut sess = Session::new();
     let mut slots: HashMap<usize, usize> = HashMap::new();
@@ -292,8 +402,8 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     let mut roots: Vec<u32> = Vec::new();
     let mut command = Vec::new();
     let mut off = opts.offcpu.map(offcpu::Switches::new).transpose()?;
-    let target_desc;
-    let cfg;
+    let mut target_desc;
+    let cfgs: Vec<EventConfig>;
     match &opts.target {
         Target::Command(argv) => {
             let mut l = process::launch(argv)?;
@@ -303,22 +413,26 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 inherit: true,
                 enable_on_exec: true,
             };
-            let setup = (|| -> Result<EventConfig> {
-                let cfg = choose_event(opts, probe, &mut notes)?;
+            let setup = (|| -> Result<Vec<EventConfig>> {
+                let cfgs = choose_events(opts, probe, &mut notes)?;
                 for &cpu in &cpus {
-                    let c = open_primary(&cfg, off.as_ref(), Placement { cpu, ..probe })
-                        .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
-                    sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
-                        .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
+                    open_on_cpu(
+                        &mut sess,
+                        &cfgs,
+                        off.as_ref(),
+                        Placement { cpu, ..probe },
+                        &mut slots,
+                    )
+                    .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
                     if let Some(o) = off.as_mut() {
-                        o.open(&cfg, Placement { cpu, ..probe })
+                        o.open(&cfgs[0], Placement { cpu, ..probe })
                             .map_err(|e| offcpu_open_error(&e, None))?;
                     }
                 }
-                Ok(cfg)
+                Ok(cfgs)
             })();
             match setup {
-                Ok(c) => cfg = c,
+                Ok(c) => cfgs = c,
                 Err(e) => {
                     l.abort();
                     return Err(e);
@@ -335,13 +449,26 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             roots.push(l.pid);
             launched = Some(l);
         }
-        Target::Pids(pids) => {
-            for &pid in pids {
-                if !target::process_exists(pid) {
-                    bail!("no such process: {pid}");
+        Target::Pids(_) | Target::User { .. } => {
+            let pids: Vec<u32> = match &opts.target {
+                Target::Pids(pids) => {
+                    for &pid in pids {
+                        if !target::process_exists(pid) {
+                            bail!("no such process: {pid}");
+                        }
+                    }
+                    pids.clone()
                 }
-            }
-            cfg = choose_event(
+                Target::User { name, uid, .. } => {
+                    let pids = target::pids_of_user(*uid);
+                    if pids.is_empty() {
+                        bail!("user {name} (uid {uid}) has no running process to record");
+                    }
+                    pids
+                }
+                _ => unreachable!("matched above"),
+            };
+            cfgs = choose_events(
                 opts,
                 Placement {
                     pid: pids[0] as i32,
@@ -351,11 +478,11 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 },
                 &mut notes,
             )?;
-            for &pid in pids {
+            for &pid in &pids {
                 open_threads(
                     &mut sess,
                     &mut off,
-                    &cfg,
+                    &cfgs,
                     &cpus,
                     &mut slots,
                     || process::threads_of(pid),
@@ -368,7 +495,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             if let Some(o) = off.as_mut() {
                 o.enable_all().context("enabling the off-CPU events")?;
             }
-            for &pid in pids {
+            for &pid in &pids {
                 initial_maps.push((pid, maps::read_proc_maps(pid)));
                 for tid in process::threads_of(pid) {
                     initial_threads.push((
@@ -378,14 +505,19 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     ));
                 }
             }
-            roots = pids.clone();
-            target_desc = format!(
-                "pid {}",
-                pids.iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
+            target_desc = match &opts.target {
+                Target::User { name, uid } => {
+                    format!("user {name} (uid {uid}, {} processes)", pids.len())
+                }
+                _ => format!(
+                    "pid {}",
+                    pids.iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            };
+            roots = pids;
         }
         Target::Tids(tids) => {
             for &tid in tids {
@@ -393,7 +525,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     bail!("no such thread: {tid}");
                 }
             }
-            cfg = choose_event(
+            cfgs = choose_events(
                 opts,
                 Placement {
                     pid: tids[0] as i32,
@@ -407,7 +539,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 open_threads(
                     &mut sess,
                     &mut off,
-                    &cfg,
+                    &cfgs,
                     &cpus,
                     &mut slots,
                     || vec![tid],
@@ -437,7 +569,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             );
         }
         Target::System => {
-            cfg = choose_event(
+            cfgs = choose_events(
                 opts,
                 Placement {
                     pid: -1,
@@ -454,12 +586,11 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     inherit: false,
                     enable_on_exec: false,
                 };
-                let c = open_primary(&cfg, off.as_ref(), at)
+                open_on_cpu(&mut sess, &cfgs, off.as_ref(), at, &mut slots)
                     .map_err(|e| session::explain_open_error(&e, "a system-wide event", None))?;
-                sess.add(c, cpu, &mut slots, cfg.buffer_bytes)
-                    .map_err(|e| session::explain_open_error(&e, "the ring buffer", None))?;
                 if let Some(o) = off.as_mut() {
-                    o.open(&cfg, at).map_err(|e| offcpu_open_error(&e, None))?;
+                    o.open(&cfgs[0], at)
+                        .map_err(|e| offcpu_open_error(&e, None))?;
                 }
             }
             sess.enable_all().context("enabling the events")?;
@@ -479,6 +610,12 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             target_desc = "system-wide (-a)".into();
         }
     }
+    if opts.cpus.is_some() {
+        target_desc.push_str(&format!(" on CPU {}", events::format_cpu_list(&cpus)));
+    }
+    let event_list: Vec<EventKind> = cfgs.iter().map(|c| c.kind.clone()).collect();
+    let cfg = &cfgs[0];
+    sess.set_fixed_period(session::fixed_period(cfg));
     let start_mono_ns = process::monotonic_ns();
     let start_unix_ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -524,7 +661,9 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     initial_maps: initial_maps.clone(),
                     final_maps: Vec::new(),
                     initial_threads: initial_threads.clone(),
-                    event: cfg.kind,
+                    event: cfg.kind.clone(),
+                    events: event_list.clone(),
+                    cpus: cpus.clone(),
                     kernel: cfg.kernel,
                     start_mono_ns,
                     start_unix_ns: interval_start_unix,
@@ -626,7 +765,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     // missed (with -t, libraries another thread dlopen'ed: the kernel reports an mmap only
     // to the thread that made it).
     let final_maps: Vec<(u32, Vec<Mapping>)> = match &opts.target {
-        Target::Pids(_) | Target::Tids(_) => {
+        Target::Pids(_) | Target::Tids(_) | Target::User { .. } => {
             let mut pids: Vec<u32> = roots.iter().filter_map(|&t| target::tgid_of(t)).collect();
             pids.sort_unstable();
             pids.dedup();
@@ -647,7 +786,9 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             initial_maps: initial_maps.clone(),
             final_maps: final_maps.clone(),
             initial_threads: initial_threads.clone(),
-            event: cfg.kind,
+            event: cfg.kind.clone(),
+            events: event_list.clone(),
+            cpus: cpus.clone(),
             kernel: cfg.kernel,
             start_mono_ns,
             start_unix_ns: interval_start_unix,
@@ -672,7 +813,9 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
         initial_maps,
         final_maps,
         initial_threads,
-        event: cfg.kind,
+        event: cfg.kind.clone(),
+        events: event_list,
+        cpus,
         kernel: cfg.kernel,
         start_mono_ns,
         start_unix_ns,

@@ -183,6 +183,7 @@ fn read_format() -> Result<Format> {
 #[derive(Clone, Copy, Debug)]
 struct Out {
     time: u64,
+    cpu: u16,
     pid: u32,
     tid: u32,
     chain: u32,
@@ -272,13 +273,7 @@ impl Switches {
         let mut b = Builder::new(Software::DUMMY);
         place(&mut b, at);
         b.sample_period(1)
-            .sample(
-                SampleFlag::IP
-                    | SampleFlag::TID
-                    | SampleFlag::TIME
-                    | SampleFlag::CALLCHAIN
-                    | SampleFlag::PERIOD,
-            )
+            .sample(super::session::sample_flags(cfg))
             .mmap(true)
             .mmap2(true)
             .comm(true)
@@ -299,6 +294,7 @@ impl Switches {
         let mut flags = SampleFlag::IP
             | SampleFlag::TID
             | SampleFlag::TIME
+            | SampleFlag::CPU
             | SampleFlag::CALLCHAIN
             | SampleFlag::PERIOD
             | SampleFlag::RAW;
@@ -477,6 +473,7 @@ impl Acc {
         self.stats.switch_outs += 1;
         self.outs.push(Out {
             time: s.time,
+            cpu: u16::try_from(s.cpu).unwrap_or(u16::MAX),
             pid: s.pid,
             tid: s.tid,
             chain,
@@ -508,6 +505,8 @@ impl Acc {
                     chain,
                     fallback,
                     blocked: weight,
+                    cpu: o.cpu,
+                    event: 0,
                     reason: o.reason,
                 },
             );
@@ -615,10 +614,10 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_ne_bytes(s.try_into().ok()?))
 }
 
-/// (pid, tid, time) from the `sample_id_all` trailer, which with TID|TIME is the last 16
+/// (pid, tid, time) from the `sample_id_all` trailer, which with TID|TIME|CPU is the last 24
 /// bytes of every non-sample record.
 fn trailer(b: &[u8]) -> Option<(u32, u32, u64)> {
-    let at = b.len().checked_sub(16)?;
+    let at = b.len().checked_sub(24)?;
     let pid = u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?);
     let tid = u32::from_ne_bytes(b.get(at + 4..at + 8)?.try_into().ok()?);
     Some((pid, tid, word(b, at + 8)?))
@@ -630,6 +629,7 @@ struct SwitchSample<'a> {
     pid: u32,
     tid: u32,
     time: u64,
+    cpu: u32,
     callchain: Vec<u64>,
     raw: &'a [u8],
     regs: Vec<u64>,
@@ -637,7 +637,7 @@ struct SwitchSample<'a> {
 }
 
 /// Parses a sample body (header excluded) in the layout [`Switches::open`] asks for: IP, TID,
-/// TIME, PERIOD, CALLCHAIN, RAW and, with `regs_and_stack`, REGS_USER (ABI word, then BP, SP,
+/// TIME, CPU, PERIOD, CALLCHAIN, RAW and, with `regs_and_stack`, REGS_USER (ABI word, then BP, SP,
 /// IP when it is not 0) and STACK_USER (size, data, dyn_size when size is not 0). None for a
 /// body too short for its own counts.
 fn parse_sample(b: &[u8], regs_and_stack: bool) -> Option<SwitchSample<'_>> {
@@ -645,8 +645,10 @@ fn parse_sample(b: &[u8], regs_and_stack: bool) -> Option<SwitchSample<'_>> {
     let pid = u32::from_ne_bytes(b.get(8..12)?.try_into().ok()?);
     let tid = u32::from_ne_bytes(b.get(12..16)?.try_into().ok()?);
     let time = word(b, 16)?;
-    let nr = usize::try_from(word(b, 32)?).ok()?;
-    let mut at = 40usize;
+    // CPU (u32 and a reserved u32), then PERIOD, then the callchain's length.
+    let cpu = u32::from_ne_bytes(b.get(24..28)?.try_into().ok()?);
+    let nr = usize::try_from(word(b, 40)?).ok()?;
+    let mut at = 48usize;
     if nr > b.len() / 8 {
         return None;
     }
@@ -684,6 +686,7 @@ fn parse_sample(b: &[u8], regs_and_stack: bool) -> Option<SwitchSample<'_>> {
         pid,
         tid,
         time,
+        cpu,
         callchain,
         raw,
         regs,
@@ -799,6 +802,7 @@ mod tests {
     fn out(tid: u32, time: u64, reason: u8) -> Out {
         Out {
             time,
+            cpu: 0,
             pid: 1,
             tid,
             chain: 0,
@@ -860,6 +864,7 @@ mod tests {
             7 | (9 << 32),
             555,
             1,
+            1,
             2,
             0xffff_ffff_8100_0000,
             0x1000,
@@ -870,7 +875,7 @@ mod tests {
         b.extend([5u8; 16]);
         b.extend(words(&[8]));
         let s = parse_sample(&b, true).expect("parses");
-        assert_eq!((s.pid, s.tid, s.time), (7, 9, 555));
+        assert_eq!((s.pid, s.tid, s.time, s.cpu), (7, 9, 555, 1));
         assert_eq!(s.callchain, vec![0xffff_ffff_8100_0000, 0x1000]);
         assert_eq!(s.raw.len(), 68);
         assert_eq!(s.regs, vec![11, 22, 33]);
@@ -884,9 +889,9 @@ mod tests {
 
     #[test]
     fn reads_the_trailer() {
-        let b = words(&[3 | (4 << 32), 99]);
+        let b = words(&[3 | (4 << 32), 99, 1]);
         assert_eq!(trailer(&b), Some((3, 4, 99)));
-        assert_eq!(trailer(&b[..8]), None);
+        assert_eq!(trailer(&b[..16]), None);
     }
 
     #[test]

@@ -7,69 +7,14 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
 
-use anyhow::{anyhow, bail, Result};
-use perf_event::events::{Hardware, Software};
-use perf_event::{Builder, Clock, Counter, SampleFlag, Sampler};
+use anyhow::anyhow;
+use perf_event::{Clock, Counter, SampleFlag, Sampler};
 
 use super::live_unwind::LiveUnwinder;
 use super::maps::Mapping;
 
-/// The sampling events rprof offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    /// Hardware CPU cycles.
-    Cycles,
-    /// Software timer on the CPU.
-    CpuClock,
-    /// Software timer on the task.
-    TaskClock,
-    /// Page faults.
-    PageFaults,
-}
-
-/// Names accepted by `-e`.
-pub const EVENT_NAMES: &str = "cycles, cpu-clock, task-clock, page-faults";
-
-impl EventKind {
-    /// Parses an `-e` value.
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "cycles" | "cpu-cycles" => EventKind::Cycles,
-            "cpu-clock" => EventKind::CpuClock,
-            "task-clock" => EventKind::TaskClock,
-            "page-faults" | "faults" => EventKind::PageFaults,
-            _ => bail!("unknown event `{s}`; choose one of: {EVENT_NAMES}"),
-        })
-    }
-
-    /// Name stored in the profile.
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventKind::Cycles => "cycles",
-            EventKind::CpuClock => "cpu-clock",
-            EventKind::TaskClock => "task-clock",
-            EventKind::PageFaults => "page-faults",
-        }
-    }
-
-    /// Unit of the sample periods (the weights): the clocks count nanoseconds, the other
-    /// events count themselves.
-    pub fn unit(&self) -> &'static str {
-        match self {
-            EventKind::CpuClock | EventKind::TaskClock => "ns",
-            other => other.name(),
-        }
-    }
-
-    fn builder(&self) -> Builder<'static> {
-        match self {
-            EventKind::Cycles => Builder::new(Hardware::CPU_CYCLES),
-            EventKind::CpuClock => Builder::new(Software::CPU_CLOCK),
-            EventKind::TaskClock => Builder::new(Software::TASK_CLOCK),
-            EventKind::PageFaults => Builder::new(Software::PAGE_FAULTS),
-        }
-    }
-}
+/// The event a session samples (see [`super::events`] for every name `-e` takes).
+pub use super::events::EventSpec as EventKind;
 
 /// How events are opened.
 #[derive(Clone, Debug)]
@@ -78,6 +23,11 @@ pub struct EventConfig {
     pub kind: EventKind,
     /// Samples per second.
     pub frequency: u64,
+    /// A fixed period (`-c`, or the event's own default such as 1 for tracepoints) instead of
+    /// the frequency.
+    pub period: Option<u64>,
+    /// Take user call stacks from the CPU's last branch record (`--call-graph lbr`).
+    pub lbr: bool,
     /// Sample kernel code too.
     pub kernel: bool,
     /// Ring buffer bytes per CPU.
@@ -101,6 +51,34 @@ pub struct Placement {
     pub enable_on_exec: bool,
 }
 
+/// What every sample carries: ID tells which of several events it belongs to, CPU where it
+/// ran (`-C` and `report --sort cpu`). The kernel writes them in the order IP, TID, TIME, ID,
+/// CPU, PERIOD, CALLCHAIN (see [`parse_sample_fallback`]).
+const SAMPLE_FLAGS: SampleFlag = SampleFlag::IP
+    .union(SampleFlag::TID)
+    .union(SampleFlag::TIME)
+    .union(SampleFlag::ID)
+    .union(SampleFlag::CPU)
+    .union(SampleFlag::CALLCHAIN)
+    .union(SampleFlag::PERIOD);
+
+/// The period every sample of `cfg` stands for when the samples do not carry one: a fixed
+/// period above 1 (`-c`). The kernel samples a software event or tracepoint at *every* hit
+/// when PERF_SAMPLE_PERIOD is asked for with a fixed period (it reports each hit's count as
+/// the period), so perf leaves PERIOD out with -c, and so does rprof; the weight is then the
+/// period asked for.
+pub fn fixed_period(cfg: &EventConfig) -> Option<u64> {
+    cfg.period.filter(|&p| p > 1)
+}
+
+pub(crate) fn sample_flags(cfg: &EventConfig) -> SampleFlag {
+    if fixed_period(cfg).is_some() {
+        SAMPLE_FLAGS.difference(SampleFlag::PERIOD)
+    } else {
+        SAMPLE_FLAGS
+    }
+}
+
 /// Opens one event.
 pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
     let mut b = cfg.kind.builder();
@@ -109,15 +87,13 @@ pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
     } else {
         b.observe_pid(at.pid);
     }
-    b.one_cpu(at.cpu)
-        .sample_frequency(cfg.frequency)
-        .sample(
-            SampleFlag::IP
-                | SampleFlag::TID
-                | SampleFlag::TIME
-                | SampleFlag::CALLCHAIN
-                | SampleFlag::PERIOD,
-        )
+    b.one_cpu(at.cpu);
+    match cfg.period {
+        Some(p) => b.sample_period(p),
+        None => b.sample_frequency(cfg.frequency),
+    };
+    let flags = sample_flags(cfg);
+    b.sample(flags)
         .mmap(true)
         .mmap2(true)
         .comm(true)
@@ -127,27 +103,29 @@ pub fn open(cfg: &EventConfig, at: Placement) -> io::Result<Counter> {
         .clockid(Clock::MONOTONIC)
         .inherit(at.inherit)
         .enable_on_exec(at.enable_on_exec)
-        .exclude_kernel(!cfg.kernel)
+        // An event that only fires in the kernel (a context switch, a tracepoint) would count
+        // nothing with kernel mode excluded: only its kernel frames are left out then.
+        .exclude_kernel(!cfg.kernel && !cfg.kind.fires_in_kernel())
         // Kernel frames inside a user sample are wanted only when kernel code is sampled.
         .exclude_callchain_kernel(!cfg.kernel);
+    if cfg.lbr {
+        use perf_event::SampleBranchFlag;
+        // The LBR call stack records user calls only; the kernel part still comes from the
+        // kernel's own callchain.
+        b.sample(flags | SampleFlag::BRANCH_STACK)
+            .branch_sample_type(SampleBranchFlag::USER | SampleBranchFlag::CALL_STACK)
+            .exclude_callchain_user(true);
+    }
     if let Some(bytes) = cfg.stack_bytes {
         use perf_event_open_sys::bindings::{PERF_REG_X86_BP, PERF_REG_X86_IP, PERF_REG_X86_SP};
-        b.sample(
-            SampleFlag::IP
-                | SampleFlag::TID
-                | SampleFlag::TIME
-                | SampleFlag::CALLCHAIN
-                | SampleFlag::PERIOD
-                | SampleFlag::REGS_USER
-                | SampleFlag::STACK_USER,
-        )
-        .sample_regs_user(
-            (1u64 << PERF_REG_X86_BP) | (1u64 << PERF_REG_X86_SP) | (1u64 << PERF_REG_X86_IP),
-        )
-        .sample_stack_user(bytes)
-        // Wake the drain loop at a quarter full (the kernel's default is half): the rest
-        // absorbs the drain thread's scheduling delay (see buffers.rs).
-        .wakeup_watermark(super::buffers::wakeup_bytes(cfg.buffer_bytes));
+        b.sample(flags | SampleFlag::REGS_USER | SampleFlag::STACK_USER)
+            .sample_regs_user(
+                (1u64 << PERF_REG_X86_BP) | (1u64 << PERF_REG_X86_SP) | (1u64 << PERF_REG_X86_IP),
+            )
+            .sample_stack_user(bytes)
+            // Wake the drain loop at a quarter full (the kernel's default is half): the rest
+            // absorbs the drain thread's scheduling delay (see buffers.rs).
+            .wakeup_watermark(super::buffers::wakeup_bytes(cfg.buffer_bytes));
     }
     // DWARF mode needs only the kernel part of the callchain; skipping the user frame-pointer
     // walk saves kernel time and ring-buffer bytes. With no kernel part at all the chain is
@@ -243,6 +221,10 @@ pub enum RawEvent {
         /// The sample's period: the events it stands for (ns of cpu-clock, faults, cycles),
         /// which becomes its weight.
         period: u64,
+        /// The CPU it ran on.
+        cpu: u16,
+        /// Which of the recorded events (index into the recording's list).
+        event: u8,
     },
     /// An executable mapping (boxed, like the name below: every sample is stored as this
     /// enum until the end, so its size is the rare variants' cost paid per sample).
@@ -276,6 +258,11 @@ pub enum RawEvent {
         fallback: Option<u32>,
         /// Nanoseconds off the CPU: the sample's weight.
         blocked: u64,
+        /// The CPU it was switched out on.
+        cpu: u16,
+        /// Always the recording's first event: off-CPU time joins the profile of the sampling
+        /// event it is shown with (`--wall`), not an event of its own.
+        event: u8,
         /// The state letter (`S`, `D`, `R`, ...) or the folded-short-wait code.
         reason: u8,
     },
@@ -373,6 +360,10 @@ struct OneSample<'a> {
     time: u64,
     /// PERF_SAMPLE_PERIOD: how many events this sample stands for.
     period: u64,
+    /// PERF_SAMPLE_ID: the event (the parent's id for inherited events).
+    id: u64,
+    /// PERF_SAMPLE_CPU.
+    cpu: u32,
     /// User registers (BP, SP, IP), empty when the sample has none.
     regs: Cow<'a, [u64]>,
     /// Valid bytes of the user stack copy.
@@ -382,7 +373,12 @@ struct OneSample<'a> {
 }
 
 /// Records a sample: unwound with `live` in the DWARF modes, its callchain as is otherwise.
-fn push_sample(out: &mut Collected, live: Option<&mut LiveUnwinder>, smp: &OneSample<'_>) {
+fn push_sample(
+    out: &mut Collected,
+    live: Option<&mut LiveUnwinder>,
+    smp: &OneSample<'_>,
+    event: u8,
+) {
     let (chain, fallback) = match live {
         Some(live) => {
             let chains = live.unwind_sample(smp.pid, &smp.regs, smp.stack, &smp.callchain);
@@ -404,16 +400,49 @@ fn push_sample(out: &mut Collected, live: Option<&mut LiveUnwinder>, smp: &OneSa
             chain,
             fallback,
             period: smp.period,
+            cpu: u16::try_from(smp.cpu).unwrap_or(u16::MAX),
+            event,
         },
     );
 }
 
-/// A sample body (header excluded) in the layout [`open_sampler`] asks for: IP, TID, TIME,
-/// PERIOD, CALLCHAIN and, with `regs_and_stack`, REGS_USER (BP, SP, IP: the ABI word, then the
+/// `PERF_CONTEXT_USER`: the marker before the user part of a callchain.
+const PERF_CONTEXT_USER: u64 = u64::MAX - 511;
+
+/// The callchain of an LBR sample: the kernel's chain (which excluded the user part) followed
+/// by the user stack the LBR call stack holds, as perf builds it: the user IP, then the call
+/// site (`from`) of every call still open, innermost first.
+fn lbr_callchain(
+    kernel_chain: &[u64],
+    ip: Option<u64>,
+    lbr: &[perf_event::data::BranchEntry],
+) -> Vec<u64> {
+    let mut out: Vec<u64> = kernel_chain
+        .iter()
+        .copied()
+        .take_while(|&a| a != PERF_CONTEXT_USER)
+        .collect();
+    out.push(PERF_CONTEXT_USER);
+    // A sample taken in the kernel has no user IP; the innermost open call's target stands in.
+    let user_ip = ip
+        .filter(|&a| a < 0xffff_8000_0000_0000)
+        .unwrap_or_else(|| lbr[0].to());
+    out.push(user_ip);
+    out.extend(lbr.iter().map(|b| b.from()));
+    out
+}
+
+/// A sample body (header excluded) in the layout [`open`] asks for: IP, TID, TIME, ID, CPU,
+/// PERIOD (unless `has_period` is false: a fixed period), CALLCHAIN and, with `regs_and_stack`, REGS_USER (BP, SP, IP: the ABI word, then the
 /// registers only when it is not 0) and STACK_USER (size, data, then dyn_size only when size is
 /// not 0), in the kernel's field order. `ty` is the record type; anything but a sample gives
 /// None, as does a body too short for its own counts.
-fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<OneSample<'_>> {
+fn parse_sample_fallback(
+    ty: u32,
+    bytes: &[u8],
+    regs_and_stack: bool,
+    has_period: bool,
+) -> Option<OneSample<'_>> {
     const PERF_RECORD_SAMPLE: u32 = 9;
     if ty != PERF_RECORD_SAMPLE {
         return None;
@@ -428,9 +457,17 @@ fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<
     let pid = u32::from_ne_bytes(bytes.get(8..12)?.try_into().ok()?);
     let tid = u32::from_ne_bytes(bytes.get(12..16)?.try_into().ok()?);
     let time = word(16)?;
-    let period = word(24)?;
-    let nr = usize::try_from(word(32)?).ok()?;
+    let id = word(24)?;
+    let cpu = u32::from_ne_bytes(bytes.get(32..36)?.try_into().ok()?);
     let mut at = 40usize;
+    let period = if has_period {
+        at += 8;
+        word(40)?
+    } else {
+        1
+    };
+    let nr = usize::try_from(word(at)?).ok()?;
+    at += 8;
     let mut callchain = Vec::with_capacity(nr.min(bytes.len() / 8));
     for _ in 0..nr {
         callchain.push(word(at)?);
@@ -463,6 +500,8 @@ fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<
         tid,
         time,
         period,
+        id,
+        cpu,
         regs: Cow::Owned(regs),
         stack,
         callchain: Cow::Owned(callchain),
@@ -473,17 +512,22 @@ fn parse_sample_fallback(ty: u32, bytes: &[u8], regs_and_stack: bool) -> Option<
 pub struct Session {
     samplers: Vec<Sampler>,
     others: Vec<Counter>,
+    /// Kernel event id to the index of its event in the recording (several `-e`).
+    event_of: HashMap<u64, u8>,
+    /// The weight of every sample when they carry no period (see [`fixed_period`]); the same
+    /// for every event of a session, as -c applies to all.
+    fixed_period: Option<u64>,
 }
 
 const PERF_RECORD_MISC_COMM_EXEC: u16 = 1 << 13;
 
-/// The timestamp in the `sample_id_all` trailer; with TID|TIME|PERIOD… only TID and TIME are
-/// part of the trailer, TIME last.
+/// The timestamp in the `sample_id_all` trailer: of [`SAMPLE_FLAGS`] the trailer holds TID,
+/// TIME, ID and CPU, in that order, so TIME is the third word from the end.
 fn trailer_time(bytes: &[u8]) -> u64 {
-    if bytes.len() < 8 {
+    if bytes.len() < 24 {
         return 0;
     }
-    let t = &bytes[bytes.len() - 8..];
+    let t = &bytes[bytes.len() - 24..];
     u64::from_ne_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]])
 }
 
@@ -493,7 +537,14 @@ impl Session {
         Session {
             samplers: Vec::new(),
             others: Vec::new(),
+            event_of: HashMap::new(),
+            fixed_period: None,
         }
+    }
+
+    /// Declares that samples carry no period and each stands for `period` events (`-c`).
+    pub fn set_fixed_period(&mut self, period: Option<u64>) {
+        self.fixed_period = period;
     }
 
     /// Adds an event; the first one on each CPU owns that CPU's ring buffer, the others
@@ -505,6 +556,20 @@ impl Session {
         cpu_slot: &mut HashMap<usize, usize>,
         buffer_bytes: usize,
     ) -> io::Result<()> {
+        self.add_event(counter, cpu, cpu_slot, buffer_bytes, 0)
+    }
+
+    /// [`Session::add`] for the `event`-th of several recorded events: its samples carry
+    /// that index.
+    pub fn add_event(
+        &mut self,
+        counter: Counter,
+        cpu: usize,
+        cpu_slot: &mut HashMap<usize, usize>,
+        buffer_bytes: usize,
+        event: u8,
+    ) -> io::Result<()> {
+        self.event_of.insert(counter.id(), event);
         if let Some(&i) = cpu_slot.get(&cpu) {
             let target = self.samplers[i].as_raw_fd();
             // SAFETY: both fds are perf events we opened; SET_OUTPUT takes the target fd.
@@ -586,10 +651,15 @@ impl Session {
                         // says there is none (samples of kernel threads and the idle task),
                         // and fails: parse those samples by hand rather than drop them.
                         let bytes = rec.to_contiguous();
-                        match parse_sample_fallback(rec.ty(), &bytes, live.is_some()) {
-                            Some(smp) => {
+                        let has_period = self.fixed_period.is_none();
+                        match parse_sample_fallback(rec.ty(), &bytes, live.is_some(), has_period) {
+                            Some(mut smp) => {
+                                if let Some(p) = self.fixed_period {
+                                    smp.period = p;
+                                }
                                 out.samples += 1;
-                                push_sample(out, live.as_deref_mut(), &smp);
+                                let ev = self.event_of.get(&smp.id).copied().unwrap_or(0);
+                                push_sample(out, live.as_deref_mut(), &smp, ev);
                             }
                             None => out.unparsed += 1,
                         }
@@ -604,7 +674,7 @@ impl Session {
                         };
                         let regs: &[u64] = smp.regs_user().map_or(&[], |r| &r.regs);
                         let ip_chain;
-                        let callchain = match (smp.callchain(), smp.ip()) {
+                        let mut callchain = match (smp.callchain(), smp.ip()) {
                             (Some(c), _) => c,
                             (None, Some(ip)) => {
                                 ip_chain = [ip];
@@ -612,18 +682,26 @@ impl Session {
                             }
                             (None, None) => &[],
                         };
+                        let lbr_chain;
+                        if let Some(lbr) = smp.lbr().filter(|b| !b.is_empty()) {
+                            lbr_chain = lbr_callchain(callchain, smp.ip(), lbr);
+                            callchain = &lbr_chain[..];
+                        }
                         let one = OneSample {
                             pid,
                             tid,
                             time: smp.time().unwrap_or(0),
                             // Always requested; a missing one (impossible with our
                             // sample_type) counts as one event rather than none.
-                            period: smp.period().unwrap_or(1),
+                            period: smp.period().or(self.fixed_period).unwrap_or(1),
+                            id: smp.id().unwrap_or(0),
+                            cpu: smp.cpu().unwrap_or(0),
                             regs: Cow::Borrowed(regs),
                             stack: smp.stack_user().unwrap_or(&[]),
                             callchain: Cow::Borrowed(callchain),
                         };
-                        push_sample(out, live.as_deref_mut(), &one);
+                        let ev = self.event_of.get(&one.id).copied().unwrap_or(0);
+                        push_sample(out, live.as_deref_mut(), &one, ev);
                     }
                     R::Mmap2(m) => {
                         let time = trailer_time(&rec.to_contiguous());
@@ -732,6 +810,7 @@ mod tests {
     /// The period in the test bodies: a frequency-mode cpu-clock period, distinct from every
     /// other word so reading the wrong one shows.
     const PERIOD: u64 = 1_000_250;
+    const ID: u64 = 4242;
 
     /// A sample body as the kernel writes it for our DWARF layout.
     fn body(abi: u64, regs: &[u64], stack: &[u8], dyn_size: u64) -> Vec<u8> {
@@ -740,6 +819,8 @@ mod tests {
             0x1000,
             pid_tid,
             123_456,
+            ID,
+            3, // cpu 3, reserved 0
             PERIOD,
             2,
             0xffff_ffff_8100_0000,
@@ -770,8 +851,9 @@ mod tests {
     fn fallback_parses_samples_without_user_registers() {
         // The idle task or a kernel thread: ABI 0, no registers, no stack.
         let b = body(0, &[], &[], 0);
-        let s = parse_sample_fallback(9, &b, true).expect("parsed");
+        let s = parse_sample_fallback(9, &b, true, true).expect("parsed");
         assert_eq!((s.pid, s.tid, s.time), (7, 9, 123_456));
+        assert_eq!((s.id, s.cpu), (ID, 3));
         // The period becomes the sample's weight.
         assert_eq!(s.period, PERIOD);
         assert_eq!(&*s.callchain, &[0xffff_ffff_8100_0000, 0x1000]);
@@ -782,21 +864,34 @@ mod tests {
     fn fallback_parses_registers_and_the_valid_part_of_the_stack() {
         let stack: Vec<u8> = (0..64).collect();
         let b = body(2, &[11, 22, 33], &stack, 40);
-        let s = parse_sample_fallback(9, &b, true).expect("parsed");
+        let s = parse_sample_fallback(9, &b, true, true).expect("parsed");
         assert_eq!(&*s.regs, &[11, 22, 33]);
         assert_eq!(s.stack, &stack[..40]);
     }
 
     #[test]
+    fn fallback_parses_samples_without_a_period_word() {
+        // -c: no PERIOD word between CPU and the callchain count.
+        let mut b = body(0, &[], &[], 0);
+        b.drain(40..48);
+        let s = parse_sample_fallback(9, &b, true, false).expect("parsed");
+        assert_eq!(&*s.callchain, &[0xffff_ffff_8100_0000, 0x1000]);
+        assert_eq!((s.id, s.cpu, s.period), (ID, 3, 1));
+    }
+
+    #[test]
     fn fallback_rejects_other_records_and_short_bodies() {
         let b = body(0, &[], &[], 0);
-        assert!(parse_sample_fallback(1, &b, true).is_none());
-        for cut in [0, 7, 16, 39, 47, b.len() - 1] {
-            assert!(parse_sample_fallback(9, &b[..cut], true).is_none(), "{cut}");
+        assert!(parse_sample_fallback(1, &b, true, true).is_none());
+        for cut in [0, 7, 16, 39, 47, 55, 63, b.len() - 1] {
+            assert!(
+                parse_sample_fallback(9, &b[..cut], true, true).is_none(),
+                "{cut}"
+            );
         }
         // A callchain count far beyond the body.
         let mut huge = b.clone();
-        huge[32..40].copy_from_slice(&u64::MAX.to_ne_bytes());
-        assert!(parse_sample_fallback(9, &huge, true).is_none());
+        huge[48..56].copy_from_slice(&u64::MAX.to_ne_bytes());
+        assert!(parse_sample_fallback(9, &huge, true, true).is_none());
     }
 }

@@ -96,3 +96,71 @@ pub fn all_pids() -> Vec<u32> {
         })
         .unwrap_or_default()
 }
+
+/// The user `-u` names: a user name (looked up through the system's user database, so NSS
+/// users count too) or a numeric uid, as perf accepts. Returns the uid and a name to show.
+pub fn resolve_user(user: &str) -> anyhow::Result<(u32, String)> {
+    let user = user.trim();
+    if let Ok(uid) = user.parse::<u32>() {
+        return Ok((uid, user_name(uid).unwrap_or_else(|| user.to_string())));
+    }
+    let c = std::ffi::CString::new(user)
+        .map_err(|_| anyhow::anyhow!("-u {user:?}: not a user name"))?;
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid out-parameter for getpwnam_r.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut res: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and buf outlives the strings it holds.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            c.as_ptr(),
+            &mut pw,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut res,
+        )
+    };
+    if rc != 0 || res.is_null() {
+        anyhow::bail!("-u {user}: no such user (give a user name or a numeric uid)");
+    }
+    Ok((pw.pw_uid, user.to_string()))
+}
+
+/// The name of `uid`, when the user database has one.
+fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: as in resolve_user.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut res: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and buf outlives the strings it holds.
+    let rc =
+        unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut res) };
+    if rc != 0 || res.is_null() || pw.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into buf, NUL-terminated by getpwuid_r.
+    let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// Every live process whose real uid is `uid` (as perf's `-u`, which reads the owner of
+/// each /proc entry), rprof itself excepted.
+pub fn pids_of_user(uid: u32) -> Vec<u32> {
+    let me = std::process::id();
+    let mut out: Vec<u32> = all_pids()
+        .into_iter()
+        .filter(|&p| p != me && process_alive(p))
+        .filter(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("Uid:"))
+                        .and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok())
+                })
+                == Some(uid)
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}

@@ -24,6 +24,8 @@ pub enum SortKey {
     Line,
     /// Code address: one row per distinct address, unsymbolized ones included.
     Address,
+    /// The CPU the samples ran on (rprof recordings), as `perf report --sort cpu`.
+    Cpu,
 }
 
 /// One row of the report.
@@ -158,7 +160,7 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> ((String, String), Optio
             ((name, module_short), None)
         }
         // Thread rows are keyed by sample, not frame (see `compute`); the name is a fallback.
-        SortKey::Thread => ((function.to_string(), module_short), None),
+        SortKey::Thread | SortKey::Cpu => ((function.to_string(), module_short), None),
     }
 }
 
@@ -176,11 +178,15 @@ pub fn compute(p: &Profile, sort: SortKey, limit: usize, percent_limit: f64) -> 
     let total_weight = p.total_weight();
     let mut acc: HashMap<(String, String), Acc> = HashMap::default();
     let mut addresses: HashMap<(String, String), Vec<String>> = HashMap::default();
-    if sort == SortKey::Thread {
-        for s in &p.samples {
-            let e = acc
-                .entry((p.thread_label(s.thread), String::new()))
-                .or_default();
+    if matches!(sort, SortKey::Thread | SortKey::Cpu) {
+        let cpus = (p.sample_cpus.len() == p.samples.len()).then_some(&p.sample_cpus);
+        for (i, s) in p.samples.iter().enumerate() {
+            let label = if sort == SortKey::Cpu {
+                cpus.map_or_else(|| "unknown CPU".to_string(), |c| format!("cpu {}", c[i]))
+            } else {
+                p.thread_label(s.thread)
+            };
+            let e = acc.entry((label, String::new())).or_default();
             let n = sample_count(p, s.weight);
             e.total += s.weight;
             e.self_ += s.weight;
@@ -387,6 +393,7 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
         SortKey::Function => "Function",
         SortKey::Module => "Module",
         SortKey::Thread => "Thread",
+        SortKey::Cpu => "CPU",
         SortKey::Line => "Source line",
         SortKey::Address => "Address",
     };

@@ -28,6 +28,9 @@ pub const MAX_STACK_BYTES: u32 = 65528;
 pub enum CallGraph {
     /// Frame-pointer chains walked by the kernel.
     Fp,
+    /// User call stacks from the CPU's last branch record (Intel LBR call-stack mode): no
+    /// frame pointers or stack copies needed, depth limited by the LBR (16 to 32 calls).
+    Lbr,
     /// Copy the user stack and unwind with DWARF CFI while recording.
     Dwarf {
         /// Bytes of user stack copied per sample (a multiple of 8, at most
@@ -65,6 +68,7 @@ impl CallGraph {
         };
         match (mode, arg) {
             ("fp", None) => Ok(CallGraph::Fp),
+            ("lbr", None) => Ok(CallGraph::Lbr),
             ("auto", a) => Ok(CallGraph::Auto {
                 stack_bytes: stack_bytes(a)?,
             }),
@@ -72,7 +76,7 @@ impl CallGraph {
                 stack_bytes: stack_bytes(a)?,
             }),
             _ => bail!(
-                "unknown --call-graph mode `{s}`; choose fp, dwarf[,STACK_BYTES] or auto[,STACK_BYTES]"
+                "unknown --call-graph mode `{s}`; choose fp, dwarf[,STACK_BYTES], auto[,STACK_BYTES] or lbr"
             ),
         }
     }
@@ -80,7 +84,7 @@ impl CallGraph {
     /// Bytes of user stack copied per sample; None for frame pointers only.
     pub fn stack_bytes(&self) -> Option<u32> {
         match self {
-            CallGraph::Fp => None,
+            CallGraph::Fp | CallGraph::Lbr => None,
             CallGraph::Dwarf { stack_bytes } | CallGraph::Auto { stack_bytes } => {
                 Some(*stack_bytes)
             }
@@ -91,6 +95,7 @@ impl CallGraph {
     pub fn name(&self) -> &'static str {
         match self {
             CallGraph::Fp => "fp",
+            CallGraph::Lbr => "lbr",
             CallGraph::Dwarf { .. } => "dwarf",
             CallGraph::Auto { .. } => "auto",
         }
@@ -118,7 +123,9 @@ mod tests {
         );
         assert!(CallGraph::parse("dwarf,4").is_err());
         assert!(CallGraph::parse("dwarf,x").is_err());
-        assert!(CallGraph::parse("lbr").is_err());
+        assert_eq!(CallGraph::parse("lbr").ok(), Some(CallGraph::Lbr));
+        assert!(CallGraph::parse("lbr,8").is_err());
+        assert!(CallGraph::parse("branch").is_err());
     }
 }
 
