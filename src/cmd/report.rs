@@ -60,8 +60,8 @@ pub struct ReportArgs {
     /// its Total and Self (pprof's -peek, perf's caller graph).
     #[arg(long, value_name = "REGEX", help_heading = "Views")]
     pub callers: Option<String>,
-    /// For each function matching REGEX: its callees with the weight through each edge
-    /// (with --callers too: both, around the function).
+    /// For each function matching REGEX: its callees with the weight through each edge; given
+    /// with the same REGEX as callers, both are shown around the function.
     #[arg(long, value_name = "REGEX", help_heading = "Views")]
     pub callees: Option<String>,
     /// The call tree from the roots, indented, with Total and Self per node (see

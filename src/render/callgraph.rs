@@ -281,8 +281,8 @@ pub fn to_text(g: &CallGraph, header: &[String], callers: bool, callees: bool) -
         let _ = writeln!(out, "\n{rule}");
         let _ = writeln!(
             out,
-            "{:>8} {:>8} {:>9}  {}",
-            "Edge%", "Of fn%", "Samples", "function  (<- caller, -> callee)"
+            "{:>8} {:>8} {:>9}  function  (<- caller, -> callee)",
+            "Edge%", "Of fn%", "Samples"
         );
         if callers {
             edges(&mut out, &f.callers, "<-");

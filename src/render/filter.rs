@@ -402,7 +402,7 @@ impl Filter {
                 let th = &p.threads[s.thread.0 as usize];
                 let time_ok = match (self.time, s.time) {
                     (None, _) => true,
-                    (Some((from, to)), Some(t)) => t >= from && to.is_none_or(|to| t < to),
+                    (Some((from, to)), Some(t)) => t >= from && to.map_or(true, |to| t < to),
                     (Some(_), None) => false,
                 };
                 if !pass(time_ok, &mut stage, &mut reached)
@@ -689,7 +689,7 @@ mod tests {
         let mut p = Profile::new();
         let libc = p.add_module("/lib/x86_64-linux-gnu/libc.so.6", vec![]);
         let prog = p.add_module("/usr/bin/prog", vec![]);
-        let mut fr = |p: &mut Profile, name: &str, m| {
+        let fr = |p: &mut Profile, name: &str, m| {
             let mut f = crate::profile::Frame::named(p.intern(name));
             f.module = Some(m);
             p.add_frame(f)
