@@ -66,7 +66,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l callers -d 'For e
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l callees -d 'For each function matching REGEX: its callees with the weight through each edge; given with the same REGEX as callers, both are shown around the function' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l depth -d 'With --tree: show at most N levels' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l list -d 'The source of each function matching REGEX with Self and Total per line (pprof\'s -list), read from the file the debug info names' -r
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). Filters run in this order: --time, --pid, --tid, --comm, --module, --focus, --ignore, --hide, --collapse-recursion' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide, collapse-recursion' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l ignore -d 'Drop samples with a function matching REGEX anywhere on the stack (pprof\'s -ignore)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l hide -d 'Remove frames whose function matches REGEX from the stacks, keeping the samples (their weight moves to the caller; pprof\'s -hide). A sample left with no frame is dropped' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
@@ -89,7 +89,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l push-queue -d 'Mo
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s o -l output -d 'Write the report to FILE instead of stdout' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l no-children -d 'Self only, ordered by it (perf\'s default without -g): rows that never ran themselves are left out'
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l tree -d 'The call tree from the roots, indented, with Total and Self per node (see --percent-limit, --depth, --inverted)'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l tree -d 'The call tree from the roots, indented, with Total and Self per node; pruned by the percent limit and the depth, bottom-up when inverted'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l inverted -d 'With --tree: from the innermost frames out to their callers (bottom-up)'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l collapse-recursion -d 'Merge directly recursive calls of a function into one frame'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -100,7 +100,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l subtitle -d '
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l colors -d 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l minwidth -d 'Omit frames narrower than this many pixels' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l width -d 'Width of the image in pixels' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). Filters run in this order: --time, --pid, --tid, --comm, --module, --focus, --ignore, --hide, --collapse-recursion' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide, collapse-recursion' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l ignore -d 'Drop samples with a function matching REGEX anywhere on the stack (pprof\'s -ignore)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l hide -d 'Remove frames whose function matches REGEX from the stacks, keeping the samples (their weight moves to the caller; pprof\'s -hide). A sample left with no frame is dropped' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
@@ -135,7 +135,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l title -d 'Title of 
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l width -d 'Which weight sets a frame\'s width in the graph; the colour always shows the change. `max` (the default) keeps every stack of either input visible; `after` (inferno\'s choice) hides what vanished, `before` hides what is new' -r -f -a "before\t'BEFORE\'s weight: what shrank or vanished stays visible, what is new has no width'
 after\t'AFTER\'s weight (inferno\'s and difffolded.pl\'s own choice): what vanished has no width'
 max\t'The larger of the two: every stack of either input keeps a width'"
-complete -c rprof -n "__fish_rprof_using_subcommand diff" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). Filters run in this order: --time, --pid, --tid, --comm, --module, --focus, --ignore, --hide, --collapse-recursion' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide, collapse-recursion' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l ignore -d 'Drop samples with a function matching REGEX anywhere on the stack (pprof\'s -ignore)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l hide -d 'Remove frames whose function matches REGEX from the stacks, keeping the samples (their weight moves to the caller; pprof\'s -hide). A sample left with no frame is dropped' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l tid -d 'Only samples of these threads (comma-separated tids)' -r

@@ -64,8 +64,8 @@ pub struct ReportArgs {
     /// with the same REGEX as callers, both are shown around the function.
     #[arg(long, value_name = "REGEX", help_heading = "Views")]
     pub callees: Option<String>,
-    /// The call tree from the roots, indented, with Total and Self per node (see
-    /// --percent-limit, --depth, --inverted).
+    /// The call tree from the roots, indented, with Total and Self per node; pruned by the
+    /// percent limit and the depth, bottom-up when inverted.
     #[arg(long, help_heading = "Views")]
     pub tree: bool,
     /// With --tree: from the innermost frames out to their callers (bottom-up).

@@ -35,8 +35,8 @@ pub const STAGES: &[&str] = &[
 #[derive(Args, Debug, Clone, Default)]
 pub struct FilterArgs {
     /// Keep only samples with a function matching REGEX anywhere on the stack (pprof's -focus).
-    /// Filters run in this order: --time, --pid, --tid, --comm, --module, --focus, --ignore,
-    /// --hide, --collapse-recursion.
+    /// The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide,
+    /// collapse-recursion.
     #[arg(long, value_name = "REGEX", help_heading = "Filters")]
     pub focus: Option<String>,
     /// Drop samples with a function matching REGEX anywhere on the stack (pprof's -ignore).
