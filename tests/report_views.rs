@@ -474,3 +474,75 @@ fn list_shows_the_hot_line_of_a_real_program() {
     ]);
     assert!(text.contains("/* HOT_LINE */"), "{text}");
 }
+
+/// Edges of `go tool pprof -peek` for one function: (callers, callees) as name -> ms.
+type PeekEdges = (
+    std::collections::BTreeMap<String, f64>,
+    std::collections::BTreeMap<String, f64>,
+);
+
+fn go_peek(file: &std::path::Path, func: &str) -> PeekEdges {
+    let out = Command::new("go")
+        .args(["tool", "pprof", "-nodefraction=0", "-edgefraction=0", "-peek"])
+        .arg(format!("^{func}$"))
+        .arg(file)
+        .output()
+        .expect("run go tool pprof");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (mut callers, mut callees) = (Default::default(), Default::default());
+    let mut seen_fn = false;
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once('|') else {
+            continue;
+        };
+        let name = right.trim().replace(" (inline)", "");
+        let nums: Vec<&str> = left.split_whitespace().collect();
+        if nums.len() > 2 {
+            // The function's own line: flat, flat%, sum%, cum, cum%.
+            seen_fn = name == func;
+            continue;
+        }
+        let Some(ms) = nums.first().and_then(|v| v.strip_suffix("ms")) else {
+            continue;
+        };
+        let ms: f64 = ms.parse().expect("ms");
+        let side: &mut std::collections::BTreeMap<String, f64> =
+            if seen_fn { &mut callees } else { &mut callers };
+        side.insert(name, ms);
+    }
+    (callers, callees)
+}
+
+#[test]
+fn callers_and_callees_agree_with_go_tool_pprof_peek() {
+    if !live("go (golang-go)", have("go")) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let pb = dir.path().join("cg.pb.gz");
+    ok(&["report", DATA, "--format", "pprof", "-o", pb.to_str().expect("utf-8")]);
+    for func in ["work", "walk", "compute", "render", "main", "leaf"] {
+        let v = json(&[
+            "report", DATA, "--callers", &format!("^{func}$"), "--callees", &format!("^{func}$"),
+        ]);
+        let f = &v["functions"][0];
+        // pprof leaves out a function's edges to itself and the edge from the root.
+        let ours = |side: &str| -> std::collections::BTreeMap<String, f64> {
+            f[side]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .filter(|e| e["name"] != func && e["name"] != "[root]")
+                .map(|e| {
+                    (
+                        e["name"].as_str().expect("name").to_string(),
+                        e["weight"].as_u64().expect("w") as f64 / 1e6,
+                    )
+                })
+                .collect()
+        };
+        let (gc, ge) = go_peek(&pb, func);
+        assert_eq!((ours("callers"), ours("callees")), (gc, ge), "{func}");
+    }
+}
