@@ -63,8 +63,9 @@ pub struct Tree {
 
 #[derive(Default)]
 struct Build {
-    children: HashMap<(String, String), usize>,
-    key: (String, String),
+    /// Index into the key table.
+    key: u32,
+    children: Vec<usize>,
     total: u64,
     self_: u64,
     n: u64,
@@ -90,8 +91,14 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
         e.0 += s.weight;
         e.1 += sample_count(p, s.weight);
     }
-    // Node 0 is a virtual root above the real ones.
+    // Node 0 is a virtual root above the real ones. Keys (function label, module) are
+    // interned once per frame id: building strings per frame of every stack would cost more
+    // than the walk itself on large profiles.
     let mut nodes: Vec<Build> = vec![Build::default()];
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut key_index: HashMap<(String, String), u32> = HashMap::default();
+    let mut frame_key: HashMap<crate::profile::FrameId, u32> = HashMap::default();
+    let mut child: HashMap<(usize, u32), usize> = HashMap::default();
     let mut stacks: Vec<(Option<StackId>, (u64, u64))> = by_stack.into_iter().collect();
     stacks.sort_by_key(|(s, _)| s.map(|x| x.0));
     for (stack, (w, n)) in stacks {
@@ -104,16 +111,24 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
         }
         let mut cur = 0usize;
         for f in &frames {
-            let k = (function_label(p, *f), short_module(p, *f));
-            let next = match nodes[cur].children.get(&k) {
+            let k = *frame_key.entry(*f).or_insert_with(|| {
+                let k = (function_label(p, *f), short_module(p, *f));
+                let id = keys.len() as u32;
+                *key_index.entry(k.clone()).or_insert_with(|| {
+                    keys.push(k);
+                    id
+                })
+            });
+            let next = match child.get(&(cur, k)) {
                 Some(&i) => i,
                 None => {
                     nodes.push(Build {
-                        key: k.clone(),
+                        key: k,
                         ..Build::default()
                     });
                     let i = nodes.len() - 1;
-                    nodes[cur].children.insert(k, i);
+                    nodes[cur].children.push(i);
+                    child.insert((cur, k), i);
                     i
                 }
             };
@@ -125,17 +140,18 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
     }
     fn emit(
         nodes: &[Build],
+        keys: &[(String, String)],
         i: usize,
         depth: usize,
         o: &TreeOptions,
         total: u64,
     ) -> (Vec<TreeNode>, usize) {
-        let mut kids: Vec<usize> = nodes[i].children.values().copied().collect();
+        let mut kids: Vec<usize> = nodes[i].children.clone();
         kids.sort_by(|a, b| {
             nodes[*b]
                 .total
                 .cmp(&nodes[*a].total)
-                .then_with(|| nodes[*a].key.cmp(&nodes[*b].key))
+                .then_with(|| keys[nodes[*a].key as usize].cmp(&keys[nodes[*b].key as usize]))
         });
         let mut out = Vec::new();
         let mut omitted = 0;
@@ -145,10 +161,11 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
                 omitted += 1;
                 continue;
             }
-            let (children, om) = emit(nodes, k, depth + 1, o, total);
+            let (children, om) = emit(nodes, keys, k, depth + 1, o, total);
+            let (name, module) = &keys[b.key as usize];
             out.push(TreeNode {
-                name: b.key.0.clone(),
-                module: b.key.1.clone(),
+                name: name.clone(),
+                module: module.clone(),
                 total: b.total,
                 total_pct: pct(b.total, total),
                 self_: b.self_,
@@ -160,7 +177,7 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
         }
         (out, omitted)
     }
-    let (roots, omitted) = emit(&nodes, 0, 0, o, total_weight);
+    let (roots, omitted) = emit(&nodes, &keys, 0, 0, o, total_weight);
     Tree {
         inverted: o.inverted,
         total_weight,
