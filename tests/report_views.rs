@@ -483,12 +483,22 @@ type PeekEdges = (
 
 fn go_peek(file: &std::path::Path, func: &str) -> PeekEdges {
     let out = Command::new("go")
-        .args(["tool", "pprof", "-nodefraction=0", "-edgefraction=0", "-peek"])
+        .args([
+            "tool",
+            "pprof",
+            "-nodefraction=0",
+            "-edgefraction=0",
+            "-peek",
+        ])
         .arg(format!("^{func}$"))
         .arg(file)
         .output()
         .expect("run go tool pprof");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let (mut callers, mut callees) = (Default::default(), Default::default());
     let mut seen_fn = false;
@@ -521,10 +531,22 @@ fn callers_and_callees_agree_with_go_tool_pprof_peek() {
     }
     let dir = tempfile::tempdir().expect("tmp");
     let pb = dir.path().join("cg.pb.gz");
-    ok(&["report", DATA, "--format", "pprof", "-o", pb.to_str().expect("utf-8")]);
+    ok(&[
+        "report",
+        DATA,
+        "--format",
+        "pprof",
+        "-o",
+        pb.to_str().expect("utf-8"),
+    ]);
     for func in ["work", "walk", "compute", "render", "main", "leaf"] {
         let v = json(&[
-            "report", DATA, "--callers", &format!("^{func}$"), "--callees", &format!("^{func}$"),
+            "report",
+            DATA,
+            "--callers",
+            &format!("^{func}$"),
+            "--callees",
+            &format!("^{func}$"),
         ]);
         let f = &v["functions"][0];
         // pprof leaves out a function's edges to itself and the edge from the root.

@@ -445,7 +445,10 @@ mod tests {
         assert_eq!(w, [(10, 0, 8), (11, 0, 2)]);
         let text = to_text(&l, &[]);
         assert!(text.contains("c line 10"), "{text}");
-        assert!(text.contains("c line 13\n") && !text.contains("c line 14"), "{text}");
+        assert!(
+            text.contains("c line 13\n") && !text.contains("c line 14"),
+            "{text}"
+        );
     }
 
     #[test]
