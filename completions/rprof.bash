@@ -145,7 +145,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__diff)
-            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --sample-index --event --title --width --allow-mismatch --help --version"
+            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --sample-index --event --title --width --allow-mismatch --focus --ignore --hide --tid --comm --module --collapse-recursion --time --pid --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,6 +187,38 @@ _rprof() {
                     COMPREPLY=($(compgen -W "before after max" -- "${cur}"))
                     return 0
                     ;;
+                --focus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hide)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -195,7 +227,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__flamegraph)
-            opts="-o -p -a -C -u -d -F -c -e -g -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --tid --collapse-recursion --folded --snapshot --sample-index --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --help --version"
+            opts="-o -p -a -C -u -d -F -c -e -g -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --hide --tid --comm --module --collapse-recursion --time --folded --snapshot --sample-index --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --off-cpu --wall --min-block --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,7 +269,23 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hide)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -306,6 +354,10 @@ _rprof() {
                     return 0
                     ;;
                 --call-graph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-block)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -539,7 +591,7 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__record)
-            opts="-p -a -C -u -d -F -c -e -g -t -o -h -V --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --tid --push --push-format --app --label --push-queue --interval --output --help --version"
+            opts="-p -a -C -u -d -F -c -e -g -t -o -h -V --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --off-cpu --wall --min-block --tid --push --push-format --app --label --push-queue --interval --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,6 +657,10 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --min-block)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -653,14 +709,14 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__report)
-            opts="-o -h -V --sort --limit --percent-limit --tid --format --snapshot --sample-index --push --push-format --app --label --push-queue --output --event --help --version"
+            opts="-o -h -V --sort --limit --percent-limit --no-children --callers --callees --tree --inverted --depth --list --focus --ignore --hide --tid --comm --module --collapse-recursion --time --pid --format --snapshot --sample-index --push --push-format --app --label --push-queue --output --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --sort)
-                    COMPREPLY=($(compgen -W "function module thread line address cpu" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "function module thread line address pid comm cpu" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -671,7 +727,51 @@ _rprof() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --callers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callees)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --list)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --focus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hide)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -770,7 +870,7 @@ _rprof() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto perf ptrace" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto bpf perf ptrace" -- "${cur}"))
                     return 0
                     ;;
                 --from-log)

@@ -44,6 +44,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -s F -l freq -d 'Sam
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s c -l count -d 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s e -l event -d 'Events to sample, perf\'s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU\'s last branch record, on Intel CPUs that have one)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l min-block -d 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread\'s are summed under one `[off-cpu: short waits]` frame' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s t -l tid -d 'Sample only these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l push -d 'Upload pprof profiles to this Pyroscope or Parca server (base URL, e.g. http://localhost:4040)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l push-format -d 'The server\'s API' -r -f -a "pyroscope\t'Grafana Pyroscope: `POST URL/ingest?name=APP{labels}&from=&until=&format=pprof`'
@@ -55,18 +56,33 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -l interval -d 'With
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s o -l output -d 'Data file to write; an existing one is kept as FILE.old' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l off-cpu -d 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
+complete -c rprof -n "__fish_rprof_using_subcommand record" -l wall -d 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread\'s shares are of its wall-clock time'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s g -d 'Frame-pointer call graphs, as perf\'s -g (the same as --call-graph fp)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address) or cpu (the CPU samples ran on, for rprof recordings)' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by these keys, comma-separated (`--sort module,function`, as perf\'s --sort): function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address), pid, comm, cpu (the CPU samples ran on, for rprof recordings). perf\'s names (sym, dso, srcline, tid) work too' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
 module\t'Module (executable or shared library)'
 thread\t'Thread'
 line\t'Source file and line (function name where unknown)'
 address\t'Code address: one row per distinct address, unsymbolized ones included'
+pid\t'Process (`pid:name`)'
+comm\t'Command name of the thread (`comm`)'
 cpu\t'The CPU the samples ran on (rprof recordings), as `perf report --sort cpu`'"
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l limit -d 'Show at most N rows' -r
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l percent-limit -d 'Hide rows whose Total is below P percent' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l limit -d 'Show at most N rows (with --callers, --callees, --list: N functions)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l percent-limit -d 'Hide rows whose Total (Self with --no-children) is below P percent; with --tree, nodes below P percent of the whole' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l callers -d 'For each function matching REGEX: its callers with the weight through each edge, and its Total and Self (pprof\'s -peek, perf\'s caller graph)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l callees -d 'For each function matching REGEX: its callees with the weight through each edge; given with the same REGEX as callers, both are shown around the function' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l depth -d 'With --tree: show at most N levels' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l list -d 'The source of each function matching REGEX with Self and Total per line (pprof\'s -list), read from the file the debug info names' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide, collapse-recursion' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l ignore -d 'Drop samples with a function matching REGEX anywhere on the stack (pprof\'s -ignore)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l hide -d 'Remove frames whose function matches REGEX from the stacks, keeping the samples (their weight moves to the caller; pprof\'s -hide). A sample left with no frame is dropped' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l comm -d 'Only samples of threads or processes with one of these command names (comma-separated, exact, as perf\'s --comms)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l module -d 'Only samples whose innermost frame is in a module (executable or library) whose path or file name matches REGEX (as perf\'s --dsos)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l pid -d 'Only samples of these processes (comma-separated pids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l format -d 'Output format' -r -f -a "text\t'A table for people'
 json\t'The header and rows as JSON'
 folded\t'Folded stacks, for `rprof flamegraph -` and other tools'
@@ -81,6 +97,10 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l label -d 'A label
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l push-queue -d 'Most unsent intervals kept while the server is unreachable (older ones are dropped and counted)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s o -l output -d 'Write the report to FILE instead of stdout' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l no-children -d 'Self only, ordered by it (perf\'s default without -g): rows that never ran themselves are left out'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l tree -d 'The call tree from the roots, indented, with Total and Self per node; pruned by the percent limit and the depth, bottom-up when inverted'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l inverted -d 'With --tree: from the innermost frames out to their callers (bottom-up)'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l collapse-recursion -d 'Merge directly recursive calls of a function into one frame'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
@@ -89,9 +109,13 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l subtitle -d '
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l colors -d 'Colour palette: hot, mem, io, wakeup, java, js, perl, python, rust, red, green, blue, aqua, yellow, purple, orange' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l minwidth -d 'Omit frames narrower than this many pixels' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l width -d 'Width of the image in pixels' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l focus -d 'Keep only stacks with a function matching this regex' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l ignore -d 'Drop stacks with a function matching this regex' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide, collapse-recursion' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l ignore -d 'Drop samples with a function matching REGEX anywhere on the stack (pprof\'s -ignore)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l hide -d 'Remove frames whose function matches REGEX from the stacks, keeping the samples (their weight moves to the caller; pprof\'s -hide). A sample left with no frame is dropped' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l comm -d 'Only samples of threads or processes with one of these command names (comma-separated, exact, as perf\'s --comms)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l module -d 'Only samples whose innermost frame is in a module (executable or library) whose path or file name matches REGEX (as perf\'s --dsos)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l snapshot -d 'For massif input: the snapshot to draw (default: the peak)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l sample-index -d 'For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default as `go tool pprof` chooses)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s p -l pid -d 'Attach to these processes (comma-separated), every thread, including threads and children created later' -r
@@ -102,6 +126,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s F -l freq -d 
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s c -l count -d 'Sample once every COUNT events (a fixed period) instead of at a frequency; with -e page-faults, one sample per COUNT faults' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s e -l event -d 'Events to sample, perf\'s names (repeat -e or separate with commas to record several together; each view then shows one, chosen with --event): hardware (cycles, instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses, LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows what this machine supports. Default: cycles when the hardware counts it, else cpu-clock' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l call-graph -d 'How to unwind user stacks: auto (DWARF from a copied stack, falling back to the frame-pointer chain where DWARF stops early), dwarf[,STACK_BYTES] (DWARF only; bytes of stack copied per sample, default and maximum 65528), fp (frame-pointer chains walked by the kernel: cheapest, but truncated or wrong for code built without frame pointers), or lbr (user stacks from the CPU\'s last branch record, on Intel CPUs that have one)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l min-block -d 'Off-CPU and wall-clock modes: waits shorter than this (e.g. 100us, 1ms) keep no stack; each thread\'s are summed under one `[off-cpu: short waits]` frame' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l inverted -d 'Draw an icicle graph: roots at the top, growing down'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l reverse -d 'Reverse every stack before merging, so callers sit on top of their callees'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l flamechart -d 'Flame chart: samples in time order instead of merged alphabetically (needs timestamps)'
@@ -110,6 +135,8 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l collapse-recu
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l folded -d 'Write folded stacks instead of SVG (default output then stdout)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s a -l all-cpus -d 'Sample the whole system (every CPU, every process)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l off-cpu -d 'Off-CPU profile: for every context switch away from a target thread, the stack where it blocked (kernel and user) weighted by the ns until it ran again, with an `[off-cpu: S|D|...]` leaf giving the thread state. Runnable waits for a CPU are left out (the wall-clock mode keeps them). Uses the sched:sched_switch tracepoint; no BPF needed'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l wall -d 'Wall-clock profile: on-CPU cpu-clock samples and all off-CPU time (runqueue waits included, as `[off-cpu: R]`) in one profile, both in ns, so each thread\'s shares are of its wall-clock time'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s g -d 'Frame-pointer call graphs, as perf\'s -g (the same as --call-graph fp)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s V -l version -d 'Print version'
@@ -124,10 +151,19 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l title -d 'Title of 
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l width -d 'Which weight sets a frame\'s width in the graph; the colour always shows the change. `max` (the default) keeps every stack of either input visible; `after` (inferno\'s choice) hides what vanished, `before` hides what is new' -r -f -a "before\t'BEFORE\'s weight: what shrank or vanished stays visible, what is new has no width'
 after\t'AFTER\'s weight (inferno\'s and difffolded.pl\'s own choice): what vanished has no width'
 max\t'The larger of the two: every stack of either input keeps a width'"
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l focus -d 'Keep only samples with a function matching REGEX anywhere on the stack (pprof\'s -focus). The filters run in this order: time, pid, tid, comm, module, focus, ignore, hide, collapse-recursion' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l ignore -d 'Drop samples with a function matching REGEX anywhere on the stack (pprof\'s -ignore)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l hide -d 'Remove frames whose function matches REGEX from the stacks, keeping the samples (their weight moves to the caller; pprof\'s -hide). A sample left with no frame is dropped' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l comm -d 'Only samples of threads or processes with one of these command names (comma-separated, exact, as perf\'s --comms)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l module -d 'Only samples whose innermost frame is in a module (executable or library) whose path or file name matches REGEX (as perf\'s --dsos)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l pid -d 'Only samples of these processes (comma-separated pids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Compare raw weights instead of scaling BEFORE to AFTER\'s total (the default for heap profiles, whose bytes are absolute amounts)'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l normalize -d 'Scale BEFORE\'s weights to AFTER\'s total before comparing (the default, except for two heap profiles in bytes); the factor is printed'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l negate -d 'Swap the colours: red for what shrank, blue for what grew'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l allow-mismatch -d 'Compare inputs of different events or weight units (cpu-clock against page-faults, ns against samples) with a warning instead of refusing: only the shares then mean something'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l collapse-recursion -d 'Merge directly recursive calls of a function into one frame'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s p -l pid -d 'Trace these running processes (every thread, later threads and forked children)' -r
@@ -141,8 +177,9 @@ max\t'Largest single call, largest first'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l format -d 'Output format' -r -f -a "text\t'strace -c style tables'
 json\t'One JSON document'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -s o -l output -d 'Write the summary to FILE instead of stdout' -r -F
-complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'perf when the raw_syscalls tracepoints open, else ptrace'
-perf\t'raw_syscalls tracepoints through perf_event_open (low overhead)'
+complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l backend -d 'Tracing backend' -r -f -a "auto\t'bpf where BPF loads, else perf when the raw_syscalls tracepoints open, else ptrace (each fallback says why)'
+bpf\t'In-kernel counts and latency histograms in BPF maps (lowest overhead, nothing lost)'
+perf\t'raw_syscalls tracepoints through perf_event_open, every call through a ring buffer (exact latencies per call; loses records when the reader falls behind)'
 ptrace\t'ptrace syscall stops (works without tracefs or perf permissions; slow, like strace)'"
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l from-log -d 'Summarise an existing `strace -f -T` log instead of tracing (`-` reads standard input)' -r -F
 complete -c rprof -n "__fish_rprof_using_subcommand strace-summary" -l per-thread -d 'One table per thread, with its name'

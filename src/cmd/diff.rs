@@ -14,6 +14,7 @@ use crate::profile::detect::{self, LoadOptions, Loaded};
 use crate::profile::folded::LineBuf;
 use crate::profile::stack_counts::{self, StackCounts};
 use crate::render::diff::{self, DiffOptions, Totals, WidthBasis};
+use crate::render::filter::{Filter, FilterArgs, PidFilterArgs};
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
 /// Output format of the change table.
@@ -84,6 +85,12 @@ pub struct DiffArgs {
     /// something.
     #[arg(long)]
     pub allow_mismatch: bool,
+    /// Filters, applied to both inputs the same way before comparing.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Only samples of these processes (comma-separated pids), in both inputs.
+    #[command(flatten)]
+    pub pid: PidFilterArgs,
 }
 
 impl DiffArgs {
@@ -113,7 +120,8 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     let before = detect::read_input(&args.before).map(|r| (r, t0.elapsed()));
     let t1 = Instant::now();
     let after = detect::read_input(&args.after).map(|r| (r, t1.elapsed()));
-    if let (Ok(((bn, bb), _)), Ok(((an, ab), _))) = (&before, &after) {
+    let filter = Filter::from_args(&args.filter, &args.pid.pid)?;
+    if let (true, Ok(((bn, bb), _)), Ok(((an, ab), _))) = (filter.is_noop(), &before, &after) {
         if let (Some(bt), Some(at)) = (folded_text(bb), folded_text(ab)) {
             return run_folded(&args, (bn, bt), (an, at));
         }
@@ -132,8 +140,11 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
             Err(p) => std::panic::resume_unwind(p),
         }
     });
-    let (b, a) = (b?, a?);
+    let (mut b, mut a) = (b?, a?);
     check_comparable(&b, &a, args.allow_mismatch)?;
+    if !filter.is_noop() {
+        filter_both(&filter, &mut b, &mut a)?;
+    }
     let (bu, au) = (b.profile.unit(), a.profile.unit());
     let o = DiffOptions {
         normalize: args.normalize(bu, au),
@@ -149,6 +160,30 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     finish(&args, (&b.name, &a.name), &totals, &o, &lines, || {
         diff::table(&b.profile, &a.profile, &o, args.limit)
     })
+}
+
+/// The one filter stage, on both sides. A filter may match in one input only (`--focus` on a
+/// function that is new), but one that matches in neither is named as an error.
+fn filter_both(filter: &Filter, b: &mut Loaded, a: &mut Loaded) -> Result<()> {
+    filter.check_time(&b.profile, &b.name)?;
+    filter.check_time(&a.profile, &a.name)?;
+    let fb = filter.apply_counted(&b.profile);
+    let fa = filter.apply_counted(&a.profile);
+    if let Some(both) = fb.unmatched.iter().find(|u| {
+        let stage = |s: &str| s.split(" (").next().unwrap_or("").to_string();
+        fa.unmatched.iter().any(|x| stage(x) == stage(u))
+    }) {
+        let what = both.split(" (").next().unwrap_or(both);
+        bail!("{what} in {} and {}: nothing to compare", b.name, a.name);
+    }
+    eprintln!(
+        "rprof: filters applied to both inputs, in this order: {}",
+        filter.describe().join(", ")
+    );
+    let (pb, pa) = (fb.profile.into_owned(), fa.profile.into_owned());
+    b.profile = pb;
+    a.profile = pa;
+    Ok(())
 }
 
 /// Refuses (or, with `allow`, warns about) two inputs whose weights measure different things:

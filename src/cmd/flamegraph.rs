@@ -14,7 +14,7 @@ use crate::profile::detect::{self, LoadOptions};
 use crate::profile::folded::{self, FoldOptions, LineBuf};
 use crate::profile::stack_counts;
 use crate::profile::Profile;
-use crate::render::filter::Filter;
+use crate::render::filter::{Filter, FilterArgs};
 use crate::render::flamegraph::{self as fg, SvgOptions};
 
 /// Flags of `rprof flamegraph`.
@@ -56,18 +56,10 @@ pub struct FlamegraphArgs {
     /// One root per thread (`name-tid`).
     #[arg(long = "per-thread")]
     pub per_thread: bool,
-    /// Keep only stacks with a function matching this regex.
-    #[arg(long, value_name = "REGEX")]
-    pub focus: Option<String>,
-    /// Drop stacks with a function matching this regex.
-    #[arg(long, value_name = "REGEX")]
-    pub ignore: Option<String>,
-    /// Only samples of these threads (comma-separated tids).
-    #[arg(long = "tid", value_delimiter = ',', value_name = "TID")]
-    pub tid_filter: Vec<u32>,
-    /// Merge directly recursive calls of a function into one frame.
-    #[arg(long = "collapse-recursion")]
-    pub collapse_recursion: bool,
+    /// Filters, as on `report` and `diff` (with an INPUT, `-p/--pid` keeps only samples of
+    /// those processes).
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Write folded stacks instead of SVG (default output then stdout).
     #[arg(long)]
     pub folded: bool,
@@ -83,13 +75,15 @@ pub struct FlamegraphArgs {
     pub target: TargetArgs,
 }
 
-fn has_target(t: &TargetArgs) -> bool {
-    !t.pids.is_empty() || t.all_cpus || !t.command.is_empty()
+/// Whether the flags ask to record: a command, `-a`, or `-p` without an INPUT (with an INPUT,
+/// `-p` filters it by process, as `report --pid` does).
+fn has_target(t: &TargetArgs, input: Option<&str>) -> bool {
+    (!t.pids.is_empty() && input.is_none()) || t.all_cpus || !t.command.is_empty()
 }
 
 /// Runs `rprof flamegraph`.
 pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
-    let (profile, source, is_massif) = if has_target(&args.target) {
+    let (profile, source, is_massif) = if has_target(&args.target, args.input.as_deref()) {
         if args.input.is_some() {
             bail!("give either an INPUT file or a target to record (-p, -a, -- CMD), not both");
         }
@@ -123,19 +117,15 @@ fn render_to_output(
     source: &str,
     is_massif: bool,
 ) -> Result<ExitCode> {
-    let filter = Filter::new(
-        &args.tid_filter,
-        args.focus.as_deref(),
-        args.ignore.as_deref(),
-        args.collapse_recursion,
-    )?;
-    let unknown_tid = filter.warn_unknown_tids(profile, source);
+    // Recorded just now, `-p` chose the process; on an INPUT it filters.
+    let pids: &[u32] = if source == "recording" {
+        &[]
+    } else {
+        &args.target.pids
+    };
+    let filter = Filter::from_args(&args.filter, pids)?;
     let t0 = std::time::Instant::now();
-    let p = filter.apply(profile);
-    if unknown_tid && p.samples.is_empty() {
-        // The warning said why; "no samples left" would blame the other filters.
-        return Ok(ExitCode::FAILURE);
-    }
+    let (p, unknown_tid) = filter.run(profile, source)?;
     if args.flamechart && !p.has_timestamps() {
         bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file or perf script text)");
     }
@@ -164,6 +154,14 @@ fn render_to_output(
         "wall" => target.push_str(", wall-clock time (off-CPU frames in blue)"),
         _ => {}
     }
+    // The subtitle names the filters, as report's header does: a filtered graph must not pass
+    // for the whole profile.
+    let filters = filter.describe();
+    let target = if filters.is_empty() {
+        target
+    } else {
+        format!("{target} (filters: {})", filters.join(" "))
+    };
     // Widths are weights (the folded counts are summed periods); the tooltips name their unit.
     let unit = if is_massif {
         "bytes".to_string()
@@ -204,10 +202,8 @@ fn passes_through(args: &FlamegraphArgs) -> bool {
     !args.folded
         && !args.per_thread
         && !args.flamechart
-        && !args.collapse_recursion
-        && args.focus.is_none()
-        && args.ignore.is_none()
-        && args.tid_filter.is_empty()
+        && args.target.pids.is_empty()
+        && Filter::from_args(&args.filter, &[]).is_ok_and(|f| f.is_noop())
 }
 
 /// Folded text with nothing to filter: validate every line (a bad count is an error naming

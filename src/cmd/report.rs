@@ -3,13 +3,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use crate::profile::detect::{self, LoadOptions};
 use crate::profile::folded::{self, FoldOptions};
-use crate::render::filter::Filter;
-use crate::render::report::{self, SortKey};
+use crate::render::filter::{Filter, FilterArgs, PidFilterArgs};
+use crate::render::report::{self, ReportOptions, SortKey};
+use crate::render::{callgraph, listing, tree};
 
 /// Output formats of `report`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -32,20 +33,58 @@ pub struct ReportArgs {
     /// stdin.
     #[arg(default_value = "rprof.data", value_name = "INPUT")]
     pub input: String,
-    /// Group rows by function (unsymbolized addresses of a module as one `module+?` row),
-    /// module, thread, line (file:line where known), address (one row per code address) or cpu
-    /// (the CPU samples ran on, for rprof recordings).
-    #[arg(long, value_enum, default_value_t = SortKey::Function)]
-    pub sort: SortKey,
-    /// Show at most N rows.
+    /// Group rows by these keys, comma-separated (`--sort module,function`, as perf's --sort):
+    /// function (unsymbolized addresses of a module as one `module+?` row), module, thread,
+    /// line (file:line where known), address (one row per code address), pid, comm, cpu (the
+    /// CPU samples ran on, for rprof recordings). perf's
+    /// names (sym, dso, srcline, tid) work too.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "function",
+        value_name = "KEYS"
+    )]
+    pub sort: Vec<SortKey>,
+    /// Show at most N rows (with --callers, --callees, --list: N functions).
     #[arg(long, default_value_t = 25, value_name = "N")]
     pub limit: usize,
-    /// Hide rows whose Total is below P percent.
+    /// Hide rows whose Total (Self with --no-children) is below P percent; with --tree, nodes
+    /// below P percent of the whole.
     #[arg(long = "percent-limit", default_value_t = 0.0, value_name = "P")]
     pub percent_limit: f64,
-    /// Only samples of these threads (comma-separated tids).
-    #[arg(long, value_delimiter = ',', value_name = "TID")]
-    pub tid: Vec<u32>,
+    /// Self only, ordered by it (perf's default without -g): rows that never ran themselves
+    /// are left out.
+    #[arg(long = "no-children")]
+    pub no_children: bool,
+    /// For each function matching REGEX: its callers with the weight through each edge, and
+    /// its Total and Self (pprof's -peek, perf's caller graph).
+    #[arg(long, value_name = "REGEX", help_heading = "Views")]
+    pub callers: Option<String>,
+    /// For each function matching REGEX: its callees with the weight through each edge; given
+    /// with the same REGEX as callers, both are shown around the function.
+    #[arg(long, value_name = "REGEX", help_heading = "Views")]
+    pub callees: Option<String>,
+    /// The call tree from the roots, indented, with Total and Self per node; pruned by the
+    /// percent limit and the depth, bottom-up when inverted.
+    #[arg(long, help_heading = "Views")]
+    pub tree: bool,
+    /// With --tree: from the innermost frames out to their callers (bottom-up).
+    #[arg(long, requires = "tree", help_heading = "Views")]
+    pub inverted: bool,
+    /// With --tree: show at most N levels.
+    #[arg(long, value_name = "N", requires = "tree", help_heading = "Views")]
+    pub depth: Option<usize>,
+    /// The source of each function matching REGEX with Self and Total per line (pprof's
+    /// -list), read from the file the debug info names.
+    #[arg(long, value_name = "REGEX", help_heading = "Views")]
+    pub list: Option<String>,
+    /// Filters (applied in the order of the flags below, before any view).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Only samples of these processes (comma-separated pids).
+    #[command(flatten)]
+    pub pid: PidFilterArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
@@ -83,12 +122,28 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     if loaded.format == detect::Format::Massif && loaded.profile.meta.unit.is_empty() {
         loaded.profile.meta.unit = "bytes".into();
     }
-    let filter = Filter::new(&args.tid, None, None, false)?;
-    let unknown_tid = filter.warn_unknown_tids(&loaded.profile, &loaded.name);
-    let p = filter.apply(&loaded.profile);
-    if p.samples.is_empty() && unknown_tid {
-        // Nothing but unknown tids: an empty table would read as an idle thread.
-        return Ok(ExitCode::FAILURE);
+    let view = View::of(&args)?;
+    if view != View::Table && matches!(args.format, ReportFormat::Folded | ReportFormat::Pprof) {
+        bail!(
+            "--{} shows as text or json, not as {}",
+            view.flag(),
+            if args.format == ReportFormat::Folded {
+                "folded stacks"
+            } else {
+                "pprof"
+            }
+        );
+    }
+    let filter = Filter::from_args(&args.filter, &args.pid.pid)?;
+    let (p, unknown_tid) = filter.run(&loaded.profile, &loaded.name)?;
+    let filters = filter.describe();
+    let mut header = report::header(&p, &loaded.name, loaded.format.name());
+    if let Some(l) = report::filter_line(
+        &filters,
+        report::count_samples(&p),
+        report::count_samples(&loaded.profile),
+    ) {
+        header.push(l);
     }
     let app = std::path::Path::new(&args.input)
         .file_stem()
@@ -140,40 +195,67 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             stdout.write_all(folded::to_text(&lines).as_bytes())?;
         }
         ReportFormat::Text => {
-            let r = report::compute(&p, args.sort, args.limit, args.percent_limit);
-            let header = report::header(&p, &loaded.name, loaded.format.name());
-            stdout.write_all(report::to_text(&r, &header).as_bytes())?;
+            let text = match &view {
+                View::Table => report::to_text(&table(&p, &args), &header),
+                View::CallGraph(re) => callgraph::to_text(
+                    &callgraph::compute(&p, re, args.limit),
+                    &header,
+                    args.callers.is_some(),
+                    args.callees.is_some(),
+                ),
+                View::Tree => tree::to_text(&tree::compute(&p, &tree_options(&args)), &header),
+                View::List(re) => listing::to_text(&listing::compute(&p, re, args.limit), &header),
+            };
+            stdout.write_all(text.as_bytes())?;
         }
         ReportFormat::Json => {
-            let r = report::compute(&p, args.sort, args.limit, args.percent_limit);
-            let v = serde_json::json!({
+            let mut v = serde_json::json!({
                 "source": loaded.name,
                 "format": loaded.format.name(),
                 "metadata": p.meta,
                 "event": p.meta.event,
                 "events": p.meta.events,
-                "unit": r.unit,
-                "samples": r.samples,
-                "total_weight": r.total_weight,
+                "unit": p.unit(),
+                "samples": report::count_samples(&p),
+                "total_weight": p.total_weight(),
+                "filters": filters,
                 "threads": p.threads.iter().map(|t| serde_json::json!({
                     "pid": t.pid.0, "tid": t.tid.0, "name": p.str(t.name)
                 })).collect::<Vec<_>>(),
-                "sort": r.sort,
-                "rows": r.rows.iter().map(|row| serde_json::json!({
-                    // The text's " (inlined)" mark becomes a field of its own.
-                    "name": row.name.strip_suffix(report::INLINED_SUFFIX).unwrap_or(&row.name),
-                    "inlined": row.name.ends_with(report::INLINED_SUFFIX),
-                    "module": row.module,
-                    "total": row.total,
-                    "total_pct": row.total_pct,
-                    "total_samples": row.total_samples,
-                    "self": row.self_,
-                    "self_pct": row.self_pct,
-                    "self_samples": row.self_samples,
-                    "addresses": row.addresses,
-                })).collect::<Vec<_>>(),
-                "omitted": r.omitted,
             });
+            let extra = match &view {
+                View::Table => table_json(&table(&p, &args)),
+                View::CallGraph(re) => {
+                    let g = callgraph::compute(&p, re, args.limit);
+                    serde_json::json!({
+                        "view": "callgraph",
+                        "pattern": g.pattern,
+                        "functions": g.functions,
+                        "omitted": g.omitted,
+                    })
+                }
+                View::Tree => {
+                    let t = tree::compute(&p, &tree_options(&args));
+                    serde_json::json!({
+                        "view": "tree",
+                        "inverted": t.inverted,
+                        "roots": t.roots,
+                        "omitted": t.omitted,
+                    })
+                }
+                View::List(re) => {
+                    let l = listing::compute(&p, re, args.limit);
+                    serde_json::json!({
+                        "view": "list",
+                        "pattern": l.pattern,
+                        "functions": l.functions,
+                        "omitted": l.omitted,
+                    })
+                }
+            };
+            if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+                o.extend(e);
+            }
             serde_json::to_writer_pretty(&mut *stdout, &v).context("writing JSON")?;
             stdout.write_all(b"\n")?;
         }
@@ -226,4 +308,108 @@ fn write_binary(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The view `report` prints.
+#[derive(Debug)]
+enum View {
+    /// The table of functions (or other keys).
+    Table,
+    /// Callers and/or callees of the functions matching.
+    CallGraph(regex::Regex),
+    /// The call tree.
+    Tree,
+    /// The source listing of the functions matching.
+    List(regex::Regex),
+}
+
+impl PartialEq for View {
+    fn eq(&self, o: &Self) -> bool {
+        self.flag() == o.flag()
+    }
+}
+
+impl View {
+    /// The view the flags ask for; two views at once are a usage error.
+    fn of(a: &ReportArgs) -> Result<View> {
+        let re = |s: &str, flag: &str| {
+            regex::Regex::new(s).with_context(|| format!("invalid {flag} regex '{s}'"))
+        };
+        let mut views = Vec::new();
+        if a.callers.is_some() || a.callees.is_some() {
+            // With both, one regex serves: the same functions, seen from both sides.
+            let (flag, pat) = match (&a.callers, &a.callees) {
+                (Some(c), Some(d)) if c != d => {
+                    bail!("--callers and --callees together take the same REGEX ('{c}' and '{d}' differ)")
+                }
+                (Some(c), _) => ("--callers", c),
+                (None, Some(d)) => ("--callees", d),
+                (None, None) => unreachable!("checked above"),
+            };
+            views.push(View::CallGraph(re(pat, flag)?));
+        }
+        if a.tree {
+            views.push(View::Tree);
+        }
+        if let Some(l) = &a.list {
+            views.push(View::List(re(l, "--list")?));
+        }
+        if views.len() > 1 {
+            bail!("choose one view: --callers/--callees, --tree or --list");
+        }
+        Ok(views.pop().unwrap_or(View::Table))
+    }
+
+    fn flag(&self) -> &'static str {
+        match self {
+            View::Table => "table",
+            View::CallGraph(_) => "callers/--callees",
+            View::Tree => "tree",
+            View::List(_) => "list",
+        }
+    }
+}
+
+fn table(p: &crate::profile::Profile, args: &ReportArgs) -> report::Report {
+    report::compute_with(
+        p,
+        &ReportOptions {
+            keys: args.sort.clone(),
+            limit: args.limit,
+            percent_limit: args.percent_limit,
+            children: !args.no_children,
+        },
+    )
+}
+
+fn tree_options(args: &ReportArgs) -> tree::TreeOptions {
+    tree::TreeOptions {
+        inverted: args.inverted,
+        percent_limit: args.percent_limit,
+        max_depth: args.depth,
+    }
+}
+
+/// The table's JSON fields.
+fn table_json(r: &report::Report) -> serde_json::Value {
+    serde_json::json!({
+        "sort": r.sort_text(),
+        "keys": r.keys.iter().map(|k| k.name()).collect::<Vec<_>>(),
+        "children": r.children,
+        "rows": r.rows.iter().map(|row| serde_json::json!({
+            // The text's " (inlined)" mark becomes a field of its own.
+            "name": row.name.strip_suffix(report::INLINED_SUFFIX).unwrap_or(&row.name),
+            "keys": row.keys,
+            "inlined": row.name.ends_with(report::INLINED_SUFFIX),
+            "module": row.module,
+            "total": row.total,
+            "total_pct": row.total_pct,
+            "total_samples": row.total_samples,
+            "self": row.self_,
+            "self_pct": row.self_pct,
+            "self_samples": row.self_samples,
+            "addresses": row.addresses,
+        })).collect::<Vec<_>>(),
+        "omitted": r.omitted,
+    })
 }

@@ -1,9 +1,14 @@
-//! Renderers: report tables, folded stacks, flame graphs and differential flame graphs, JSON.
+//! Renderers: report tables, call graphs, call trees, source listings, folded stacks, flame
+//! graphs and differential flame graphs, JSON. Each is a function of a profile that went
+//! through the one filter stage in [`filter`].
 
+pub mod callgraph;
 pub mod diff;
 pub mod filter;
 pub mod flamegraph;
+pub mod listing;
 pub mod report;
+pub mod tree;
 
 /// Formats a sample count with thousands separators for tables.
 pub fn thousands(n: u64) -> String {

@@ -10,29 +10,79 @@ use crate::profile::{FrameId, Profile, StackId};
 
 use super::{pct, secs, thousands};
 
-/// What rows are grouped by.
+/// What rows are grouped by; several keys (`--sort module,function`) group by their
+/// combination, as `perf report --sort` does. perf's names are accepted too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SortKey {
     /// Function name; unsymbolized frames of one module form one row, `module+?`.
+    #[value(alias = "sym", alias = "symbol")]
     Function,
     /// Module (executable or shared library).
+    #[value(alias = "dso")]
     Module,
     /// Thread.
+    #[value(alias = "tid")]
     Thread,
     /// Source file and line (function name where unknown).
+    #[value(alias = "srcline")]
     Line,
     /// Code address: one row per distinct address, unsymbolized ones included.
     Address,
+    /// Process (`pid:name`).
+    Pid,
+    /// Command name of the thread (`comm`).
+    Comm,
     /// The CPU the samples ran on (rprof recordings), as `perf report --sort cpu`.
     Cpu,
+}
+
+impl SortKey {
+    /// Keys of the sample (its thread or process) rather than of a frame on its stack.
+    fn per_sample(self) -> bool {
+        matches!(
+            self,
+            SortKey::Thread | SortKey::Pid | SortKey::Comm | SortKey::Cpu
+        )
+    }
+
+    /// The column title.
+    fn title(self) -> &'static str {
+        match self {
+            SortKey::Function => "Function",
+            SortKey::Module => "Module",
+            SortKey::Thread => "Thread",
+            SortKey::Line => "Source line",
+            SortKey::Address => "Address",
+            SortKey::Pid => "Pid",
+            SortKey::Comm => "Command",
+            SortKey::Cpu => "CPU",
+        }
+    }
+
+    /// The flag's name for the key.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Function => "function",
+            SortKey::Module => "module",
+            SortKey::Thread => "thread",
+            SortKey::Line => "line",
+            SortKey::Address => "address",
+            SortKey::Pid => "pid",
+            SortKey::Comm => "comm",
+            SortKey::Cpu => "cpu",
+        }
+    }
 }
 
 /// One row of the report.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Row {
-    /// The key: function, module, thread, file:line or address.
+    /// The key: function, module, thread, file:line or address (several keys: their values
+    /// joined by two spaces).
     pub name: String,
+    /// The value of each sort key, in the order given.
+    pub keys: Vec<String>,
     /// Module of the function (for function, line and address keys), empty when unknown.
     pub module: String,
     /// Weight (in the profile's unit) of samples with the key anywhere on the stack.
@@ -54,8 +104,14 @@ pub struct Row {
 /// The computed report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// Grouping used.
+    /// Grouping used (the first key).
+    #[serde(skip)]
     pub sort: SortKey,
+    /// Every sort key, in order.
+    #[serde(skip)]
+    pub keys: Vec<SortKey>,
+    /// False for `--no-children`: rows are ordered and limited by Self, Total is not shown.
+    pub children: bool,
     /// Sum of sample weights.
     pub total_weight: u64,
     /// Number of samples.
@@ -68,9 +124,33 @@ pub struct Report {
     pub omitted: usize,
 }
 
+impl Report {
+    /// The keys as `--sort` takes them: `module,function`.
+    pub fn sort_text(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// How [`compute_with`] groups, orders and limits rows.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// Sort keys, at least one.
+    pub keys: Vec<SortKey>,
+    /// At most this many rows.
+    pub limit: usize,
+    /// Rows below this percentage (of Total, or of Self without children) are left out.
+    pub percent_limit: f64,
+    /// True for Total (children) and Self; false for Self only (`--no-children`).
+    pub children: bool,
+}
+
 /// How many samples `s` stands for: a source without periods (folded stacks, unit `samples`)
 /// carries its count as the weight; otherwise each sample is one.
-fn sample_count(p: &Profile, weight: u64) -> u64 {
+pub fn sample_count(p: &Profile, weight: u64) -> u64 {
     if p.unit() == "samples" {
         weight
     } else {
@@ -100,7 +180,8 @@ pub fn unsymbolized_module(name: &str) -> Option<&str> {
 /// not the out-of-line function).
 pub const INLINED_SUFFIX: &str = " (inlined)";
 
-fn function_label(p: &Profile, f: FrameId) -> String {
+/// A frame's function name for display, ` (inlined)` appended for an inlined copy.
+pub fn function_label(p: &Profile, f: FrameId) -> String {
     let fr = p.frame(f);
     let name = p.str(fr.function);
     if fr.inlined {
@@ -110,11 +191,16 @@ fn function_label(p: &Profile, f: FrameId) -> String {
     }
 }
 
+/// The file name of a module path (`libc.so.6` of `/lib/x86_64-linux-gnu/libc.so.6`).
+pub fn short_module(p: &Profile, f: FrameId) -> String {
+    let module = p.module_name(f);
+    module.rsplit('/').next().unwrap_or(module).to_string()
+}
+
 /// The row key of a frame, and for a grouped unsymbolized frame its own name.
 fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> ((String, String), Option<String>) {
     let fr = p.frame(f);
-    let module = p.module_name(f);
-    let module_short = module.rsplit('/').next().unwrap_or(module).to_string();
+    let module_short = short_module(p, f);
     let function = p.str(fr.function);
     // One row per module for its unnamed addresses: a stripped library otherwise fills the
     // table with one-sample rows and hides how much time it takes as a whole.
@@ -159,8 +245,41 @@ fn frame_key(p: &Profile, f: FrameId, sort: SortKey) -> ((String, String), Optio
             };
             ((name, module_short), None)
         }
-        // Thread rows are keyed by sample, not frame (see `compute`); the name is a fallback.
-        SortKey::Thread | SortKey::Cpu => ((function.to_string(), module_short), None),
+        // Per-sample keys are not keys of a frame (see `compute_with`).
+        SortKey::Thread | SortKey::Pid | SortKey::Comm | SortKey::Cpu => {
+            ((function.to_string(), module_short), None)
+        }
+    }
+}
+
+/// The value of a per-sample key for a sample of thread `t` that ran on `cpu` (when known).
+fn sample_key(p: &Profile, t: crate::profile::ThreadIdx, cpu: Option<u32>, k: SortKey) -> String {
+    let th = &p.threads[t.0 as usize];
+    match k {
+        SortKey::Cpu => cpu.map_or_else(|| "unknown CPU".to_string(), |c| format!("cpu {c}")),
+        SortKey::Pid => {
+            let name = p
+                .processes
+                .iter()
+                .find(|pr| pr.pid == th.pid)
+                .map(|pr| p.str(pr.name))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| p.str(th.name));
+            if name.is_empty() {
+                th.pid.0.to_string()
+            } else {
+                format!("{}:{name}", th.pid.0)
+            }
+        }
+        SortKey::Comm => {
+            let n = p.str(th.name);
+            if n.is_empty() {
+                "[unknown]".into()
+            } else {
+                n.to_string()
+            }
+        }
+        _ => p.thread_label(t),
     }
 }
 
@@ -173,92 +292,158 @@ struct Acc {
     self_n: u64,
 }
 
-/// Computes the report over all samples of `p`, weighing each sample by its weight.
+/// Computes the report over all samples of `p` grouped by one key, Total and Self.
 pub fn compute(p: &Profile, sort: SortKey, limit: usize, percent_limit: f64) -> Report {
-    let total_weight = p.total_weight();
-    let mut acc: HashMap<(String, String), Acc> = HashMap::default();
-    let mut addresses: HashMap<(String, String), Vec<String>> = HashMap::default();
-    if matches!(sort, SortKey::Thread | SortKey::Cpu) {
-        let cpus = (p.sample_cpus.len() == p.samples.len()).then_some(&p.sample_cpus);
-        for (i, s) in p.samples.iter().enumerate() {
-            let label = if sort == SortKey::Cpu {
-                cpus.map_or_else(|| "unknown CPU".to_string(), |c| format!("cpu {}", c[i]))
-            } else {
-                p.thread_label(s.thread)
-            };
-            let e = acc.entry((label, String::new())).or_default();
-            let n = sample_count(p, s.weight);
-            e.total += s.weight;
-            e.self_ += s.weight;
-            e.total_n += n;
-            e.self_n += n;
-        }
+    compute_with(
+        p,
+        &ReportOptions {
+            keys: vec![sort],
+            limit,
+            percent_limit,
+            children: true,
+        },
+    )
+}
+
+/// A group of frames: the frame keys' values, the module shown beside them, and the
+/// unsymbolized addresses it holds.
+struct FrameGroup {
+    parts: Vec<String>,
+    module: String,
+}
+
+/// Computes the report over all samples of `p`, weighing each sample by its weight, grouped by
+/// the combination of `o.keys`.
+pub fn compute_with(p: &Profile, o: &ReportOptions) -> Report {
+    let keys: Vec<SortKey> = if o.keys.is_empty() {
+        vec![SortKey::Function]
     } else {
-        // Aggregate by stack id first: there are far fewer distinct stacks than samples.
-        let mut by_stack: HashMap<Option<StackId>, (u64, u64)> = HashMap::default();
-        for s in &p.samples {
-            let e = by_stack.entry(s.stack).or_insert((0, 0));
-            e.0 += s.weight;
-            e.1 += sample_count(p, s.weight);
+        o.keys.clone()
+    };
+    let skeys: Vec<SortKey> = keys.iter().copied().filter(|k| k.per_sample()).collect();
+    let fkeys: Vec<SortKey> = keys.iter().copied().filter(|k| !k.per_sample()).collect();
+    // The module is shown (and keeps same-named functions of two modules apart) unless it is a
+    // key itself.
+    let module_col = !keys.contains(&SortKey::Module)
+        && fkeys
+            .iter()
+            .any(|k| matches!(k, SortKey::Function | SortKey::Line | SortKey::Address));
+    let total_weight = p.total_weight();
+    // Per-sample keys, interned: thread index -> key index.
+    let mut skey_index: HashMap<Vec<String>, u32> = HashMap::default();
+    let mut skey_vals: Vec<Vec<String>> = Vec::new();
+    let mut thread_skey: HashMap<(u32, Option<u32>), u32> = HashMap::default();
+    // Aggregate by (stack, per-sample key) first: far fewer than samples.
+    let mut by_stack: HashMap<(Option<StackId>, u32), (u64, u64)> = HashMap::default();
+    // The CPU varies per sample, not per thread: it joins the cache key when it is a key.
+    let cpus = (skeys.contains(&SortKey::Cpu) && p.sample_cpus.len() == p.samples.len())
+        .then_some(&p.sample_cpus);
+    for (i, s) in p.samples.iter().enumerate() {
+        let cpu = cpus.map(|c| c[i]);
+        let sk = *thread_skey.entry((s.thread.0, cpu)).or_insert_with(|| {
+            let v: Vec<String> = skeys
+                .iter()
+                .map(|k| sample_key(p, s.thread, cpu, *k))
+                .collect();
+            let n = skey_vals.len() as u32;
+            *skey_index.entry(v.clone()).or_insert_with(|| {
+                skey_vals.push(v);
+                n
+            })
+        });
+        let e = by_stack
+            .entry((if fkeys.is_empty() { None } else { s.stack }, sk))
+            .or_insert((0, 0));
+        e.0 += s.weight;
+        e.1 += sample_count(p, s.weight);
+    }
+    let mut groups: Vec<FrameGroup> = Vec::new();
+    let mut group_index: HashMap<(Vec<String>, String), u32> = HashMap::default();
+    let mut group_addrs: Vec<Vec<String>> = Vec::new();
+    let mut frame_group: HashMap<FrameId, u32> = HashMap::default();
+    let mut acc: HashMap<(u32, u32), Acc> = HashMap::default();
+    let mut seen: Vec<u32> = Vec::new();
+    for ((stack, sk), (w, n)) in by_stack {
+        if fkeys.is_empty() {
+            let a = acc.entry((sk, u32::MAX)).or_default();
+            a.total += w;
+            a.self_ += w;
+            a.total_n += n;
+            a.self_n += n;
+            continue;
         }
-        let mut key_cache: HashMap<FrameId, u32> = HashMap::default();
-        let mut key_index: HashMap<(String, String), u32> = HashMap::default();
-        let mut keys: Vec<(String, String)> = Vec::new();
-        let mut key_w: Vec<Acc> = Vec::new();
-        let mut key_addrs: Vec<Vec<String>> = Vec::new();
-        let mut seen: Vec<u32> = Vec::new();
-        for (stack, (w, n)) in by_stack {
-            seen.clear();
-            for (depth, f) in p.stack_frames(stack).enumerate() {
-                // Distinct frames (addresses, inlined copies) can share a key: map both ways.
-                let k = *key_cache.entry(f).or_insert_with(|| {
-                    let (key, addr) = frame_key(p, f, sort);
-                    let k = *key_index.entry(key.clone()).or_insert_with(|| {
-                        keys.push(key);
-                        key_w.push(Acc::default());
-                        key_addrs.push(Vec::new());
-                        (keys.len() - 1) as u32
-                    });
-                    if let Some(a) = addr {
-                        key_addrs[k as usize].push(a);
+        seen.clear();
+        for (depth, f) in p.stack_frames(stack).enumerate() {
+            // Distinct frames (addresses, inlined copies) can share a key: map both ways.
+            let g = *frame_group.entry(f).or_insert_with(|| {
+                let mut parts = Vec::with_capacity(fkeys.len());
+                let mut module = String::new();
+                let mut addr = None;
+                for k in &fkeys {
+                    let ((name, m), a) = frame_key(p, f, *k);
+                    parts.push(name);
+                    if module.is_empty() {
+                        module = m;
                     }
-                    k
-                });
-                let a = &mut key_w[k as usize];
-                if depth == 0 {
-                    a.self_ += w;
-                    a.self_n += n;
+                    if addr.is_none() {
+                        addr = a;
+                    }
                 }
-                // Recursion: count a key once per stack for Total.
-                if !seen.contains(&k) {
-                    seen.push(k);
-                    a.total += w;
-                    a.total_n += n;
+                if !module_col {
+                    module.clear();
                 }
+                let id = groups.len() as u32;
+                let g = *group_index
+                    .entry((parts.clone(), module.clone()))
+                    .or_insert_with(|| {
+                        groups.push(FrameGroup { parts, module });
+                        group_addrs.push(Vec::new());
+                        id
+                    });
+                if let Some(a) = addr {
+                    group_addrs[g as usize].push(a);
+                }
+                g
+            });
+            let a = acc.entry((sk, g)).or_default();
+            if depth == 0 {
+                a.self_ += w;
+                a.self_n += n;
             }
-        }
-        for ((k, a), addrs) in keys.into_iter().zip(key_w).zip(key_addrs) {
-            if !addrs.is_empty() {
-                addresses.entry(k.clone()).or_default().extend(addrs);
+            // Recursion: count a key once per stack for Total.
+            if !seen.contains(&g) {
+                seen.push(g);
+                a.total += w;
+                a.total_n += n;
             }
-            let e = acc.entry(k).or_default();
-            e.total += a.total;
-            e.self_ += a.self_;
-            e.total_n += a.total_n;
-            e.self_n += a.self_n;
         }
     }
     let mut rows: Vec<Row> = acc
         .into_iter()
         .filter(|(_, a)| a.total > 0 || a.total_n > 0)
-        .map(|(key, a)| {
-            let mut addrs = addresses.remove(&key).unwrap_or_default();
+        .map(|((sk, g), a)| {
+            let svals = &skey_vals[sk as usize];
+            let group = groups.get(g as usize);
+            let (mut si, mut fi) = (0, 0);
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    if k.per_sample() {
+                        si += 1;
+                        svals[si - 1].clone()
+                    } else {
+                        fi += 1;
+                        group.map(|g| g.parts[fi - 1].clone()).unwrap_or_default()
+                    }
+                })
+                .collect();
+            let mut addrs = group_addrs.get(g as usize).cloned().unwrap_or_default();
             addrs.sort();
             addrs.dedup();
-            let (name, module) = key;
             Row {
-                name,
-                module,
+                name: parts.join("  "),
+                keys: parts,
+                module: group.map(|g| g.module.clone()).unwrap_or_default(),
                 total: a.total,
                 self_: a.self_,
                 total_pct: pct(a.total, total_weight),
@@ -269,18 +454,33 @@ pub fn compute(p: &Profile, sort: SortKey, limit: usize, percent_limit: f64) -> 
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        b.total
-            .cmp(&a.total)
-            .then(b.self_.cmp(&a.self_))
-            .then(b.total_samples.cmp(&a.total_samples))
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    if o.children {
+        rows.sort_by(|a, b| {
+            b.total
+                .cmp(&a.total)
+                .then(b.self_.cmp(&a.self_))
+                .then(b.total_samples.cmp(&a.total_samples))
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.module.cmp(&b.module))
+        });
+    } else {
+        // perf without children: only what ran itself, ordered by it.
+        rows.retain(|r| r.self_ > 0 || r.self_samples > 0);
+        rows.sort_by(|a, b| {
+            b.self_
+                .cmp(&a.self_)
+                .then(b.self_samples.cmp(&a.self_samples))
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.module.cmp(&b.module))
+        });
+    }
     let before = rows.len();
-    rows.retain(|r| r.total_pct >= percent_limit);
-    rows.truncate(limit);
+    rows.retain(|r| (if o.children { r.total_pct } else { r.self_pct }) >= o.percent_limit);
+    rows.truncate(o.limit);
     Report {
-        sort,
+        sort: keys[0],
+        keys,
+        children: o.children,
         total_weight,
         samples: count_samples(p),
         unit: p.unit().to_string(),
@@ -374,8 +574,22 @@ pub fn header(p: &Profile, source: &str, format: &str) -> Vec<String> {
     h
 }
 
+/// The header line naming the filters applied and what they kept; None without filters.
+pub fn filter_line(filters: &[String], kept: u64, before: u64) -> Option<String> {
+    if filters.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "filters: {} (in this order; {} of {} samples kept)",
+        filters.join(", "),
+        thousands(kept),
+        thousands(before)
+    ))
+}
+
 /// Renders the report as a text table: Total% and Self% are shares of the weight (as
 /// `perf report` weighs by period), each followed by its sample count (as `perf report -n`).
+/// Without children (`--no-children`) only Self is shown, as perf does without `-g`.
 pub fn to_text(r: &Report, header: &[String]) -> String {
     let mut out = String::new();
     for h in header {
@@ -384,20 +598,21 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
     if r.unit != "samples" && r.unit != "bytes" {
         let _ = writeln!(
             out,
-            "# Total% and Self% are shares of the weight ({}); Samples counts samples",
+            "# {} of the weight ({}); Samples counts samples",
+            if r.children {
+                "Total% and Self% are shares"
+            } else {
+                "Self% is a share"
+            },
             r.unit
         );
     }
     out.push('\n');
-    let key = match r.sort {
-        SortKey::Function => "Function",
-        SortKey::Module => "Module",
-        SortKey::Thread => "Thread",
-        SortKey::Cpu => "CPU",
-        SortKey::Line => "Source line",
-        SortKey::Address => "Address",
-    };
-    let show_module = matches!(r.sort, SortKey::Function | SortKey::Line | SortKey::Address);
+    let show_module = r
+        .keys
+        .iter()
+        .any(|k| matches!(k, SortKey::Function | SortKey::Line | SortKey::Address))
+        && !r.keys.contains(&SortKey::Module);
     // A heap profile's "samples" are allocation sites of one snapshot: its bytes are what a
     // reader wants beside the shares.
     let bytes = r.unit == "bytes";
@@ -418,32 +633,78 @@ pub fn to_text(r: &Report, header: &[String]) -> String {
         .max()
         .unwrap_or(0)
         .max(7);
-    let _ = writeln!(
-        out,
-        "{:>8} {:>tw$}  {:>8} {:>sw$}  {}{}",
-        "Total%",
-        label,
-        "Self%",
-        label,
-        key,
-        if show_module { "  [module]" } else { "" },
-    );
+    // Every key but the last in a column as wide as its widest value.
+    let nk = r.keys.len();
+    let widths: Vec<usize> = (0..nk.saturating_sub(1))
+        .map(|i| {
+            r.rows
+                .iter()
+                .filter_map(|x| x.keys.get(i))
+                .map(|k| k.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(r.keys[i].title().len())
+        })
+        .collect();
+    let key_cells = |vals: &[&str]| -> String {
+        let mut s = String::new();
+        for (i, v) in vals.iter().enumerate() {
+            if i + 1 < vals.len() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                let pad = w.saturating_sub(v.chars().count());
+                s.push_str(v);
+                s.push_str(&" ".repeat(pad + 2));
+            } else {
+                s.push_str(v);
+            }
+        }
+        s
+    };
+    let titles: Vec<&str> = r.keys.iter().map(|k| k.title()).collect();
+    let key_title = key_cells(&titles);
+    let module_title = if show_module { "  [module]" } else { "" };
+    if r.children {
+        let _ = writeln!(
+            out,
+            "{:>8} {:>tw$}  {:>8} {:>sw$}  {key_title}{module_title}",
+            "Total%", label, "Self%", label,
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{:>8} {:>sw$}  {key_title}{module_title}",
+            "Self%", label
+        );
+    }
     for row in &r.rows {
         let module = if show_module && !row.module.is_empty() {
             format!("  [{}]", row.module)
         } else {
             String::new()
         };
-        let _ = writeln!(
-            out,
-            "{:>7.2}% {:>tw$}  {:>7.2}% {:>sw$}  {}{}",
-            row.total_pct,
-            thousands(total_of(row)),
-            row.self_pct,
-            thousands(self_of(row)),
-            row.name,
-            module
-        );
+        let vals: Vec<&str> = if row.keys.len() == nk && nk > 1 {
+            row.keys.iter().map(|k| k.as_str()).collect()
+        } else {
+            vec![row.name.as_str()]
+        };
+        let name = key_cells(&vals);
+        if r.children {
+            let _ = writeln!(
+                out,
+                "{:>7.2}% {:>tw$}  {:>7.2}% {:>sw$}  {name}{module}",
+                row.total_pct,
+                thousands(total_of(row)),
+                row.self_pct,
+                thousands(self_of(row)),
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{:>7.2}% {:>sw$}  {name}{module}",
+                row.self_pct,
+                thousands(self_of(row)),
+            );
+        }
     }
     if r.omitted > 0 {
         let _ = writeln!(
