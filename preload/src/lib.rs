@@ -27,10 +27,12 @@
 //! `/proc/self/maps`), [`K_MAPS_END`], [`K_START`] (a new process image: after exec or at
 //! startup), [`K_FORK`] (payload: the parent's pid u32), [`K_END`] (the image reached its
 //! exit). Records in an events batch: `1 ALLOC seq u64 ptr u64 size u64 stack u32`, `2 FREE seq
-//! u64 ptr u64`, `3 STACK id u32 depth u8 ips u64*depth`, `4 MISSED count u64`. `seq` comes from
+//! u64 ptr u64`, `3 STACK id u32 depth u8 ips u64*depth`, `4 MISSED count u64`, `5 MISMATCH count u64`. `seq` comes from
 //! one counter per process image, so rprof can put the events of all threads in order.
 
 #![allow(clippy::missing_safety_doc)]
+
+mod unwind;
 
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_void};
@@ -59,6 +61,8 @@ pub const R_FREE: u8 = 2;
 pub const R_STACK: u8 = 3;
 /// Record tag: allocations that could not be recorded (reentrant calls).
 pub const R_MISSED: u8 = 4;
+/// Record tag: stacks where the cached-rule unwinder and libgcc's disagreed (verify mode).
+pub const R_MISMATCH: u8 = 5;
 
 /// Bytes of one datagram (header included): big enough to amortize the syscall over ~1,000
 /// events, small enough that a killed process loses little.
@@ -90,6 +94,15 @@ extern "C" {
     fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
     fn close(fd: c_int) -> c_int;
     fn fstat(fd: c_int, st: *mut Stat) -> c_int;
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> *mut c_void;
+    fn munmap(addr: *mut c_void, len: usize) -> c_int;
     fn __errno_location() -> *mut c_int;
     fn pthread_key_create(key: *mut u32, dtor: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int;
     fn pthread_setspecific(key: u32, value: *const c_void) -> c_int;
@@ -141,6 +154,7 @@ type FreeFn = unsafe extern "C" fn(*mut c_void);
 type PosixMemalignFn = unsafe extern "C" fn(*mut *mut c_void, usize, usize) -> c_int;
 type AlignedFn = unsafe extern "C" fn(usize, usize) -> *mut c_void;
 type DlopenFn = unsafe extern "C" fn(*const c_char, c_int) -> *mut c_void;
+type DlcloseFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 type ExecveFn =
     unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
 type ExecvFn = unsafe extern "C" fn(*const c_char, *const *const c_char) -> c_int;
@@ -156,6 +170,7 @@ static R_MEMALIGN: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static R_VALLOC: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static R_PVALLOC: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static R_DLOPEN: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
+static R_DLCLOSE: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static R_EXECVE: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static R_EXECV: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static R_EXECVP: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
@@ -254,12 +269,25 @@ struct Tls {
     /// Allocations not recorded because of the guard, not yet reported.
     missed: u64,
     tid: u32,
+    /// This thread's unwind-rule cache (mmap'd on first use), and the dlclose generation it
+    /// was filled in.
+    cache: *mut CacheEntry,
+    cache_gen: u32,
     buf: [u8; BUF],
 }
 
 thread_local! {
     static TLS: UnsafeCell<Tls> = const {
-        UnsafeCell::new(Tls { len: HDR, guard: false, registered: false, missed: 0, tid: 0, buf: [0; BUF] })
+        UnsafeCell::new(Tls {
+            len: HDR,
+            guard: false,
+            registered: false,
+            missed: 0,
+            tid: 0,
+            cache: std::ptr::null_mut(),
+            cache_gen: 0,
+            buf: [0; BUF],
+        })
     };
 }
 
@@ -290,6 +318,11 @@ impl Tls {
             self.missed = 0;
             self.put(&[R_MISSED]);
             self.put(&m.to_le_bytes());
+        }
+        let mm = MISMATCHES.swap(0, Ordering::Relaxed);
+        if mm > 0 && self.len + 9 <= BUF {
+            self.put(&[R_MISMATCH]);
+            self.put(&mm.to_le_bytes());
         }
         if self.len <= HDR {
             return;
@@ -418,6 +451,13 @@ unsafe extern "C" fn thread_exit(p: *mut c_void) {
         // destructors run.
         unsafe {
             (*t).flush();
+            if !(*t).cache.is_null() {
+                munmap(
+                    (*t).cache.cast(),
+                    CACHE_SLOTS * std::mem::size_of::<CacheEntry>(),
+                );
+                (*t).cache = std::ptr::null_mut();
+            }
             // A later allocation in another destructor registers again (glibc runs the
             // destructors up to four rounds).
             (*t).registered = false;
@@ -458,6 +498,135 @@ unsafe extern "C" fn trace_cb(ctx: *mut c_void, arg: *mut c_void) -> c_int {
     t.ips[t.n] = ip;
     t.n += 1;
     0
+}
+
+/// One slot of the per-thread unwind-rule cache.
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    ip: u64,
+    rule: unwind::Rule,
+}
+
+const CACHE_SLOTS: usize = 8192;
+/// Bumped by dlclose: code may be unmapped and other code mapped at the same addresses.
+static CACHE_GEN: AtomicU32 = AtomicU32::new(0);
+/// RPROF_HEAP_VERIFY=1: unwind every stack both ways and count the differences (tests).
+static VERIFY: AtomicBool = AtomicBool::new(false);
+static MISMATCHES: AtomicU64 = AtomicU64::new(0);
+
+const PROT_RW: c_int = 3;
+const MAP_PRIVATE_ANON: c_int = 0x22;
+
+fn cache_of(t: &mut Tls) -> *mut CacheEntry {
+    let gen = CACHE_GEN.load(Ordering::Relaxed);
+    if t.cache.is_null() {
+        let bytes = CACHE_SLOTS * std::mem::size_of::<CacheEntry>();
+        // SAFETY: an anonymous private mapping; zeroed memory is an empty cache (ip 0).
+        let p = unsafe { mmap(std::ptr::null_mut(), bytes, PROT_RW, MAP_PRIVATE_ANON, -1, 0) };
+        if p as isize == -1 {
+            return std::ptr::null_mut();
+        }
+        t.cache = p.cast();
+        t.cache_gen = gen;
+    } else if t.cache_gen != gen {
+        for i in 0..CACHE_SLOTS {
+            // SAFETY: inside the mapping made above.
+            unsafe { (*t.cache.add(i)).ip = 0 };
+        }
+        t.cache_gen = gen;
+    }
+    t.cache
+}
+
+/// The caller's stack, innermost first: return addresses through the cached CFI rules, or
+/// libgcc's unwinder when a frame needs more than the rules cover.
+#[inline(never)]
+fn capture(t: &mut Tls, tr: &mut Trace) {
+    tr.n = 0;
+    let verify = VERIFY.load(Ordering::Relaxed);
+    if !fast_capture(t, tr) || verify {
+        let mut slow = Trace {
+            ips: [0; MAX_DEPTH],
+            n: 0,
+        };
+        // SAFETY: the callback writes only into `slow`.
+        unsafe { _Unwind_Backtrace(trace_cb, (&mut slow as *mut Trace).cast()) };
+        if verify && tr.n > 0 {
+            // Frame 0 is this function at two different points; the rest must agree.
+            let (a, b) = (&tr.ips[1..tr.n], &slow.ips[1..slow.n.max(1)]);
+            if a != b {
+                MISMATCHES.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if tr.n == 0 || !verify {
+            tr.ips = slow.ips;
+            tr.n = slow.n;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn fast_capture(t: &mut Tls, tr: &mut Trace) -> bool {
+    let (ip, sp, bp): (u64, u64, u64);
+    // SAFETY: reads three registers; no memory or stack effects.
+    unsafe {
+        std::arch::asm!(
+            "lea {ip}, [rip]",
+            "mov {sp}, rsp",
+            "mov {bp}, rbp",
+            ip = out(reg) ip,
+            sp = out(reg) sp,
+            bp = out(reg) bp,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
+    let cache = cache_of(t);
+    if cache.is_null() {
+        return false;
+    }
+    let mut regs = unwind::Regs { ip, sp, bp };
+    let mut first = true;
+    loop {
+        if tr.n >= MAX_DEPTH {
+            return true;
+        }
+        tr.ips[tr.n] = regs.ip as usize;
+        tr.n += 1;
+        let slot = ((regs.ip.wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 51) as usize % CACHE_SLOTS;
+        // SAFETY: slot < CACHE_SLOTS, inside this thread's mapping.
+        let e = unsafe { &mut *cache.add(slot) };
+        let rule = if e.ip == regs.ip {
+            e.rule
+        } else {
+            // Return addresses point after the call: its CFI row is the one before.
+            let pc = if first { regs.ip } else { regs.ip - 1 };
+            let r = unwind::rule_for(pc);
+            *e = CacheEntry {
+                ip: regs.ip,
+                rule: r,
+            };
+            r
+        };
+        first = false;
+        match rule {
+            unwind::Rule::End => return true,
+            unwind::Rule::Unsupported => {
+                tr.n = 0;
+                return false;
+            }
+            // SAFETY: the rule of this frame, from its CFI.
+            r => match unsafe { unwind::step(r, regs) } {
+                Some(next) => regs = next,
+                None => return true,
+            },
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fast_capture(_t: &mut Tls, _tr: &mut Trace) -> bool {
+    false
 }
 
 const TABLE_BITS: u32 = 18;
@@ -572,8 +741,7 @@ fn record_alloc(ptr: *mut c_void, size: usize) {
             ips: [0; MAX_DEPTH],
             n: 0,
         };
-        // SAFETY: the callback writes only into `tr`.
-        unsafe { _Unwind_Backtrace(trace_cb, (&mut tr as *mut Trace).cast()) };
+        capture(t, &mut tr);
         t.reserve(MAX_RECORD);
         let stack = intern(t, &tr.ips[..tr.n.min(MAX_DEPTH)]);
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -650,6 +818,7 @@ fn init() {
         resolve(&R_VALLOC, b"valloc\0");
         resolve(&R_PVALLOC, b"pvalloc\0");
         resolve(&R_DLOPEN, b"dlopen\0");
+        resolve(&R_DLCLOSE, b"dlclose\0");
         resolve(&R_EXECVE, b"execve\0");
         resolve(&R_EXECV, b"execv\0");
         resolve(&R_EXECVP, b"execvp\0");
@@ -658,6 +827,12 @@ fn init() {
         resolve(&R_EXIT2, b"_Exit\0");
     }
     STATE.store(2, Ordering::Release);
+    // SAFETY: a NUL-terminated name; the value is only read.
+    let verify = unsafe { getenv(c"RPROF_HEAP_VERIFY".as_ptr()) };
+    // SAFETY: getenv's result, NUL-terminated when not null.
+    if !verify.is_null() && unsafe { *verify } == b'1' as c_char {
+        VERIFY.store(true, Ordering::Relaxed);
+    }
     // SAFETY: a NUL-terminated name; the value is only read.
     let v = unsafe { getenv(c"RPROF_HEAP_FD".as_ptr()) };
     if !v.is_null() {
@@ -933,6 +1108,18 @@ pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void
         send_maps();
     }
     h
+}
+
+/// `dlclose`: code may be unmapped, so every thread's unwind-rule cache starts over.
+#[no_mangle]
+pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> c_int {
+    let Some(f) = real!(R_DLCLOSE, DlcloseFn) else {
+        return -1;
+    };
+    // SAFETY: forwarding to libc's dlclose.
+    let r = unsafe { f(handle) };
+    CACHE_GEN.fetch_add(1, Ordering::Relaxed);
+    r
 }
 
 /// `execve`: this image's last batch goes out first; the new image loads this library again

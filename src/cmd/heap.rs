@@ -402,6 +402,12 @@ fn report(
     }
     let im = &s.images[primary];
     eprintln!("rprof: the command {how}");
+    if im.mismatches > 0 {
+        eprintln!(
+            "rprof: verify: {} stacks differed between the fast unwinder and libgcc's",
+            crate::render::thousands(im.mismatches)
+        );
+    }
     let complete = if im.ended {
         "complete"
     } else {

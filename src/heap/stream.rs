@@ -70,6 +70,9 @@ pub struct Image {
     pub threads: Vec<u32>,
     /// Allocations the interposer could not record (reentrant calls).
     pub missed: u64,
+    /// Stacks where the interposer's fast unwinder and libgcc's disagreed (only counted when
+    /// RPROF_HEAP_VERIFY=1 is set for the target).
+    pub mismatches: u64,
     /// The image reported its exit (so its stream is complete).
     pub ended: bool,
     /// Ended by exec into a new image.
@@ -290,6 +293,13 @@ impl Stream {
                         return false;
                     };
                     im.missed = im.missed.saturating_add(m);
+                    o += 9;
+                }
+                5 => {
+                    let Some(m) = u64_at(b, o + 1) else {
+                        return false;
+                    };
+                    im.mismatches = im.mismatches.saturating_add(m);
                     o += 9;
                 }
                 _ => return false,
