@@ -103,6 +103,8 @@ extern "C" {
         off: i64,
     ) -> *mut c_void;
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
+    fn sigaction(sig: c_int, act: *const SigAction, old: *mut SigAction) -> c_int;
+    fn raise(sig: c_int) -> c_int;
     fn __errno_location() -> *mut c_int;
     fn pthread_key_create(key: *mut u32, dtor: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int;
     fn pthread_setspecific(key: u32, value: *const c_void) -> c_int;
@@ -141,6 +143,62 @@ impl Stat {
         } else {
             (u64_at(8), u32_at(16))
         }
+    }
+}
+
+/// glibc's `struct sigaction` (x86_64 and aarch64 layout).
+#[repr(C)]
+pub struct SigAction {
+    handler: usize,
+    mask: [u64; 16],
+    flags: c_int,
+    restorer: usize,
+}
+
+const SA_NODEFER: c_int = 0x4000_0000;
+const SA_RESETHAND: c_int = 0x8000_0000u32 as c_int;
+/// Signals that end a process by default: on them the thread that got the signal sends its
+/// last batch first (others are lost, as with SIGKILL, which nothing can catch).
+const FATAL: [c_int; 9] = [1, 2, 3, 4, 6, 7, 8, 11, 15];
+
+unsafe extern "C" fn on_fatal(sig: c_int) {
+    let p = tls();
+    if !p.is_null() {
+        // SAFETY: this thread's state; skipped when the signal interrupted a recording.
+        let t = unsafe { &mut *p };
+        if !t.guard {
+            t.guard = true;
+            t.flush();
+        }
+    }
+    // The disposition is back to the default (SA_RESETHAND): this ends the process as the
+    // signal would have.
+    // SAFETY: raise is async-signal-safe.
+    unsafe { raise(sig) };
+}
+
+/// Installs [`on_fatal`] for each fatal signal whose disposition is still the default, so a
+/// program that handles a signal itself keeps its behaviour.
+fn install_fatal_handlers() {
+    for sig in FATAL {
+        let mut old = SigAction {
+            handler: 0,
+            mask: [0; 16],
+            flags: 0,
+            restorer: 0,
+        };
+        // SAFETY: querying the current action into a properly sized struct.
+        if unsafe { sigaction(sig, std::ptr::null(), &mut old) } != 0 || old.handler != 0 {
+            continue;
+        }
+        let act = SigAction {
+            handler: on_fatal as unsafe extern "C" fn(c_int) as usize,
+            mask: [0; 16],
+            flags: SA_RESETHAND | SA_NODEFER,
+            restorer: 0,
+        };
+        // SAFETY: a valid action with a handler of this library.
+        unsafe { sigaction(sig, &act, std::ptr::null_mut()) };
     }
 }
 
@@ -859,6 +917,7 @@ fn init() {
                         pthread_atfork(Some(before_fork), None, Some(after_fork_child));
                     }
                     ACTIVE.store(true, Ordering::Release);
+                    install_fatal_handlers();
                     send_control(K_START, &[]);
                     send_maps();
                 }

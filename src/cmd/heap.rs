@@ -410,6 +410,8 @@ fn report(
     }
     let complete = if im.ended {
         "complete"
+    } else if status.signal().is_some() {
+        "ended by a signal (the thread that got it sent its last batch; other threads may have lost up to 32 KiB of events each, all of them after a SIGKILL)"
     } else {
         "cut short (the process ended without running its exit path: up to 32 KiB of events per thread may be missing)"
     };

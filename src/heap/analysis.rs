@@ -68,6 +68,7 @@ fn is_allocator_frame(f: &str) -> bool {
     EXACT.contains(&f)
         || f.starts_with("operator new")
         || f.starts_with("alloc::alloc::")
+        || f.starts_with("<alloc::alloc::Global")
         || f.starts_with("std::sys::alloc::")
         || f.starts_with("std::sys::pal::unix::alloc::")
         || f.starts_with("<std::alloc::System as core::alloc::global::GlobalAlloc>")
@@ -148,7 +149,14 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
                     }
                     None => (Vec::new().into(), ""),
                 };
-                let site = match frames.last() {
+                // Named after the innermost function at this address that is not the
+                // allocator's own (Rust inlines `alloc::alloc::alloc` into its callers).
+                let named = frames
+                    .iter()
+                    .rev()
+                    .find(|f| !is_allocator_frame(&f.function))
+                    .or(frames.last());
+                let site = match named {
                     Some(f) => {
                         let loc = if f.file.is_empty() {
                             format!("(in {path})")
@@ -200,7 +208,7 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
             .iter()
             .take_while(|&&s| {
                 let f = &out.sites[s as usize].functions;
-                f.last().is_some_and(|n| is_allocator_frame(n))
+                f.first().is_some_and(|n| is_allocator_frame(n))
             })
             .count();
         v.drain(..skip.min(v.len().saturating_sub(1)));
@@ -291,26 +299,39 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
     }
     let n_stacks = st.stacks.len();
     let mut per = vec![StackStats::default(); n_stacks];
-    // Pass 1: totals, per-stack counts, the peak and its position.
-    let mut live: FxHashMap<u64, (u64, u32)> = FxHashMap::default();
+    // Pass 1: match each free to its allocation (one hash lookup per event, the only ones),
+    // totals, per-stack counts, and the peak with its position. A matched free's `size` is
+    // rewritten to the index of its allocation, so pass 2 needs no map.
+    const UNMATCHED: u64 = u64::MAX;
+    let mut live: FxHashMap<u64, u32> = FxHashMap::default();
+    live.reserve(1024);
+    // Allocations whose address came back without a free seen (the free was missed): the
+    // old block ends at that event. (event index, index of the old allocation)
+    let mut implicit: Vec<(usize, usize)> = Vec::new();
     let (mut cur, mut peak, mut peak_at, mut time, mut peak_time) = (0u64, 0u64, None, 0u64, 0u64);
     let (mut allocs, mut frees, mut unknown, mut bytes, mut temp) = (0u64, 0, 0, 0u64, 0);
-    let mut last_alloc: Option<u64> = None;
-    for (i, e) in events.iter().enumerate() {
+    let mut last_alloc: Option<usize> = None;
+    for i in 0..events.len() {
+        let e = events[i];
         if e.stack == FREE {
             match live.remove(&e.ptr) {
-                Some((size, s)) => {
+                Some(j) => {
+                    let a = events[j as usize];
                     frees += 1;
-                    cur -= size;
-                    time = time.saturating_add(size);
-                    if last_alloc == Some(e.ptr) {
+                    cur -= a.size;
+                    time = time.saturating_add(a.size);
+                    if last_alloc == Some(j as usize) {
                         temp += 1;
-                        if let Some(p) = per.get_mut(s as usize) {
+                        if let Some(p) = per.get_mut(a.stack as usize) {
                             p.temporary += 1;
                         }
                     }
+                    events[i].size = u64::from(j);
                 }
-                None => unknown += 1,
+                None => {
+                    unknown += 1;
+                    events[i].size = UNMATCHED;
+                }
             }
             last_alloc = None;
         } else {
@@ -321,12 +342,12 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
                 p.allocs += 1;
                 p.bytes = p.bytes.saturating_add(e.size);
             }
-            // An address handed out again without a free seen: the free was missed.
-            if let Some((old, _)) = live.insert(e.ptr, (e.size, e.stack)) {
-                cur -= old;
+            if let Some(old) = live.insert(e.ptr, i as u32) {
+                cur -= events[old as usize].size;
+                implicit.push((i, old as usize));
             }
             cur += e.size;
-            last_alloc = Some(e.ptr);
+            last_alloc = Some(i);
             if cur > peak {
                 peak = cur;
                 peak_at = Some(i);
@@ -335,6 +356,8 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
         }
     }
     let end_time = time;
+    let leak_blocks = live.len() as u64;
+    drop(live);
 
     // Pass 2: live bytes per stack over time, for the snapshots, the peak and the end.
     let mut m = Massif::new(
@@ -344,12 +367,12 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
     );
     let mut live_b = vec![0u64; n_stacks];
     let mut live_n = vec![0u64; n_stacks];
-    live.clear();
-    let (mut cur, mut time) = (0u64, 0u64);
+    let (mut cur, mut time, mut blocks) = (0u64, 0u64, 0u64);
     let step = (end_time / SNAPSHOTS).max(1);
     let mut next_snap = step;
     let mut taken = 0usize;
     let mut peak_blocks = 0;
+    let mut implicit = implicit.into_iter().peekable();
     m.snapshots.push(Snapshot {
         num: 0,
         time: 0,
@@ -359,25 +382,34 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
         kind: TreeKind::Empty,
         tree: None,
     });
-    for (i, e) in events.iter().enumerate() {
+    let end_block = |a: &Event, cur: &mut u64, blocks: &mut u64, lb: &mut [u64], ln: &mut [u64]| {
+        *cur -= a.size;
+        *blocks -= 1;
+        if let Some(b) = lb.get_mut(a.stack as usize) {
+            *b -= a.size;
+            ln[a.stack as usize] -= 1;
+        }
+    };
+    for i in 0..events.len() {
+        let e = events[i];
         if e.stack == FREE {
-            if let Some((size, s)) = live.remove(&e.ptr) {
-                cur -= size;
-                time = time.saturating_add(size);
-                if let Some(b) = live_b.get_mut(s as usize) {
-                    *b -= size;
-                    live_n[s as usize] -= 1;
-                }
+            if e.size == UNMATCHED {
+                continue;
             }
+            let a = events[e.size as usize];
+            time = time.saturating_add(a.size);
+            end_block(&a, &mut cur, &mut blocks, &mut live_b, &mut live_n);
         } else {
-            if let Some((old, s)) = live.insert(e.ptr, (e.size, e.stack)) {
-                cur -= old;
-                if let Some(b) = live_b.get_mut(s as usize) {
-                    *b -= old;
-                    live_n[s as usize] -= 1;
+            while let Some(&(at, old)) = implicit.peek() {
+                if at != i {
+                    break;
                 }
+                let a = events[old];
+                end_block(&a, &mut cur, &mut blocks, &mut live_b, &mut live_n);
+                implicit.next();
             }
             cur += e.size;
+            blocks += 1;
             time = time.saturating_add(e.size);
             if let Some(b) = live_b.get_mut(e.stack as usize) {
                 *b += e.size;
@@ -390,7 +422,7 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
                 p.peak_bytes = b;
                 p.peak_blocks = n;
             }
-            peak_blocks = live.len() as u64;
+            peak_blocks = blocks;
         }
         if is_peak || time >= next_snap {
             taken += 1;
@@ -444,7 +476,7 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
         peak_time,
         end_time,
         leak_bytes: cur,
-        leak_blocks: live.len() as u64,
+        leak_blocks,
         per_stack: per,
         massif: m,
     }

@@ -18,6 +18,9 @@ const HDR: usize = 16;
 /// Stack ids beyond this many per image are refused (a bound on memory).
 const MAX_STACKS: usize = 1 << 24;
 
+/// Most events kept per image (the analysis indexes them with u32).
+const MAX_EVENTS: usize = u32::MAX as usize - 1;
+
 /// Marks a free in [`Event::stack`].
 pub const FREE: u32 = u32::MAX;
 
@@ -250,6 +253,10 @@ impl Stream {
                     let Some(stack) = im.stack_slot(id) else {
                         return false;
                     };
+                    // The analysis indexes events with u32.
+                    if im.events.len() >= MAX_EVENTS {
+                        return false;
+                    }
                     im.events.push(Event {
                         seq,
                         ptr,
@@ -262,6 +269,9 @@ impl Stream {
                     let (Some(seq), Some(ptr)) = (u64_at(b, o + 1), u64_at(b, o + 9)) else {
                         return false;
                     };
+                    if im.events.len() >= MAX_EVENTS {
+                        return false;
+                    }
                     im.events.push(Event {
                         seq,
                         ptr,
