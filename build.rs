@@ -46,7 +46,9 @@ fn main() {
         }
     }
     c.arg(&src).arg("-o").arg(&lib);
-    let status = c.status().expect("cannot run rustc for the heap interposer");
+    let status = c
+        .status()
+        .expect("cannot run rustc for the heap interposer");
     assert!(
         status.success(),
         "building the heap interposer (preload/src/lib.rs) failed"

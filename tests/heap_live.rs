@@ -12,7 +12,11 @@ use common::{compile, fixture, have, live, rprof};
 /// Runs `rprof heap ARGS -- CMD...` in `dir`; returns (success, stdout, stderr).
 fn heap(dir: &Path, args: &[&str], cmd: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let mut c = rprof();
-    c.current_dir(dir).arg("heap").args(args).arg("--").args(cmd);
+    c.current_dir(dir)
+        .arg("heap")
+        .args(args)
+        .arg("--")
+        .args(cmd);
     for (k, v) in env {
         c.env(k, v);
     }
@@ -40,7 +44,11 @@ fn folded_sum(folded: &str, frame: &str) -> u64 {
             l.rsplit_once(' ')
                 .is_some_and(|(s, _)| s.split(';').any(|f| f == frame))
         })
-        .map(|l| l.rsplit_once(' ').and_then(|(_, w)| w.parse::<u64>().ok()).unwrap_or(0))
+        .map(|l| {
+            l.rsplit_once(' ')
+                .and_then(|(_, w)| w.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
         .sum()
 }
 
@@ -92,7 +100,10 @@ fn heap_alloc_fixture_peak_and_leaks_exact_and_massif_agrees() {
         top.contains("8,388,608 B in 8 blocks  build_index (heap.c:18)"),
         "{top}"
     );
-    assert!(so.contains("Totals: 111 allocations (8,492,768 B), 11 frees"), "{so}");
+    assert!(
+        so.contains("Totals: 111 allocations (8,492,768 B), 11 frees"),
+        "{so}"
+    );
     // Leaks: exactly leak_some's 100 x 1,000 B, called from main.
     assert!(
         so.contains("Leaks: 100,000 B in 100 blocks still allocated at exit"),
@@ -160,7 +171,11 @@ fn heap_alloc_fixture_peak_and_leaks_exact_and_massif_agrees() {
             .arg("8")
             .output()
             .expect("valgrind");
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
         assert_eq!(massif_peak(&vm), 8_392_768, "massif's peak");
     }
 
@@ -190,7 +205,9 @@ fn heap_alloc_fixture_peak_and_leaks_exact_and_massif_agrees() {
             .expect("go tool pprof");
         let text = String::from_utf8_lossy(&o.stdout);
         assert!(
-            text.contains("alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes"),
+            text.contains(
+                "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes"
+            ),
             "{text}"
         );
         // leak_some's sample: 100 allocations of 100,000 B, all still in use at exit.
@@ -226,7 +243,10 @@ fn heap_two_threads_counts_exact_and_unwinder_agrees_with_libgcc() {
     assert!(ok, "{se}");
     assert!(so.contains("3 threads"), "{so}");
     assert!(so.contains("3,000 allocations  72,000 B  worker_a"), "{so}");
-    assert!(so.contains("5,000 allocations  200,000 B  worker_b"), "{so}");
+    assert!(
+        so.contains("5,000 allocations  200,000 B  worker_b"),
+        "{so}"
+    );
 }
 
 #[test]
@@ -250,7 +270,10 @@ fn heap_cpp_new_delete_demangled() {
         "{so}"
     );
     assert!(!so.contains(" _Z"), "mangled names left:\n{so}");
-    assert!(!so.contains("operator new"), "allocator frames are not sites:\n{so}");
+    assert!(
+        !so.contains("operator new"),
+        "allocator frames are not sites:\n{so}"
+    );
 }
 
 #[test]
@@ -271,7 +294,11 @@ fn heap_rust_release_program_demangled() {
     let (ok, peak, se) = heap(tmp.path(), &["--folded", "peak"], &[bin_s], &[]);
     assert!(ok, "{se}");
     // 64 boxed 4 KiB pages at the peak, under build_table.
-    assert_eq!(folded_sum(&peak, "rust_alloc::build_table"), 64 * 4096 + 512, "{peak}");
+    assert_eq!(
+        folded_sum(&peak, "rust_alloc::build_table"),
+        64 * 4096 + 512,
+        "{peak}"
+    );
     assert!(!peak.contains("_ZN") && !peak.contains("_R"), "{peak}");
     let (ok, leaks, se) = heap(tmp.path(), &["--folded", "leaks"], &[bin_s], &[]);
     assert!(ok, "{se}");
@@ -308,13 +335,19 @@ fn heap_exit_paths_signals_and_fork() {
     // A forked child is followed: its own 77 allocations.
     let (ok, so, se) = heap(tmp.path(), &[], &[bin_s, "fork"], &[]);
     assert!(ok, "{se}");
-    assert!(so.contains("77 allocations  2,464 B  child_work (ends.c:"), "{so}");
+    assert!(
+        so.contains("77 allocations  2,464 B  child_work (ends.c:"),
+        "{so}"
+    );
     assert!(so.contains("Other processes"), "{so}");
     // malloc from a signal handler: the program runs to its end and the report is complete;
     // handler calls that interrupted a recording are counted as not recorded.
     let (ok, so, se) = heap(tmp.path(), &[], &[bin_s, "signal"], &[]);
     assert!(ok, "{se}");
-    assert!(se.contains("exited with status 0") && se.contains("stream complete"), "{se}");
+    assert!(
+        se.contains("exited with status 0") && se.contains("stream complete"),
+        "{se}"
+    );
     assert!(so.contains("Most temporary allocations"), "{so}");
     assert!(se.contains("allocations not recorded (reentrant)"), "{se}");
 }

@@ -580,7 +580,16 @@ fn cache_of(t: &mut Tls) -> *mut CacheEntry {
     if t.cache.is_null() {
         let bytes = CACHE_SLOTS * std::mem::size_of::<CacheEntry>();
         // SAFETY: an anonymous private mapping; zeroed memory is an empty cache (ip 0).
-        let p = unsafe { mmap(std::ptr::null_mut(), bytes, PROT_RW, MAP_PRIVATE_ANON, -1, 0) };
+        let p = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                bytes,
+                PROT_RW,
+                MAP_PRIVATE_ANON,
+                -1,
+                0,
+            )
+        };
         if p as isize == -1 {
             return std::ptr::null_mut();
         }
@@ -1058,11 +1067,7 @@ fn arena_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: malloc is this library's, which serves the arena or glibc.
     let q = unsafe { malloc(size) };
     if !q.is_null() && !ptr.is_null() {
-        let old = if in_arena(ptr) {
-            arena_size(ptr)
-        } else {
-            size
-        };
+        let old = if in_arena(ptr) { arena_size(ptr) } else { size };
         // SAFETY: both blocks hold at least min(old, size) bytes.
         unsafe { std::ptr::copy_nonoverlapping(ptr as *const u8, q as *mut u8, old.min(size)) };
     }

@@ -382,9 +382,21 @@ fn parse(fde: *const u8, func: u64, pc: u64) -> Option<Rule> {
         ra: RegRule::Offset(-8),
     };
     let mut init = blank;
-    run(c, cie_end, 0, u64::MAX, code_align, data_align, ra_reg, &mut init, &blank)?;
+    run(
+        c,
+        cie_end,
+        0,
+        u64::MAX,
+        code_align,
+        data_align,
+        ra_reg,
+        &mut init,
+        &blank,
+    )?;
     let mut st = init;
-    run(p, fde_end, func, pc, code_align, data_align, ra_reg, &mut st, &init)?;
+    run(
+        p, fde_end, func, pc, code_align, data_align, ra_reg, &mut st, &init,
+    )?;
     let ra_off = match st.ra {
         RegRule::Offset(o) => o,
         RegRule::Undefined => return Some(Rule::End),

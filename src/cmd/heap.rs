@@ -181,9 +181,7 @@ pub fn run(args: HeapArgs) -> Result<ExitCode> {
         })
     };
     let started = Instant::now();
-    let mut child = c
-        .spawn()
-        .with_context(|| format!("cannot run `{first}`"))?;
+    let mut child = c.spawn().with_context(|| format!("cannot run `{first}`"))?;
     drop(theirs);
     // Ctrl-C reaches the command too; rprof stays to report what it saw.
     // SAFETY: plain libc call with a valid signal number and handler constant.
@@ -376,7 +374,11 @@ fn report(
             out.push_str("\nOther processes (not analysed above):\n");
             for i in others {
                 let o = &s.images[i];
-                let allocs = o.events.iter().filter(|e| e.stack != heap::stream::FREE).count();
+                let allocs = o
+                    .events
+                    .iter()
+                    .filter(|e| e.stack != heap::stream::FREE)
+                    .count();
                 let how = if o.exec_replaced {
                     "replaced by exec"
                 } else if o.forked_from.is_some() {

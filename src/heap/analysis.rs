@@ -119,10 +119,11 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
                 if let Some(m) = find_mapping(&im.maps, a) {
                     if m.path != preload {
                         let off = a - m.start + m.offset;
-                        per_file
-                            .entry(m.path.clone())
-                            .or_default()
-                            .push(if k == 0 { off } else { off.saturating_sub(1) });
+                        per_file.entry(m.path.clone()).or_default().push(if k == 0 {
+                            off
+                        } else {
+                            off.saturating_sub(1)
+                        });
                     }
                 }
             }
@@ -494,7 +495,6 @@ struct TNode {
 /// threshold merged into one `in N places` entry per parent.
 fn build_tree(m: &mut Massif, st: &Stacks, live_b: &[u64], total: u64) -> Tree {
     let mut nodes: Vec<TNode> = vec![TNode::default()];
-    let mut site_of_node: Vec<u32> = vec![u32::MAX];
     for (s, &b) in live_b.iter().enumerate() {
         if b == 0 {
             continue;
@@ -506,7 +506,6 @@ fn build_tree(m: &mut Massif, st: &Stacks, live_b: &[u64], total: u64) -> Tree {
                 Some(&n) => n,
                 None => {
                     nodes.push(TNode::default());
-                    site_of_node.push(site);
                     let n = nodes.len() - 1;
                     nodes[at].children.insert(site, n);
                     n
@@ -516,28 +515,17 @@ fn build_tree(m: &mut Massif, st: &Stacks, live_b: &[u64], total: u64) -> Tree {
             at = next;
         }
     }
-    let root_label = m
-        .intern_bytes(b" (heap allocation functions) malloc/new/new[], --alloc-fns, etc.");
+    let root_label =
+        m.intern_bytes(b" (heap allocation functions) malloc/new/new[], --alloc-fns, etc.");
     let mut tree = Tree::default();
-    emit(
-        m,
-        st,
-        &nodes,
-        &site_of_node,
-        0,
-        root_label,
-        total,
-        &mut tree,
-    );
+    emit(m, st, &nodes, 0, root_label, total, &mut tree);
     tree
 }
 
-#[allow(clippy::too_many_arguments)]
 fn emit(
     m: &mut Massif,
     st: &Stacks,
     nodes: &[TNode],
-    site_of_node: &[u32],
     at: usize,
     label: u32,
     total: u64,
@@ -558,8 +546,11 @@ fn emit(
         .collect();
     // Biggest first; ties by name, so the output does not depend on hashing.
     kids.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then_with(|| st.sites[a.1 as usize].label.cmp(&st.sites[b.1 as usize].label))
+        b.0.cmp(&a.0).then_with(|| {
+            st.sites[a.1 as usize]
+                .label
+                .cmp(&st.sites[b.1 as usize].label)
+        })
     });
     let (big, small): (Vec<_>, Vec<_>) = kids
         .into_iter()
@@ -567,7 +558,7 @@ fn emit(
     let mut count = 0u32;
     for (_, site, n) in big {
         let l = m.intern_bytes(st.sites[site as usize].label.as_bytes());
-        emit(m, st, nodes, site_of_node, n, l, total, tree);
+        emit(m, st, nodes, n, l, total, tree);
         count += 1;
     }
     if !small.is_empty() {

@@ -296,7 +296,11 @@ pub fn summary(st: &Stacks, a: &Analysis, top: usize) -> String {
         thousands(a.peak_time),
         pct(a.peak_time, a.end_time)
     );
-    let _ = writeln!(o, "\nAllocation sites at the peak (share of {} B):", thousands(a.peak_bytes));
+    let _ = writeln!(
+        o,
+        "\nAllocation sites at the peak (share of {} B):",
+        thousands(a.peak_bytes)
+    );
     for (name, b, n, i) in by_site(st, a, |s| (s.peak_bytes, s.peak_blocks))
         .into_iter()
         .filter(|x| x.1 > 0)
@@ -358,7 +362,10 @@ pub fn summary(st: &Stacks, a: &Analysis, top: usize) -> String {
             thousands(b)
         );
     }
-    let _ = writeln!(o, "\nMost temporary allocations (freed before the next allocation):");
+    let _ = writeln!(
+        o,
+        "\nMost temporary allocations (freed before the next allocation):"
+    );
     for (name, t, n, _) in by_site(st, a, |s| (s.temporary, s.allocs))
         .into_iter()
         .filter(|x| x.1 > 0)

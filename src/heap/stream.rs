@@ -288,10 +288,8 @@ impl Stream {
                     let Some(raw) = b.get(o + 6..o + 6 + 8 * n) else {
                         return false;
                     };
-                    let ips: Box<[u64]> = raw
-                        .chunks_exact(8)
-                        .filter_map(|c| u64_at(c, 0))
-                        .collect();
+                    let ips: Box<[u64]> =
+                        raw.chunks_exact(8).filter_map(|c| u64_at(c, 0)).collect();
                     let Some(slot) = im.stack_slot(id) else {
                         return false;
                     };

@@ -59,7 +59,8 @@ mod tests {
 
     #[test]
     fn round_trips_a_valgrind_file() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/massif/normal.massif.out");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/massif/normal.massif.out");
         let bytes = std::fs::read(p).expect("fixture");
         let opt = parse::ParseOptions {
             threshold: 0.0,
@@ -68,6 +69,9 @@ mod tests {
         let m = parse::parse_bytes_with(&bytes, "n", &opt).expect("parses");
         let mut out = Vec::new();
         super::write(&mut out, &m).expect("writes");
-        assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&bytes));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&bytes)
+        );
     }
 }
