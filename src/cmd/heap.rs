@@ -317,7 +317,8 @@ fn report(
         im.command.clone()
     };
     let mut events = std::mem::take(&mut im.events);
-    let a = analysis::analyze(&mut events, &stacks, &cmd);
+    let matched = im.take_matched();
+    let a = analysis::analyze(&mut events, matched, &stacks, &cmd);
     let analysis_time = t0.elapsed();
 
     if let Some(path) = &args.massif {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use super::stream::{find_mapping, Event, Image, FREE};
+use super::stream::{find_mapping, Event, Image, FREE, UNMATCHED};
 use crate::massif::model::{significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind};
 use crate::symbolize::Symbolizer;
 
@@ -293,59 +293,84 @@ const DETAILED_EVERY: usize = 10;
 /// massif's default tree depth.
 const DEPTH: usize = 30;
 
-/// Replays the events of `im` (sorted by seq here) and computes everything.
-pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
-    if !events.windows(2).all(|w| w[0].seq <= w[1].seq) {
-        events.sort_unstable_by_key(|e| e.seq);
+/// Matches each free to its allocation: a free's `size` becomes the index of its allocation
+/// (or [`UNMATCHED`]). Returns the allocations that reused a live address without a free seen
+/// (the free was missed): (event index, index of the old allocation).
+pub fn match_frees(events: &mut [Event]) -> Vec<(usize, usize)> {
+    let mut live: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut implicit = Vec::new();
+    for i in 0..events.len() {
+        let e = &mut events[i];
+        if e.stack == FREE {
+            e.size = live.remove(&e.ptr).map_or(UNMATCHED, u64::from);
+        } else if let Some(old) = live.insert(e.ptr, i as u32) {
+            implicit.push((i, old as usize));
+        }
     }
+    implicit
+}
+
+/// Replays the events of an image and computes everything. `matched` is what
+/// [`Image::take_matched`](super::stream::Image::take_matched) gave (events in order, frees
+/// matched while the target ran); without it the events are sorted and matched here.
+pub fn analyze(
+    events: &mut [Event],
+    matched: Option<Vec<(usize, usize)>>,
+    st: &Stacks,
+    cmd: &str,
+) -> Analysis {
+    let implicit = match matched {
+        Some(m) => m,
+        None => {
+            if !events.windows(2).all(|w| w[0].seq <= w[1].seq) {
+                events.sort_unstable_by_key(|e| e.seq);
+            }
+            match_frees(events)
+        }
+    };
     let n_stacks = st.stacks.len();
     let mut per = vec![StackStats::default(); n_stacks];
-    // Pass 1: match each free to its allocation (one hash lookup per event, the only ones),
-    // totals, per-stack counts, and the peak with its position. A matched free's `size` is
-    // rewritten to the index of its allocation, so pass 2 needs no map.
-    const UNMATCHED: u64 = u64::MAX;
-    let mut live: FxHashMap<u64, u32> = FxHashMap::default();
-    live.reserve(1024);
-    // Allocations whose address came back without a free seen (the free was missed): the
-    // old block ends at that event. (event index, index of the old allocation)
-    let mut implicit: Vec<(usize, usize)> = Vec::new();
+    // Pass 1: totals, per-stack counts, and the peak with its position.
     let (mut cur, mut peak, mut peak_at, mut time, mut peak_time) = (0u64, 0u64, None, 0u64, 0u64);
     let (mut allocs, mut frees, mut unknown, mut bytes, mut temp) = (0u64, 0, 0, 0u64, 0);
+    let mut blocks = 0u64;
     let mut last_alloc: Option<usize> = None;
-    for i in 0..events.len() {
-        let e = events[i];
+    let mut imp = implicit.iter().peekable();
+    for (i, e) in events.iter().enumerate() {
         if e.stack == FREE {
-            match live.remove(&e.ptr) {
-                Some(j) => {
-                    let a = events[j as usize];
-                    frees += 1;
-                    cur -= a.size;
-                    time = time.saturating_add(a.size);
-                    if last_alloc == Some(j as usize) {
-                        temp += 1;
-                        if let Some(p) = per.get_mut(a.stack as usize) {
-                            p.temporary += 1;
-                        }
+            if e.size == UNMATCHED {
+                unknown += 1;
+            } else {
+                let j = e.size as usize;
+                let a = events[j];
+                frees += 1;
+                blocks -= 1;
+                cur -= a.size;
+                time = time.saturating_add(a.size);
+                if last_alloc == Some(j) {
+                    temp += 1;
+                    if let Some(p) = per.get_mut(a.stack as usize) {
+                        p.temporary += 1;
                     }
-                    events[i].size = u64::from(j);
-                }
-                None => {
-                    unknown += 1;
-                    events[i].size = UNMATCHED;
                 }
             }
             last_alloc = None;
         } else {
+            while let Some(&&(at, old)) = imp.peek() {
+                if at != i {
+                    break;
+                }
+                cur -= events[old].size;
+                blocks -= 1;
+                imp.next();
+            }
             allocs += 1;
+            blocks += 1;
             bytes = bytes.saturating_add(e.size);
             time = time.saturating_add(e.size);
             if let Some(p) = per.get_mut(e.stack as usize) {
                 p.allocs += 1;
                 p.bytes = p.bytes.saturating_add(e.size);
-            }
-            if let Some(old) = live.insert(e.ptr, i as u32) {
-                cur -= events[old as usize].size;
-                implicit.push((i, old as usize));
             }
             cur += e.size;
             last_alloc = Some(i);
@@ -357,8 +382,7 @@ pub fn analyze(events: &mut [Event], st: &Stacks, cmd: &str) -> Analysis {
         }
     }
     let end_time = time;
-    let leak_blocks = live.len() as u64;
-    drop(live);
+    let leak_blocks = blocks;
 
     // Pass 2: live bytes per stack over time, for the snapshots, the peak and the end.
     let mut m = Massif::new(

@@ -81,9 +81,49 @@ pub struct Image {
     /// Ended by exec into a new image.
     pub exec_replaced: bool,
     maps_text: FxHashMap<u32, Vec<u8>>,
+    /// Frees matched to their allocations while the target runs, as long as events arrive in
+    /// order (one thread): the analysis then has no map to build.
+    matcher: Option<Matcher>,
 }
 
+/// Matches frees to allocations as events arrive (see [`Image::take_matched`]).
+#[derive(Debug, Default)]
+struct Matcher {
+    live: FxHashMap<u64, u32>,
+    next_seq: u64,
+    implicit: Vec<(usize, usize)>,
+}
+
+/// In a matched free's [`Event::size`]: no allocation of that address was seen.
+pub const UNMATCHED: u64 = u64::MAX;
+
 impl Image {
+    /// When every event arrived in order, the events with each free's `size` already
+    /// rewritten to the index of its allocation (or [`UNMATCHED`]), and the allocations that
+    /// reused a live address without a free seen (event index, old allocation index).
+    pub fn take_matched(&mut self) -> Option<Vec<(usize, usize)>> {
+        self.matcher.take().map(|m| m.implicit)
+    }
+
+    /// Feeds the matcher the event just pushed; an event out of order ends matching here.
+    fn match_last(&mut self) {
+        let Some(m) = self.matcher.as_mut() else {
+            return;
+        };
+        let i = self.events.len() - 1;
+        let e = &mut self.events[i];
+        if e.seq < m.next_seq {
+            self.matcher = None;
+            return;
+        }
+        m.next_seq = e.seq + 1;
+        if e.stack == FREE {
+            e.size = m.live.remove(&e.ptr).map_or(UNMATCHED, u64::from);
+        } else if let Some(old) = m.live.insert(e.ptr, i as u32) {
+            m.implicit.push((i, old as usize));
+        }
+    }
+
     /// Dense index of stack id `id`, creating an empty (unknown) stack for an id not defined
     /// yet: its definition may still come in another thread's batch.
     fn stack_slot(&mut self, id: u32) -> Option<u32> {
@@ -163,6 +203,7 @@ impl Stream {
             pid,
             forked_from,
             command: command_of(pid),
+            matcher: Some(Matcher::default()),
             ..Image::default()
         };
         if let Some(p) = forked_from {
@@ -263,6 +304,7 @@ impl Stream {
                         size,
                         stack,
                     });
+                    im.match_last();
                     o += 29;
                 }
                 2 => {
@@ -278,6 +320,7 @@ impl Stream {
                         size: 0,
                         stack: FREE,
                     });
+                    im.match_last();
                     o += 17;
                 }
                 3 => {
