@@ -327,6 +327,9 @@ struct Tls {
     /// Allocations not recorded because of the guard, not yet reported.
     missed: u64,
     tid: u32,
+    /// The process this buffer belongs to: a `vfork` child shares the parent's memory, and
+    /// its `_exit` or `execve` must not send (or drop) the parent's events.
+    pid: u32,
     /// This thread's unwind-rule cache (mmap'd on first use), and the dlclose generation it
     /// was filled in.
     cache: *mut CacheEntry,
@@ -342,6 +345,7 @@ thread_local! {
             registered: false,
             missed: 0,
             tid: 0,
+            pid: 0,
             cache: std::ptr::null_mut(),
             cache_gen: 0,
             buf: [0; BUF],
@@ -526,6 +530,10 @@ unsafe extern "C" fn thread_exit(p: *mut c_void) {
 fn register(t: &mut Tls) {
     if !t.registered {
         t.registered = true;
+        if t.pid == 0 {
+            // SAFETY: getpid has no preconditions.
+            t.pid = unsafe { getpid() } as u32;
+        }
         let key = KEY.load(Ordering::Relaxed);
         if key != u32::MAX {
             // SAFETY: a key created in init; the value is this thread's state.
@@ -840,10 +848,24 @@ fn flush_this_thread() {
     if !p.is_null() {
         // SAFETY: this thread's own state, not in use (callers are outside the guard).
         let t = unsafe { &mut *p };
-        if !t.guard {
+        if !t.guard && owns_buffer(t) {
             t.flush();
         }
     }
+}
+
+/// False in a `vfork` child, which runs on its parent's memory (and this buffer) until it
+/// execs or exits.
+fn owns_buffer(t: &Tls) -> bool {
+    // SAFETY: getpid has no preconditions.
+    t.pid == 0 || t.pid == unsafe { getpid() } as u32
+}
+
+/// True when this thread runs in a `vfork` child (see [`owns_buffer`]).
+fn in_vfork_child() -> bool {
+    let p = tls();
+    // SAFETY: this thread's own state, only read.
+    !p.is_null() && !owns_buffer(unsafe { &*p })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -860,6 +882,7 @@ unsafe extern "C" fn after_fork_child() {
         unsafe {
             (*p).tid = 0;
             (*p).len = HDR;
+            (*p).pid = getpid() as u32;
         }
     }
     // SAFETY: getppid has no preconditions.
@@ -964,6 +987,9 @@ extern "C" fn at_load() {
 }
 
 extern "C" fn at_unload() {
+    if in_vfork_child() {
+        return;
+    }
     flush_this_thread();
     FINAL.store(true, Ordering::Relaxed);
     send_control(K_END, &[]);
