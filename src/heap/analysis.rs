@@ -299,8 +299,7 @@ const DEPTH: usize = 30;
 pub fn match_frees(events: &mut [Event]) -> Vec<(usize, usize)> {
     let mut live: FxHashMap<u64, u32> = FxHashMap::default();
     let mut implicit = Vec::new();
-    for i in 0..events.len() {
-        let e = &mut events[i];
+    for (i, e) in events.iter_mut().enumerate() {
         if e.stack == FREE {
             e.size = live.remove(&e.ptr).map_or(UNMATCHED, u64::from);
         } else if let Some(old) = live.insert(e.ptr, i as u32) {
