@@ -1,13 +1,26 @@
-//! Compiles the eBPF programs of `rprof strace-summary` (src/strace/bpf/*.bpf.c) with clang
-//! into an object that src/strace/bpf.rs embeds, so `cargo install` gives one binary.
+//! Builds the two non-Rust-crate parts the `rprof` binary carries inside itself, so that
+//! `cargo install` gives one binary:
 //!
-//! Needs clang (with the BPF target) and libbpf's headers (`apt-get install clang
-//! libbpf-dev`). CLANG overrides the compiler.
+//! - the eBPF programs of `rprof strace-summary` (src/strace/bpf/*.bpf.c), compiled with clang
+//!   into an object that src/strace/bpf.rs embeds. Needs clang (with the BPF target) and
+//!   libbpf's headers (`apt-get install clang libbpf-dev`); CLANG overrides the compiler.
+//! - the heap interposer (`preload/`, rprof's LD_PRELOAD library), embedded by
+//!   src/heap/preload.rs. It has no dependencies, so it is compiled with rustc directly rather
+//!   than by a nested cargo: no second build lock, no registry access, and the same compiler
+//!   cargo uses for rprof. It is built with `panic=abort` (it runs inside C programs, where a
+//!   panic must never unwind) and optimized, whatever profile rprof itself is built with. The
+//!   `preload` crate is also a workspace member, so clippy, fmt and tests see it as ordinary
+//!   Rust.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
+    build_bpf();
+    build_preload();
+}
+
+fn build_bpf() {
     let src = "src/strace/bpf/syscalls.bpf.c";
     println!("cargo:rerun-if-changed={src}");
     println!("cargo:rerun-if-changed=src/strace/bpf/vmlinux_min.h");
@@ -48,4 +61,48 @@ fn main() {
              (<bpf/bpf_helpers.h>) come with `apt-get install libbpf-dev`"
         );
     }
+}
+
+fn build_preload() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
+    let src = manifest.join("preload/src/lib.rs");
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("preload/src").display()
+    );
+    println!("cargo:rerun-if-changed=build.rs");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let lib = out.join("librprof_preload.so");
+    let mut c = Command::new(rustc);
+    c.args([
+        "--edition",
+        "2021",
+        "--crate-type",
+        "cdylib",
+        "--crate-name",
+        "rprof_preload",
+        "-C",
+        "opt-level=3",
+        "-C",
+        "panic=abort",
+        "-C",
+        "debuginfo=0",
+        "-C",
+        "strip=debuginfo",
+    ]);
+    // Cross builds: the library must match the target rprof runs on.
+    if let (Ok(target), Ok(host)) = (std::env::var("TARGET"), std::env::var("HOST")) {
+        if target != host {
+            c.args(["--target", &target]);
+        }
+    }
+    c.arg(&src).arg("-o").arg(&lib);
+    let status = c
+        .status()
+        .expect("cannot run rustc for the heap interposer");
+    assert!(
+        status.success(),
+        "building the heap interposer (preload/src/lib.rs) failed"
+    );
 }

@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two profiles: differential flame graph and a table of what changed')
             [CompletionResult]::new('strace-summary', 'strace-summary', [CompletionResultType]::ParameterValue, 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace')
             [CompletionResult]::new('massif', 'massif', [CompletionResultType]::ParameterValue, 'Analyse a heap profile from valgrind''s massif, or run massif on a command')
+            [CompletionResult]::new('heap', 'heap', [CompletionResultType]::ParameterValue, 'Profile a command''s heap natively (no valgrind): peak, leaks, busiest and temporary allocation sites, with stacks; massif, pprof and folded output')
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the events this machine can record with `record -e`, grouped like `perf list`')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout')
@@ -234,6 +235,19 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rprof;heap' {
+            [CompletionResult]::new('--massif', '--massif', [CompletionResultType]::ParameterName, 'Also write the heap profile in massif''s format (for ms_print, `rprof massif FILE`, massif-visualizer); time unit B (bytes allocated and freed)')
+            [CompletionResult]::new('--pprof', '--pprof', [CompletionResultType]::ParameterName, 'Also write a pprof heap profile (gzipped; alloc_objects, alloc_space, inuse_objects, inuse_space, where in-use means still allocated at exit)')
+            [CompletionResult]::new('--folded', '--folded', [CompletionResultType]::ParameterName, 'Print folded stacks instead of the summary: live bytes at the peak, bytes still allocated at exit, or the number of allocations')
+            [CompletionResult]::new('--flamegraph', '--flamegraph', [CompletionResultType]::ParameterName, 'Also write a flame graph of the live bytes at the peak')
+            [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'Also write a chart of the heap over time, stacked by the top allocation sites')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'How many sites each part of the summary lists')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rprof;convert' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The rprof data file to write')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The rprof data file to write')
@@ -267,6 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Compare two profiles: differential flame graph and a table of what changed')
             [CompletionResult]::new('strace-summary', 'strace-summary', [CompletionResultType]::ParameterValue, 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace')
             [CompletionResult]::new('massif', 'massif', [CompletionResultType]::ParameterValue, 'Analyse a heap profile from valgrind''s massif, or run massif on a command')
+            [CompletionResult]::new('heap', 'heap', [CompletionResultType]::ParameterValue, 'Profile a command''s heap natively (no valgrind): peak, leaks, busiest and temporary allocation sites, with stacks; massif, pprof and folded output')
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the events this machine can record with `record -e`, grouped like `perf list`')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout')
@@ -289,6 +304,9 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;help;massif' {
+            break
+        }
+        'rprof;help;heap' {
             break
         }
         'rprof;help;convert' {

@@ -28,6 +28,9 @@ _rprof() {
             rprof,flamegraph)
                 cmd="rprof__subcmd__flamegraph"
                 ;;
+            rprof,heap)
+                cmd="rprof__subcmd__heap"
+                ;;
             rprof,help)
                 cmd="rprof__subcmd__help"
                 ;;
@@ -58,6 +61,9 @@ _rprof() {
             rprof__subcmd__help,flamegraph)
                 cmd="rprof__subcmd__help__subcmd__flamegraph"
                 ;;
+            rprof__subcmd__help,heap)
+                cmd="rprof__subcmd__help__subcmd__heap"
+                ;;
             rprof__subcmd__help,help)
                 cmd="rprof__subcmd__help__subcmd__help"
                 ;;
@@ -83,7 +89,7 @@ _rprof() {
 
     case "${cmd}" in
         rprof)
-            opts="-h -V --help --version record report flamegraph diff strace-summary massif convert list completions help"
+            opts="-h -V --help --version record report flamegraph diff strace-summary massif heap convert list completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,8 +374,46 @@ _rprof() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rprof__subcmd__heap)
+            opts="-h -V --massif --pprof --folded --flamegraph --chart --top --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --massif)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pprof)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --folded)
+                    COMPREPLY=($(compgen -W "peak leaks allocs" -- "${cur}"))
+                    return 0
+                    ;;
+                --flamegraph)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chart)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rprof__subcmd__help)
-            opts="record report flamegraph diff strace-summary massif convert list completions help"
+            opts="record report flamegraph diff strace-summary massif heap convert list completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +469,20 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__help__subcmd__flamegraph)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rprof__subcmd__help__subcmd__heap)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand diff 'Compare two profiles: differential flame graph and a table of what changed'
             cand strace-summary 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
             cand massif 'Analyse a heap profile from valgrind''s massif, or run massif on a command'
+            cand heap 'Profile a command''s heap natively (no valgrind): peak, leaks, busiest and temporary allocation sites, with stacks; massif, pprof and folded output'
             cand convert 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
             cand list 'List the events this machine can record with `record -e`, grouped like `perf list`'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
@@ -224,6 +225,18 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rprof;heap'= {
+            cand --massif 'Also write the heap profile in massif''s format (for ms_print, `rprof massif FILE`, massif-visualizer); time unit B (bytes allocated and freed)'
+            cand --pprof 'Also write a pprof heap profile (gzipped; alloc_objects, alloc_space, inuse_objects, inuse_space, where in-use means still allocated at exit)'
+            cand --folded 'Print folded stacks instead of the summary: live bytes at the peak, bytes still allocated at exit, or the number of allocations'
+            cand --flamegraph 'Also write a flame graph of the live bytes at the peak'
+            cand --chart 'Also write a chart of the heap over time, stacked by the top allocation sites'
+            cand --top 'How many sites each part of the summary lists'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rprof;convert'= {
             cand -o 'The rprof data file to write'
             cand --output 'The rprof data file to write'
@@ -254,6 +267,7 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand diff 'Compare two profiles: differential flame graph and a table of what changed'
             cand strace-summary 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
             cand massif 'Analyse a heap profile from valgrind''s massif, or run massif on a command'
+            cand heap 'Profile a command''s heap natively (no valgrind): peak, leaks, busiest and temporary allocation sites, with stacks; massif, pprof and folded output'
             cand convert 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
             cand list 'List the events this machine can record with `record -e`, grouped like `perf list`'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
@@ -270,6 +284,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
         &'rprof;help;strace-summary'= {
         }
         &'rprof;help;massif'= {
+        }
+        &'rprof;help;heap'= {
         }
         &'rprof;help;convert'= {
         }

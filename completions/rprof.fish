@@ -32,6 +32,7 @@ complete -c rprof -n "__fish_rprof_needs_command" -f -a "flamegraph" -d 'Render 
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
+complete -c rprof -n "__fish_rprof_needs_command" -f -a "heap" -d 'Profile a command\'s heap natively (no valgrind): peak, leaks, busiest and temporary allocation sites, with stacks; massif, pprof and folded output'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "convert" -d 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "list" -d 'List the events this machine can record with `record -e`, grouped like `perf list`'
 complete -c rprof -n "__fish_rprof_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
@@ -203,6 +204,16 @@ complete -c rprof -n "__fish_rprof_using_subcommand massif" -l folded -d 'Print 
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -l summary-only -d 'Print only the summary, without ms_print\'s graph, table and trees'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -l massif -d 'Also write the heap profile in massif\'s format (for ms_print, `rprof massif FILE`, massif-visualizer); time unit B (bytes allocated and freed)' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -l pprof -d 'Also write a pprof heap profile (gzipped; alloc_objects, alloc_space, inuse_objects, inuse_space, where in-use means still allocated at exit)' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -l folded -d 'Print folded stacks instead of the summary: live bytes at the peak, bytes still allocated at exit, or the number of allocations' -r -f -a "peak\t'Live bytes at the peak'
+leaks\t'Bytes still allocated at exit'
+allocs\t'Number of allocations made'"
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -l flamegraph -d 'Also write a flame graph of the live bytes at the peak' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -l chart -d 'Also write a chart of the heap over time, stacked by the top allocation sites' -r -F
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -l top -d 'How many sites each part of the summary lists' -r
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rprof -n "__fish_rprof_using_subcommand heap" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -l to -d 'Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for `.folded`, else an rprof data file)' -r -f -a "rprof\t'rprof\'s own data file'
 pprof\t'Gzipped pprof (`profile.proto`)'
@@ -215,13 +226,14 @@ complete -c rprof -n "__fish_rprof_using_subcommand list" -s h -l help -d 'Print
 complete -c rprof -n "__fish_rprof_using_subcommand list" -s V -l version -d 'Print version'
 complete -c rprof -n "__fish_rprof_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "record" -d 'Sample call stacks of a process or command into a data file (default rprof.data)'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "report" -d 'Show the hot functions, self and total, from any stack source'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "flamegraph" -d 'Render a flame graph (SVG) from any stack source, or record and render in one go'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "convert" -d 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "list" -d 'List the events this machine can record with `record -e`, grouped like `perf list`'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
-complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif convert list completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "record" -d 'Sample call stacks of a process or command into a data file (default rprof.data)'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "report" -d 'Show the hot functions, self and total, from any stack source'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "flamegraph" -d 'Render a flame graph (SVG) from any stack source, or record and render in one go'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "diff" -d 'Compare two profiles: differential flame graph and a table of what changed'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "strace-summary" -d 'Summarise system calls like `strace -c`, from perf tracepoints or ptrace'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "massif" -d 'Analyse a heap profile from valgrind\'s massif, or run massif on a command'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "heap" -d 'Profile a command\'s heap natively (no valgrind): peak, leaks, busiest and temporary allocation sites, with stacks; massif, pprof and folded output'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "convert" -d 'Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof data file, pprof or folded stacks'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "list" -d 'List the events this machine can record with `record -e`, grouped like `perf list`'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout'
+complete -c rprof -n "__fish_rprof_using_subcommand help; and not __fish_seen_subcommand_from record report flamegraph diff strace-summary massif heap convert list completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -30,6 +30,9 @@ pub enum Command {
     StraceSummary(cmd::strace_summary::StraceArgs),
     /// Analyse a heap profile from valgrind's massif, or run massif on a command.
     Massif(cmd::massif::MassifArgs),
+    /// Profile a command's heap natively (no valgrind): peak, leaks, busiest and temporary
+    /// allocation sites, with stacks; massif, pprof and folded output.
+    Heap(cmd::heap::HeapArgs),
     /// Convert any stack source (folded, `perf script`, massif, pprof, rprof data) into an rprof
     /// data file, pprof or folded stacks.
     Convert(cmd::convert::ConvertArgs),

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod heap;
 pub mod massif;
 pub mod output;
 pub mod process;

@@ -393,7 +393,7 @@ fn bad_flag_combinations_are_refused() {
     for (args, msg) in [
         (
             &["record", "--off-cpu", "-e", "cpu-clock", "--", "true"][..],
-            "-e does not apply",
+            "-e and -c do not apply",
         ),
         (
             &["record", "--wall", "-e", "page-faults", "--", "true"][..],

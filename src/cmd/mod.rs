@@ -4,6 +4,7 @@ pub mod convert;
 pub mod diff;
 pub mod flamegraph;
 pub mod generate;
+pub mod heap;
 pub mod list;
 pub mod massif;
 pub mod record;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff(a) => diff::run(a),
         Command::StraceSummary(a) => strace_summary::run(a),
         Command::Massif(a) => massif::run(a),
+        Command::Heap(a) => heap::run(a),
         Command::Convert(a) => convert::run(a),
         Command::List(a) => list::run(a),
         Command::Completions(a) => generate::run_completions(a),

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod model;
 pub mod parse;
 pub mod text;
+pub mod write;
 
 use anyhow::Result;
 

@@ -799,7 +799,12 @@ pub fn to_pprof(p: &Profile) -> PProfile {
 
 /// Encodes the model as gzipped pprof.
 pub fn encode(p: &Profile) -> Result<Vec<u8>> {
-    let msg = to_pprof(p);
+    encode_message(&to_pprof(p))
+}
+
+/// Encodes a pprof message as gzipped bytes (for sources that build the message themselves,
+/// such as `rprof heap` with its four sample types).
+pub fn encode_message(msg: &PProfile) -> Result<Vec<u8>> {
     let raw = msg.encode_to_vec();
     let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::default());
     gz.write_all(&raw)

@@ -293,7 +293,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 fallback,
                 period,
                 cpu,
-                event,
+                ..
             }
             | RawEvent::OffCpu {
                 pid,
@@ -302,7 +302,6 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 fallback,
                 blocked: period,
                 cpu,
-                event,
                 ..
             } => {
                 if !spaces.contains(*pid) && *pid != 0 {
@@ -322,21 +321,13 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 let id = locate(*chain);
                 let fallback_id = fallback.map(&mut locate);
                 let t = e.time.saturating_sub(rec.start_mono_ns);
-                let reason = match e.ev {
-                    RawEvent::OffCpu { reason, .. } => Some(reason),
-                    _ => None,
+                // Off-CPU time joins the first event's profile (`--wall` shows both in ns).
+                let (event, reason) = match e.ev {
+                    RawEvent::Sample { event, .. } => (event, None),
+                    RawEvent::OffCpu { reason, .. } => (0, Some(reason)),
+                    _ => (0, None),
                 };
-                raw_samples.push((
-                    *pid,
-                    *tid,
-                    t,
-                    id,
-                    fallback_id,
-                    *period,
-                    *cpu,
-                    *event,
-                    reason,
-                ));
+                raw_samples.push((*pid, *tid, t, id, fallback_id, *period, *cpu, event, reason));
             }
         }
     }

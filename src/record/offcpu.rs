@@ -506,7 +506,6 @@ impl Acc {
                     fallback,
                     blocked: weight,
                     cpu: o.cpu,
-                    event: 0,
                     reason: o.reason,
                 },
             );

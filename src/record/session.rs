@@ -258,11 +258,9 @@ pub enum RawEvent {
         fallback: Option<u32>,
         /// Nanoseconds off the CPU: the sample's weight.
         blocked: u64,
-        /// The CPU it was switched out on.
+        /// The CPU it was switched out on. (No event index: off-CPU time joins the profile
+        /// of the first event, the one `--wall` shows it with.)
         cpu: u16,
-        /// Always the recording's first event: off-CPU time joins the profile of the sampling
-        /// event it is shown with (`--wall`), not an event of its own.
-        event: u8,
         /// The state letter (`S`, `D`, `R`, ...) or the folded-short-wait code.
         reason: u8,
     },

@@ -1,0 +1,434 @@
+//! `rprof heap -- CMD [ARGS]`: runs the command with rprof's allocation interposer preloaded,
+//! receives every allocation and free with its stack, and prints the analysis: totals, the
+//! peak with its allocation sites, leaks at exit, the busiest and the most temporary sites.
+//! Optional outputs: massif format, pprof heap profile, folded stacks, flame graph, chart.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::heap::{self, analysis, stream::Stream, FoldedKind, PreloadFile};
+use crate::output::write_atomically;
+use crate::render::flamegraph::{self as fg, SvgOptions};
+
+/// Flags of `rprof heap`.
+#[derive(Args, Debug)]
+pub struct HeapArgs {
+    /// Also write the heap profile in massif's format (for ms_print, `rprof massif FILE`,
+    /// massif-visualizer); time unit B (bytes allocated and freed).
+    #[arg(long, value_name = "FILE")]
+    pub massif: Option<PathBuf>,
+    /// Also write a pprof heap profile (gzipped; alloc_objects, alloc_space, inuse_objects,
+    /// inuse_space, where in-use means still allocated at exit).
+    #[arg(long, value_name = "FILE")]
+    pub pprof: Option<PathBuf>,
+    /// Print folded stacks instead of the summary: live bytes at the peak, bytes still
+    /// allocated at exit, or the number of allocations.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub folded: Option<FoldedKind>,
+    /// Also write a flame graph of the live bytes at the peak.
+    #[arg(long, value_name = "FILE.svg")]
+    pub flamegraph: Option<PathBuf>,
+    /// Also write a chart of the heap over time, stacked by the top allocation sites.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
+    /// How many sites each part of the summary lists.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// The path execvp would run, when it can be found.
+fn find_program(cmd: &str) -> Option<PathBuf> {
+    if cmd.contains('/') {
+        return Some(PathBuf::from(cmd));
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+    path.split(':')
+        .map(|d| Path::new(if d.is_empty() { "." } else { d }).join(cmd))
+        .find(|p| p.is_file())
+}
+
+/// True for an ELF executable without a program interpreter: statically linked, so no dynamic
+/// loader will ever read LD_PRELOAD. Scripts and unreadable files are not judged here.
+fn is_static_elf(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut b = Vec::new();
+    if f.take(64 * 1024).read_to_end(&mut b).is_err() || b.len() < 64 {
+        return false;
+    }
+    // 64-bit little-endian ELF only (what rprof runs on); others are not judged.
+    if &b[..4] != b"\x7fELF" || b[4] != 2 || b[5] != 1 {
+        return false;
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let mut off = [0u8; 8];
+    off.copy_from_slice(&b[32..40]);
+    let phoff = u64::from_le_bytes(off) as usize;
+    let (phentsize, phnum) = (u16_at(54), u16_at(56));
+    if phentsize < 4 {
+        return false;
+    }
+    let mut any = false;
+    for i in 0..phnum {
+        let o = phoff.saturating_add(i * phentsize);
+        let Some(t) = b.get(o..o + 4) else {
+            return false;
+        };
+        any = true;
+        if u32::from_le_bytes([t[0], t[1], t[2], t[3]]) == 3 {
+            return false; // PT_INTERP
+        }
+    }
+    any
+}
+
+/// A SOCK_SEQPACKET pair: (rprof's end, the target's end); both close-on-exec.
+fn socket_pair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: valid out-array of two ints.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot create the event socket");
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // A larger buffer lets the target run ahead while rprof decodes (root may force it above
+    // the default limit; otherwise the default is kept).
+    let size: libc::c_int = 8 << 20;
+    for (fd, opt) in [
+        (b.as_raw_fd(), libc::SO_SNDBUFFORCE),
+        (a.as_raw_fd(), libc::SO_RCVBUFFORCE),
+    ] {
+        // SAFETY: a valid int option on our socket.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        };
+    }
+    Ok((a, b))
+}
+
+/// Runs `rprof heap`.
+pub fn run(args: HeapArgs) -> Result<ExitCode> {
+    let Some(first) = args.command.first() else {
+        bail!("no command given after --");
+    };
+    crate::process::resolve_command(first)?;
+    if let Some(p) = find_program(first) {
+        if is_static_elf(&p) {
+            bail!(
+                "'{}' is statically linked: rprof heap works by preloading an interposer through the dynamic loader, which a static program does not have (rebuild it dynamically linked, or use `rprof massif -- {first}`)",
+                p.display()
+            );
+        }
+    }
+    for out in [&args.massif, &args.pprof, &args.flamegraph, &args.chart]
+        .into_iter()
+        .flatten()
+    {
+        crate::output::check_writable(out)?;
+    }
+    let preload = PreloadFile::create()?;
+    let (ours, theirs) = socket_pair()?;
+    let mut ld = preload.path().to_string_lossy().into_owned();
+    if let Ok(old) = std::env::var("LD_PRELOAD") {
+        if !old.is_empty() {
+            ld.push(':');
+            ld.push_str(&old);
+        }
+    }
+    let child_fd = theirs.as_raw_fd();
+    let mut c = Command::new(first);
+    c.args(&args.command[1..])
+        .env("LD_PRELOAD", &ld)
+        .env("RPROF_HEAP_FD", child_fd.to_string());
+    // The program's own stdout goes to our stderr: stdout carries rprof's report.
+    if let Ok(fd) = std::io::stderr().as_fd_clone() {
+        c.stdout(Stdio::from(fd));
+    }
+    let mut die = crate::process::die_with_parent_hook();
+    // SAFETY: the hook makes only async-signal-safe calls (fcntl, prctl, getppid, _exit).
+    unsafe {
+        c.pre_exec(move || {
+            // The target's end survives exec (and later execs): the interposer finds it there.
+            if libc::fcntl(child_fd, libc::F_SETFD, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            die()
+        })
+    };
+    let started = Instant::now();
+    let mut child = c.spawn().with_context(|| format!("cannot run `{first}`"))?;
+    drop(theirs);
+    // Ctrl-C reaches the command too; rprof stays to report what it saw.
+    // SAFETY: plain libc call with a valid signal number and handler constant.
+    let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let (s, status) = receive(&ours, &mut child);
+    // SAFETY: restores the disposition returned above.
+    unsafe { libc::signal(libc::SIGINT, old) };
+    let duration = started.elapsed();
+    let status = status?;
+    drop(preload);
+    report(&args, s, status, duration)
+}
+
+trait AsFdClone {
+    fn as_fd_clone(&self) -> std::io::Result<OwnedFd>;
+}
+
+impl AsFdClone for std::io::Stderr {
+    fn as_fd_clone(&self) -> std::io::Result<OwnedFd> {
+        use std::os::fd::AsFd;
+        self.as_fd().try_clone_to_owned()
+    }
+}
+
+/// Reads datagrams until every holder of the target's end is gone, or the command has ended
+/// and nothing came for a while (a daemon it left behind may keep the socket open).
+fn receive(
+    sock: &OwnedFd,
+    child: &mut std::process::Child,
+) -> (Stream, Result<std::process::ExitStatus>) {
+    let mut s = Stream::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut exited: Option<std::process::ExitStatus> = None;
+    let mut last_data = Instant::now();
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 100) };
+        loop {
+            // SAFETY: a valid buffer of buf.len() bytes.
+            let n = unsafe {
+                libc::recv(
+                    sock.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n > 0 {
+                s.push(&buf[..n as usize]);
+                last_data = Instant::now();
+                continue;
+            }
+            if n == 0 {
+                // Every writer is gone.
+                let st = match exited {
+                    Some(e) => Ok(e),
+                    None => child.wait().context("waiting for the command"),
+                };
+                return (s, st);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break;
+        }
+        if exited.is_none() {
+            match child.try_wait() {
+                Ok(Some(st)) => exited = Some(st),
+                Ok(None) => {}
+                Err(e) => return (s, Err(e).context("waiting for the command")),
+            }
+        }
+        if let Some(st) = exited {
+            if last_data.elapsed() > Duration::from_millis(500) {
+                eprintln!(
+                    "rprof: note: the command ended but a process it started still holds the event socket; its later allocations are not in this report"
+                );
+                return (s, Ok(st));
+            }
+        }
+    }
+}
+
+fn report(
+    args: &HeapArgs,
+    mut s: Stream,
+    status: std::process::ExitStatus,
+    duration: Duration,
+) -> Result<ExitCode> {
+    let how = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(sig)) => format!(
+            "was killed by {}{}",
+            crate::record::target::signal_name(sig),
+            if status.core_dumped() {
+                " (core dumped)"
+            } else {
+                ""
+            }
+        ),
+        _ => format!("ended ({status})"),
+    };
+    if s.images.is_empty() {
+        bail!(
+            "the command {how} without loading rprof's interposer: is it statically linked, set-user-ID, or does it clear LD_PRELOAD?"
+        );
+    }
+    // The image with the most events is the one reported; the others get a line each.
+    let primary = (0..s.images.len())
+        .max_by_key(|&i| (s.images[i].events.len(), std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    let t0 = Instant::now();
+    let mut sym = crate::symbolize::Symbolizer::new();
+    // The interposer's file is gone by now; its frames are recognised by its path.
+    let preload_path = s
+        .images
+        .iter()
+        .flat_map(|im| im.maps.iter())
+        .find(|m| m.path.ends_with("/librprof_preload.so") && m.path.contains("rprof-heap-"))
+        .map(|m| m.path.clone())
+        .unwrap_or_default();
+    let stacks = analysis::symbolize(&s.images, primary, &mut sym, &preload_path);
+    let im = &mut s.images[primary];
+    let cmd = if im.command.is_empty() {
+        args.command.join(" ")
+    } else {
+        im.command.clone()
+    };
+    let mut events = std::mem::take(&mut im.events);
+    let matched = im.take_matched();
+    let a = analysis::analyze(&mut events, matched, &stacks, &cmd);
+    let analysis_time = t0.elapsed();
+
+    if let Some(path) = &args.massif {
+        crate::output::write_atomically_with(path, &mut |w| {
+            crate::massif::write::write(w, &a.massif)
+        })
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+        eprintln!("rprof: wrote {}", path.display());
+    }
+    if let Some(path) = &args.pprof {
+        let bytes = heap::pprof_bytes(&stacks, &a, duration.as_nanos() as u64)?;
+        write_atomically(path, &bytes)
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+        eprintln!("rprof: wrote {}", path.display());
+    }
+    if let Some(path) = &args.flamegraph {
+        let folded = heap::folded(&stacks, &a, FoldedKind::Peak);
+        let o = SvgOptions {
+            title: format!("Heap at the peak: {cmd}"),
+            subtitle: Some(format!(
+                "{} B live at the peak",
+                crate::render::thousands(a.peak_bytes)
+            )),
+            colors: "mem".into(),
+            count_name: "bytes".into(),
+            ..SvgOptions::default()
+        };
+        let svg = fg::render(folded.lines(), &o)?;
+        write_atomically(path, &svg)
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+        eprintln!("rprof: wrote {}", path.display());
+    }
+    if let Some(path) = &args.chart {
+        let svg = crate::massif::chart::render(&a.massif, "rprof heap", args.top.max(1));
+        write_atomically(path, svg.as_bytes())
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+        eprintln!("rprof: wrote {}", path.display());
+    }
+
+    let mut out = String::new();
+    if let Some(kind) = args.folded {
+        out = heap::folded(&stacks, &a, kind);
+    } else {
+        let im = &s.images[primary];
+        out.push_str(&format!(
+            "Command: {cmd} (pid {}, {} thread{})\n",
+            im.pid,
+            im.threads.len(),
+            if im.threads.len() == 1 { "" } else { "s" }
+        ));
+        out.push_str(&heap::summary(&stacks, &a, args.top));
+        let others: Vec<usize> = (0..s.images.len()).filter(|&i| i != primary).collect();
+        if !others.is_empty() {
+            out.push_str("\nOther processes (not analysed above):\n");
+            for i in others {
+                let o = &s.images[i];
+                let allocs = o
+                    .events
+                    .iter()
+                    .filter(|e| e.stack != heap::stream::FREE)
+                    .count();
+                let how = if o.exec_replaced {
+                    "replaced by exec"
+                } else if o.forked_from.is_some() {
+                    "forked child"
+                } else {
+                    "process"
+                };
+                out.push_str(&format!(
+                    "  pid {} ({how}): {} allocations  {}\n",
+                    o.pid,
+                    crate::render::thousands(allocs as u64),
+                    o.command
+                ));
+            }
+        }
+    }
+    {
+        use std::io::Write;
+        let stdout = std::io::stdout();
+        let mut w = stdout.lock();
+        w.write_all(out.as_bytes())?;
+        w.flush()?;
+    }
+    let im = &s.images[primary];
+    eprintln!("rprof: the command {how}");
+    if im.mismatches > 0 {
+        eprintln!(
+            "rprof: verify: {} stacks differed between the fast unwinder and libgcc's",
+            crate::render::thousands(im.mismatches)
+        );
+    }
+    let complete = if im.ended {
+        "complete"
+    } else if status.signal().is_some() {
+        "ended by a signal (the thread that got it sent its last batch; other threads may have lost up to 32 KiB of events each, all of them after a SIGKILL)"
+    } else {
+        "cut short (the process ended without running its exit path: up to 32 KiB of events per thread may be missing)"
+    };
+    eprintln!(
+        "rprof: {} events in {} batches ({} KiB), stream {complete}; {} allocations not recorded (reentrant), {} frees of unknown blocks, {} bad batches, {} of {} addresses unsymbolized; analysed in {:.2} s",
+        crate::render::thousands(events.len() as u64),
+        crate::render::thousands(s.datagrams),
+        crate::render::thousands(s.bytes / 1024),
+        crate::render::thousands(im.missed),
+        crate::render::thousands(a.unknown_frees),
+        s.bad,
+        stacks.unsymbolized,
+        stacks.sites.len(),
+        analysis_time.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

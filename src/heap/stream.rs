@@ -1,0 +1,460 @@
+//! Decoding the interposer's stream (the format is described in preload/src/lib.rs) into one
+//! [`Image`] per process image: its allocation and free events, its interned stacks and its
+//! memory maps. Every datagram is checked: a short or foreign one is counted as bad and
+//! skipped, never trusted, since the target is an arbitrary program that could write anything
+//! to the socket.
+
+use rustc_hash::FxHashMap;
+
+/// Magic at the start of each datagram ("RPH1").
+pub const MAGIC: u32 = 0x3148_5052;
+const K_EVENTS: u32 = 1;
+const K_MAPS: u32 = 2;
+const K_MAPS_END: u32 = 3;
+const K_START: u32 = 4;
+const K_FORK: u32 = 5;
+const K_END: u32 = 6;
+const HDR: usize = 16;
+/// Stack ids beyond this many per image are refused (a bound on memory).
+const MAX_STACKS: usize = 1 << 24;
+
+/// Most events kept per image (the analysis indexes them with u32).
+const MAX_EVENTS: usize = u32::MAX as usize - 1;
+
+/// Marks a free in [`Event::stack`].
+pub const FREE: u32 = u32::MAX;
+
+/// One allocation or free.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    /// Order within the image (one counter shared by its threads).
+    pub seq: u64,
+    /// The block's address.
+    pub ptr: u64,
+    /// Bytes asked for (0 for a free).
+    pub size: u64,
+    /// Dense stack index in [`Image::stacks`], or [`FREE`].
+    pub stack: u32,
+}
+
+/// An executable mapping: addresses `start..end` show file `path` from `offset`.
+#[derive(Clone, Debug)]
+pub struct Mapping {
+    /// First address.
+    pub start: u64,
+    /// One past the last address.
+    pub end: u64,
+    /// File offset at `start`.
+    pub offset: u64,
+    /// The file (or `[vdso]`).
+    pub path: String,
+}
+
+/// One process image: a process from its start (or fork) to its exec or exit.
+#[derive(Debug, Default)]
+pub struct Image {
+    /// Its pid.
+    pub pid: u32,
+    /// The image it was forked from, when it is a forked child.
+    pub forked_from: Option<usize>,
+    /// Its command line, read from /proc when it announced itself.
+    pub command: String,
+    /// Events in arrival order (sorted by `seq` before analysis).
+    pub events: Vec<Event>,
+    /// Return addresses of each stack, innermost first.
+    pub stacks: Vec<Box<[u64]>>,
+    /// Stack ids as sent → index in `stacks`.
+    pub stack_index: FxHashMap<u32, u32>,
+    /// Index in `stacks` → the id as sent.
+    pub stack_ids: Vec<u32>,
+    /// Executable mappings, newest maps text last.
+    pub maps: Vec<Mapping>,
+    /// Thread ids seen.
+    pub threads: Vec<u32>,
+    /// Allocations the interposer could not record (reentrant calls).
+    pub missed: u64,
+    /// Stacks where the interposer's fast unwinder and libgcc's disagreed (only counted when
+    /// RPROF_HEAP_VERIFY=1 is set for the target).
+    pub mismatches: u64,
+    /// The image reported its exit (so its stream is complete).
+    pub ended: bool,
+    /// Ended by exec into a new image.
+    pub exec_replaced: bool,
+    maps_text: FxHashMap<u32, Vec<u8>>,
+    /// Frees matched to their allocations while the target runs, as long as events arrive in
+    /// order (one thread): the analysis then has no map to build.
+    matcher: Option<Matcher>,
+}
+
+/// Matches frees to allocations as events arrive (see [`Image::take_matched`]).
+#[derive(Debug, Default)]
+struct Matcher {
+    live: FxHashMap<u64, u32>,
+    next_seq: u64,
+    implicit: Vec<(usize, usize)>,
+}
+
+/// In a matched free's [`Event::size`]: no allocation of that address was seen.
+pub const UNMATCHED: u64 = u64::MAX;
+
+impl Image {
+    /// When every event arrived in order, the events with each free's `size` already
+    /// rewritten to the index of its allocation (or [`UNMATCHED`]), and the allocations that
+    /// reused a live address without a free seen (event index, old allocation index).
+    pub fn take_matched(&mut self) -> Option<Vec<(usize, usize)>> {
+        self.matcher.take().map(|m| m.implicit)
+    }
+
+    /// Feeds the matcher the event just pushed; an event out of order ends matching here.
+    fn match_last(&mut self) {
+        let Some(m) = self.matcher.as_mut() else {
+            return;
+        };
+        let i = self.events.len() - 1;
+        let e = &mut self.events[i];
+        if e.seq < m.next_seq {
+            self.matcher = None;
+            return;
+        }
+        m.next_seq = e.seq + 1;
+        if e.stack == FREE {
+            e.size = m.live.remove(&e.ptr).map_or(UNMATCHED, u64::from);
+        } else if let Some(old) = m.live.insert(e.ptr, i as u32) {
+            m.implicit.push((i, old as usize));
+        }
+    }
+
+    /// Dense index of stack id `id`, creating an empty (unknown) stack for an id not defined
+    /// yet: its definition may still come in another thread's batch.
+    fn stack_slot(&mut self, id: u32) -> Option<u32> {
+        if let Some(&i) = self.stack_index.get(&id) {
+            return Some(i);
+        }
+        if self.stacks.len() >= MAX_STACKS {
+            return None;
+        }
+        let i = self.stacks.len() as u32;
+        self.stacks.push(Box::new([]));
+        self.stack_ids.push(id);
+        self.stack_index.insert(id, i);
+        Some(i)
+    }
+}
+
+/// Everything received, by image.
+#[derive(Debug, Default)]
+pub struct Stream {
+    /// Images in order of appearance.
+    pub images: Vec<Image>,
+    /// pid → index of its current image.
+    current: FxHashMap<u32, usize>,
+    /// Datagrams that were not valid (wrong magic, truncated records).
+    pub bad: u64,
+    /// Datagrams received.
+    pub datagrams: u64,
+    /// Bytes received.
+    pub bytes: u64,
+}
+
+fn u32_at(b: &[u8], o: usize) -> Option<u32> {
+    b.get(o..o + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u64_at(b: &[u8], o: usize) -> Option<u64> {
+    let s = b.get(o..o + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(u64::from_le_bytes(a))
+}
+
+/// Reads a process's command line (bounded), for naming its image.
+fn command_of(pid: u32) -> String {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    if let Ok(f) = std::fs::File::open(format!("/proc/{pid}/cmdline")) {
+        let _ = f.take(4096).read_to_end(&mut buf);
+    }
+    let s: Vec<String> = buf
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    s.join(" ")
+}
+
+impl Stream {
+    /// An empty stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn image_for(&mut self, pid: u32) -> usize {
+        if let Some(&i) = self.current.get(&pid) {
+            return i;
+        }
+        // Events from a pid never announced (its start was lost): an image of its own.
+        self.new_image(pid, None)
+    }
+
+    fn new_image(&mut self, pid: u32, forked_from: Option<usize>) -> usize {
+        let i = self.images.len();
+        let mut im = Image {
+            pid,
+            forked_from,
+            command: command_of(pid),
+            matcher: Some(Matcher::default()),
+            ..Image::default()
+        };
+        if let Some(p) = forked_from {
+            // A forked child runs the parent's code at the same addresses.
+            im.maps = self.images[p].maps.clone();
+        }
+        self.images.push(im);
+        self.current.insert(pid, i);
+        i
+    }
+
+    /// Takes one datagram.
+    pub fn push(&mut self, d: &[u8]) {
+        self.datagrams += 1;
+        self.bytes += d.len() as u64;
+        let (Some(magic), Some(kind), Some(pid), Some(tid)) =
+            (u32_at(d, 0), u32_at(d, 4), u32_at(d, 8), u32_at(d, 12))
+        else {
+            self.bad += 1;
+            return;
+        };
+        if magic != MAGIC {
+            self.bad += 1;
+            return;
+        }
+        let body = &d[HDR..];
+        match kind {
+            K_START => {
+                if let Some(&old) = self.current.get(&pid) {
+                    self.images[old].exec_replaced = true;
+                }
+                self.new_image(pid, None);
+            }
+            K_FORK => {
+                let parent = u32_at(body, 0).and_then(|pp| self.current.get(&pp).copied());
+                self.new_image(pid, parent);
+            }
+            K_END => {
+                let i = self.image_for(pid);
+                self.images[i].ended = true;
+            }
+            K_MAPS => {
+                let i = self.image_for(pid);
+                let t = self.images[i].maps_text.entry(tid).or_default();
+                // Bounded: a maps text above 64 MiB is not a real one.
+                if t.len() + body.len() <= 64 << 20 {
+                    t.extend_from_slice(body);
+                }
+            }
+            K_MAPS_END => {
+                let i = self.image_for(pid);
+                let im = &mut self.images[i];
+                if let Some(text) = im.maps_text.remove(&tid) {
+                    let new = parse_maps(&text);
+                    if !new.is_empty() {
+                        im.maps = new;
+                    }
+                }
+            }
+            K_EVENTS => {
+                let i = self.image_for(pid);
+                if !self.decode_events(i, tid, body) {
+                    self.bad += 1;
+                }
+            }
+            _ => self.bad += 1,
+        }
+    }
+
+    /// Decodes a batch; false when it ends in a broken record (what came before is kept).
+    fn decode_events(&mut self, i: usize, tid: u32, b: &[u8]) -> bool {
+        let im = &mut self.images[i];
+        if !im.threads.contains(&tid) {
+            im.threads.push(tid);
+        }
+        let mut o = 0;
+        while o < b.len() {
+            match b[o] {
+                1 => {
+                    let (Some(seq), Some(ptr), Some(size), Some(id)) = (
+                        u64_at(b, o + 1),
+                        u64_at(b, o + 9),
+                        u64_at(b, o + 17),
+                        u32_at(b, o + 25),
+                    ) else {
+                        return false;
+                    };
+                    let Some(stack) = im.stack_slot(id) else {
+                        return false;
+                    };
+                    // The analysis indexes events with u32.
+                    if im.events.len() >= MAX_EVENTS {
+                        return false;
+                    }
+                    im.events.push(Event {
+                        seq,
+                        ptr,
+                        size,
+                        stack,
+                    });
+                    im.match_last();
+                    o += 29;
+                }
+                2 => {
+                    let (Some(seq), Some(ptr)) = (u64_at(b, o + 1), u64_at(b, o + 9)) else {
+                        return false;
+                    };
+                    if im.events.len() >= MAX_EVENTS {
+                        return false;
+                    }
+                    im.events.push(Event {
+                        seq,
+                        ptr,
+                        size: 0,
+                        stack: FREE,
+                    });
+                    im.match_last();
+                    o += 17;
+                }
+                3 => {
+                    let (Some(id), Some(&n)) = (u32_at(b, o + 1), b.get(o + 5)) else {
+                        return false;
+                    };
+                    let n = usize::from(n);
+                    let Some(raw) = b.get(o + 6..o + 6 + 8 * n) else {
+                        return false;
+                    };
+                    let ips: Box<[u64]> =
+                        raw.chunks_exact(8).filter_map(|c| u64_at(c, 0)).collect();
+                    let Some(slot) = im.stack_slot(id) else {
+                        return false;
+                    };
+                    im.stacks[slot as usize] = ips;
+                    o += 6 + 8 * n;
+                }
+                4 => {
+                    let Some(m) = u64_at(b, o + 1) else {
+                        return false;
+                    };
+                    im.missed = im.missed.saturating_add(m);
+                    o += 9;
+                }
+                5 => {
+                    let Some(m) = u64_at(b, o + 1) else {
+                        return false;
+                    };
+                    im.mismatches = im.mismatches.saturating_add(m);
+                    o += 9;
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// The executable mappings of a `/proc/PID/maps` text.
+pub fn parse_maps(text: &[u8]) -> Vec<Mapping> {
+    let text = String::from_utf8_lossy(text);
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let mut f = line.splitn(6, ' ');
+        let (Some(range), Some(perms), Some(off), Some(_dev), Some(_ino)) =
+            (f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
+            continue;
+        };
+        let path = f.next().unwrap_or("").trim_start();
+        if !perms.contains('x') || path.is_empty() {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end), Ok(offset)) = (
+            u64::from_str_radix(a, 16),
+            u64::from_str_radix(b, 16),
+            u64::from_str_radix(off, 16),
+        ) else {
+            continue;
+        };
+        v.push(Mapping {
+            start,
+            end,
+            offset,
+            path: path.to_string(),
+        });
+    }
+    v.sort_by_key(|m| m.start);
+    v
+}
+
+/// The mapping holding `addr`.
+pub fn find_mapping(maps: &[Mapping], addr: u64) -> Option<&Mapping> {
+    let i = maps.partition_point(|m| m.start <= addr);
+    let m = maps.get(i.checked_sub(1)?)?;
+    (addr < m.end).then_some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dgram(kind: u32, pid: u32, tid: u32, body: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [MAGIC, kind, pid, tid] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn decodes_events_stacks_and_bad_input() {
+        let mut s = Stream::new();
+        s.push(&dgram(K_START, 10, 10, &[]));
+        let mut b = vec![3u8];
+        b.extend_from_slice(&7u32.to_le_bytes());
+        b.push(2);
+        b.extend_from_slice(&0x1000u64.to_le_bytes());
+        b.extend_from_slice(&0x2000u64.to_le_bytes());
+        b.push(1);
+        for x in [0u64, 0xabc, 100] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        b.extend_from_slice(&7u32.to_le_bytes());
+        b.push(2);
+        b.extend_from_slice(&1u64.to_le_bytes());
+        b.extend_from_slice(&0xabcu64.to_le_bytes());
+        s.push(&dgram(K_EVENTS, 10, 10, &b));
+        let im = &s.images[0];
+        assert_eq!(im.events.len(), 2);
+        assert_eq!(im.events[0].size, 100);
+        assert_eq!(&*im.stacks[im.events[0].stack as usize], &[0x1000, 0x2000]);
+        assert_eq!(im.events[1].stack, FREE);
+        // Garbage and a truncated record are counted, not trusted.
+        s.push(b"nonsense");
+        s.push(&dgram(K_EVENTS, 10, 10, &[1, 2, 3]));
+        assert_eq!(s.bad, 2);
+        assert_eq!(s.images[0].events.len(), 2);
+    }
+
+    #[test]
+    fn parses_executable_maps() {
+        let t = b"55d0a0000000-55d0a0001000 r--p 00000000 08:01 12 /usr/bin/x\n\
+55d0a0001000-55d0a0002000 r-xp 00001000 08:01 12 /usr/bin/x\n\
+7ffd1000-7ffd2000 r-xp 00000000 00:00 0 [vdso]\n";
+        let m = parse_maps(t);
+        assert_eq!(m.len(), 2);
+        let hit = find_mapping(&m, 0x55d0a0001234).expect("mapped");
+        assert_eq!((hit.path.as_str(), hit.offset), ("/usr/bin/x", 0x1000));
+        assert!(find_mapping(&m, 0x10).is_none());
+    }
+}
