@@ -29,7 +29,12 @@ pub struct ConvertArgs {
     #[arg(value_name = "INPUT", required_unless_present = "input_file")]
     pub input: Option<String>,
     /// The input, as perf's `-i FILE` (the same as INPUT).
-    #[arg(short = 'i', long = "input", value_name = "FILE", conflicts_with = "input")]
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
     pub input_file: Option<String>,
     /// The rprof data file to write.
     #[arg(

@@ -25,7 +25,12 @@ pub struct FlamegraphArgs {
     #[arg(value_name = "INPUT")]
     pub input: Option<String>,
     /// The input, as perf's `-i FILE` (the same as INPUT).
-    #[arg(short = 'i', long = "input", value_name = "FILE", conflicts_with = "input")]
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
     pub input_file: Option<String>,
     /// Where to write the SVG (or folded text with --folded); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]

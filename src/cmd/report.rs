@@ -33,7 +33,12 @@ pub struct ReportArgs {
     #[arg(default_value = "rprof.data", value_name = "INPUT")]
     pub input: String,
     /// The input, as perf's `-i FILE` (the same as INPUT).
-    #[arg(short = 'i', long = "input", value_name = "FILE", conflicts_with = "input")]
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
     pub input_file: Option<String>,
     /// Group rows by function (unsymbolized addresses of a module as one `module+?` row),
     /// module, thread, line (file:line where known) or address (one row per code address).

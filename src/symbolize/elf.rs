@@ -37,8 +37,51 @@ pub struct ElfModule {
     pub debug_file: Option<PathBuf>,
 }
 
+/// One `NAME@plt` symbol per PLT entry, named from `.rela.plt` as perf names them: without
+/// them a sample in a PLT stub is charged to whatever symbol precedes the PLT (often `_init`,
+/// whose size is 0). Lazy-binding `.plt` has a 16-byte header entry first; with IBT the
+/// entries are in `.plt.sec`, without a header. Entries of `IRELATIVE` relocations (no symbol)
+/// stay unnamed.
+fn plt_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
+    const ENTRY: u64 = 16;
+    let mut out = Vec::new();
+    if obj.architecture() != object::Architecture::X86_64 {
+        return out;
+    }
+    let (Some(rela), Some(dynsym)) = (obj.section_by_name(".rela.plt"), obj.dynamic_symbol_table())
+    else {
+        return out;
+    };
+    let (base, header) = match (obj.section_by_name(".plt.sec"), obj.section_by_name(".plt")) {
+        (Some(sec), _) => (sec.address(), 0),
+        (None, Some(plt)) => (plt.address(), ENTRY),
+        (None, None) => return out,
+    };
+    let Ok(data) = rela.data() else {
+        return out;
+    };
+    use object::ObjectSymbolTable;
+    for (i, e) in data.chunks_exact(24).enumerate() {
+        let info = u64::from_le_bytes(e[8..16].try_into().unwrap_or_default());
+        let sym = (info >> 32) as usize;
+        if sym == 0 {
+            continue;
+        }
+        let Ok(s) = dynsym.symbol_by_index(object::SymbolIndex(sym)) else {
+            continue;
+        };
+        let Ok(name) = s.name() else { continue };
+        if name.is_empty() {
+            continue;
+        }
+        let at = base + header + ENTRY * i as u64;
+        out.push((at, ENTRY, format!("{}@plt", demangle(name))));
+    }
+    out
+}
+
 fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
-    let mut v: Vec<(u64, u64, String)> = Vec::new();
+    let mut v: Vec<(u64, u64, String)> = plt_symbols(obj);
     for sym in obj.symbols().chain(obj.dynamic_symbols()) {
         if sym.kind() != SymbolKind::Text || sym.address() == 0 {
             continue;
@@ -52,7 +95,9 @@ fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
     v.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     v.dedup_by_key(|s| s.0);
     for s in &mut v {
-        s.2 = demangle(&s.2);
+        if !s.2.ends_with("@plt") {
+            s.2 = demangle(&s.2);
+        }
     }
     v
 }
@@ -226,8 +271,15 @@ impl ElfModule {
                     // SAFETY: as above, a read-only mapping read once.
                     if let Ok(dm) = unsafe { memmap2::Mmap::map(&f) } {
                         if let Ok(dobj) = object::File::parse(&*dm) {
-                            let extra = read_symbols(&dobj);
+                            let mut extra = read_symbols(&dobj);
                             if extra.len() > m.symbols.len() {
+                                // The debug file's PLT sections hold no data: keep the
+                                // binary's `@plt` names.
+                                extra.extend(
+                                    m.symbols.iter().filter(|s| s.2.ends_with("@plt")).cloned(),
+                                );
+                                extra.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                                extra.dedup_by_key(|s| s.0);
                                 m.symbols = extra;
                             }
                         }
