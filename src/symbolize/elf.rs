@@ -81,19 +81,43 @@ fn plt_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
 }
 
 fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
-    let mut v: Vec<(u64, u64, String)> = plt_symbols(obj);
+    // Of several names for one address (glibc's `__GI___clock_gettime`, `__clock_gettime`
+    // and `clock_gettime@@GLIBC_2.17`; the vdso's weak `clock_gettime` and global
+    // `__vdso_clock_gettime`) keep the one perf shows: sized before unsized, then strong
+    // before weak, global before local, fewer leading underscores, then the longer name.
+    // `rank` orders best first.
+    let rank = |size: u64, weak: bool, global: bool, name: &str| {
+        let underscores = name.bytes().take_while(|&b| b == b'_').count();
+        (
+            size == 0,
+            weak,
+            !global,
+            underscores,
+            std::cmp::Reverse(name.len()),
+        )
+    };
+    let mut ranked: Vec<(u64, u64, String, _)> = plt_symbols(obj)
+        .into_iter()
+        .map(|(a, sz, n)| {
+            let r = rank(sz, false, true, &n);
+            (a, sz, n, r)
+        })
+        .collect();
     for sym in obj.symbols().chain(obj.dynamic_symbols()) {
         if sym.kind() != SymbolKind::Text || sym.address() == 0 {
             continue;
         }
         if let Ok(name) = sym.name() {
             if !name.is_empty() {
-                v.push((sym.address(), sym.size(), name.to_string()));
+                let r = rank(sym.size(), sym.is_weak(), sym.is_global(), name);
+                ranked.push((sym.address(), sym.size(), name.to_string(), r));
             }
         }
     }
-    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    v.dedup_by_key(|s| s.0);
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.cmp(&b.3)));
+    ranked.dedup_by_key(|s| s.0);
+    let mut v: Vec<(u64, u64, String)> =
+        ranked.into_iter().map(|(a, sz, n, _)| (a, sz, n)).collect();
     for s in &mut v {
         if !s.2.ends_with("@plt") {
             s.2 = demangle(&s.2);
@@ -346,6 +370,13 @@ impl ElfModule {
             .map(|(o, _, a)| a + (off - o))
     }
 
+    /// The symbol covering `addr` when it has a size (a size-0 symbol's extent is a guess).
+    fn sized_symbol(&self, addr: u64) -> Option<&str> {
+        let i = self.symbols.partition_point(|s| s.0 <= addr);
+        let s = self.symbols.get(i.checked_sub(1)?)?;
+        (s.1 != 0 && addr < s.0 + s.1).then_some(s.2.as_str())
+    }
+
     fn symbol(&self, addr: u64) -> Option<&str> {
         let i = self.symbols.partition_point(|s| s.0 <= addr);
         let s = self.symbols.get(i.checked_sub(1)?)?;
@@ -410,8 +441,15 @@ impl ElfModule {
         }
         if let Some(first) = out.first_mut() {
             first.inlined = false;
-            if first.function.is_empty() {
-                first.function = sym.clone().unwrap_or_default();
+            // The function the address is in is named by its symbol where one with a size
+            // covers it, as perf names it: DWARF's name can be an asm label (glibc's
+            // `__GI___clock_gettime` for `clock_gettime`). Inlined frames keep DWARF's names.
+            match self.sized_symbol(addr) {
+                Some(s) => first.function = s.to_string(),
+                None if first.function.is_empty() => {
+                    first.function = sym.clone().unwrap_or_default();
+                }
+                None => {}
             }
         }
         out.retain(|f| !f.function.is_empty());
