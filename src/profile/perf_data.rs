@@ -87,10 +87,18 @@ fn check_file_layout(b: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// True for a regular file (following links). Paths in a perf.data file are whatever its
+/// writer put there: a FIFO would block `open`, a device never end, so only regular files
+/// are ever opened for symbols or unwind tables.
+fn is_regular(path: &str) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
 /// The build-id of the ELF file at `path`, None when it cannot be read or has none.
 fn file_build_id(path: &str) -> Option<Vec<u8>> {
     use object::Object;
-    let f = std::fs::File::open(path).ok()?;
+    // Opened without blocking (a FIFO put there meanwhile), then checked to be a file.
+    let f = super::detect::open_nonblocking(path).ok()?;
     if !f.metadata().ok()?.is_file() {
         return None;
     }
@@ -176,6 +184,18 @@ struct Facts {
 /// Reads a perf.data file (file or pipe mode) into a symbolized profile of one event:
 /// `event` (as `--event` names it) or the first event with samples.
 pub fn load(bytes: &[u8], name: &str, event: Option<&str>) -> Result<Profile> {
+    load_with(bytes, name, event, true)
+}
+
+/// [`load`], with `use_files` false reading nothing but `bytes`: no recorded binary, debug
+/// file, kallsyms or vdso is opened (frames stay `module+offset`, DWARF stacks stop at their
+/// first frame) and no summary is printed. For fuzzing the reader on its own.
+pub fn load_with(
+    bytes: &[u8],
+    name: &str,
+    event: Option<&str>,
+    use_files: bool,
+) -> Result<Profile> {
     if bytes.starts_with(MAGIC_SWAPPED) {
         bail!("{name}: a big-endian perf.data (recorded on a big-endian machine): not supported, rprof reads little-endian x86_64 recordings");
     }
@@ -231,12 +251,13 @@ pub fn load(bytes: &[u8], name: &str, event: Option<&str>) -> Result<Profile> {
     }
     .unwrap_or(0);
     let bad = || format!("{name}: bad perf.data");
-    let first = read_records(reader, chosen).with_context(bad)?;
+    let first = read_records(reader, chosen, use_files).with_context(bad)?;
     // Without --event: when the first event had no samples but another had, show that one.
     let (chosen, (mut collected, facts, unwinder, meta)) = match first.1.samples.keys().min() {
-        Some(&other) if event.is_none() && first.0.samples == 0 && other != chosen => {
-            (other, read_records(open()?, other).with_context(bad)?)
-        }
+        Some(&other) if event.is_none() && first.0.samples == 0 && other != chosen => (
+            other,
+            read_records(open()?, other, use_files).with_context(bad)?,
+        ),
         _ => (chosen, first),
     };
     collected.lost = facts.lost;
@@ -244,14 +265,16 @@ pub fn load(bytes: &[u8], name: &str, event: Option<&str>) -> Result<Profile> {
 
     // Kernel symbols from this machine only for the kernel the file was recorded on.
     let running = running_kernel_build_id();
-    let kernel_symbols = match (&meta.kernel_build_id, &running) {
-        (Some(rec), Some(run)) => rec == run,
-        // No build-id recorded (perf record --no-buildid): the same release will have to do.
-        _ => {
-            let here = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-            meta.os_release.as_deref() == Some(here.trim())
-        }
-    };
+    let kernel_symbols = use_files
+        && match (&meta.kernel_build_id, &running) {
+            (Some(rec), Some(run)) => rec == run,
+            // No build-id recorded (perf record --no-buildid): the same release will have to do.
+            _ => {
+                let here =
+                    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+                meta.os_release.as_deref() == Some(here.trim())
+            }
+        };
     let kernel_shift = match (facts.kernel_text, kernel_symbols.then(running_kernel_text)) {
         (Some(rec), Some(Some(run))) if rec != 0 && run != 0 => run.wrapping_sub(rec) as i64,
         _ => 0,
@@ -260,21 +283,24 @@ pub fn load(bytes: &[u8], name: &str, event: Option<&str>) -> Result<Profile> {
         files: meta.files.clone(),
         kernel_symbols,
         kernel_shift,
+        perf_maps: use_files,
     };
     let start = facts.first_time.unwrap_or(0);
     let (mut p, stats) = build::build_offline(&collected, start, &offline);
     fill_meta(
         &mut p, &meta, &facts, &stats, &names, &shown, name, &collected,
     );
-    summarize(
-        name,
-        &meta,
-        &facts,
-        &stats,
-        &collected,
-        unwinder.as_ref(),
-        kernel_symbols,
-    );
+    if use_files {
+        summarize(
+            name,
+            &meta,
+            &facts,
+            &stats,
+            &collected,
+            unwinder.as_ref(),
+            kernel_symbols,
+        );
+    }
     Ok(p)
 }
 
@@ -299,6 +325,7 @@ struct FileMeta {
 fn read_records(
     reader: PerfFileReader<Cursor<&[u8]>>,
     chosen: usize,
+    use_files: bool,
 ) -> Result<(Collected, Facts, Option<LiveUnwinder>, FileMeta)> {
     let PerfFileReader {
         mut perf_file,
@@ -337,6 +364,10 @@ fn read_records(
             if let Some(r) = meta.files.get(path) {
                 return r.clone();
             }
+            if !use_files {
+                meta.files.insert(path.to_string(), None);
+                return None;
+            }
             let key = DsoKey::detect(path.as_bytes(), CpuMode::User);
             let bid = mmap_bid.map(<[u8]>::to_vec).or_else(|| {
                 key.and_then(|k| build_ids.get(&k))
@@ -365,7 +396,8 @@ fn read_records(
                     }
                     found
                 }
-                _ => Some(path.to_string()),
+                // No build-id recorded: the file at the path, if it is a file.
+                _ => is_regular(path).then(|| path.to_string()),
             };
             meta.files.insert(path.to_string(), r.clone());
             r
@@ -559,6 +591,10 @@ fn push_mmap(
     build_id: Option<&[u8]>,
 ) {
     let file = map.path.starts_with('/') && !map.is_anonymous();
+    if !file && !map.is_anonymous() && map.path != "[vdso]" {
+        // `[vsyscall]`, `memfd:…`, a relative path: nothing rprof should open by that name.
+        meta.files.insert(map.path.clone(), None);
+    }
     if let Some(u) = unwinder.as_mut() {
         if !file {
             u.mmap(pid, &map);

@@ -76,6 +76,9 @@ pub struct Offline {
     /// Added to each recorded kernel address before the lookup: the difference of the kernel's
     /// load address (KASLR) between the recording's boot and this one.
     pub kernel_shift: i64,
+    /// Whether JIT code may be named from `/tmp/perf-PID.map` (perf does the same for its
+    /// files; the recorded pid's map is read with the usual ownership checks).
+    pub perf_maps: bool,
 }
 
 /// A mapped file as the target saw it.
@@ -653,7 +656,11 @@ fn frames_for(
             (ids, true)
         }
         Loc::Jit(pid, a) => {
-            let (name, ok) = match sym.lookup_jit(*pid, a.lookup()) {
+            let found = match offline {
+                Some(o) if !o.perf_maps => None,
+                _ => sym.lookup_jit(*pid, a.lookup()),
+            };
+            let (name, ok) = match found {
                 Some(n) => (n, true),
                 None => (format!("[anon]+0x{:x}", a.addr), false),
             };
