@@ -61,6 +61,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;report'= {
+            cand -i 'The input, as perf''s `-i FILE` (the same as INPUT)'
+            cand --input 'The input, as perf''s `-i FILE` (the same as INPUT)'
             cand --sort 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)'
             cand --limit 'Show at most N rows'
             cand --percent-limit 'Hide rows whose Total is below P percent'
@@ -82,6 +84,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;flamegraph'= {
+            cand -i 'The input, as perf''s `-i FILE` (the same as INPUT)'
+            cand --input 'The input, as perf''s `-i FILE` (the same as INPUT)'
             cand -o 'Where to write the SVG (or folded text with --folded); `-` for stdout'
             cand --output 'Where to write the SVG (or folded text with --folded); `-` for stdout'
             cand --title 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)'
@@ -118,6 +122,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;diff'= {
+            cand -i 'An input, as perf''s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)'
+            cand --input 'An input, as perf''s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)'
             cand -o 'Where to write the differential flame graph'
             cand --output 'Where to write the differential flame graph'
             cand --limit 'Show at most N rows per table'
@@ -176,6 +182,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;convert'= {
+            cand -i 'The input, as perf''s `-i FILE` (the same as INPUT)'
+            cand --input 'The input, as perf''s `-i FILE` (the same as INPUT)'
             cand -o 'The rprof data file to write'
             cand --output 'The rprof data file to write'
             cand --to 'Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for `.folded`, else an rprof data file)'

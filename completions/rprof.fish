@@ -53,6 +53,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -s a -l all-cpus -d 
 complete -c rprof -n "__fish_rprof_using_subcommand record" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -s i -l input -d 'The input, as perf\'s `-i FILE` (the same as INPUT)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known) or address (one row per code address)' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
 module\t'Module (executable or shared library)'
 thread\t'Thread'
@@ -77,6 +78,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -s o -l output -d 'W
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l event -d 'For an input with several events (`perf record -e cpu-clock,page-faults`, then `perf script`): the one to read (default: the first present). `cycles` also finds `cycles:u`' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s i -l input -d 'The input, as perf\'s `-i FILE` (the same as INPUT)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l title -d 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l subtitle -d 'Subtitle under the title (default: the target and sample count)' -r
@@ -103,6 +105,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s a -l all-cpus
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l no-kernel -d 'Sample user stacks only (by default kernel frames are included when permitted)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -s i -l input -d 'An input, as perf\'s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s o -l output -d 'Where to write the differential flame graph' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l limit -d 'Show at most N rows per table' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l format -d 'Format of the change table on stdout' -r -f -a "text\t'Tables for people'
@@ -156,6 +159,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand massif" -l folded -d 'Print 
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -l summary-only -d 'Print only the summary, without ms_print\'s graph, table and trees'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand massif" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -s i -l input -d 'The input, as perf\'s `-i FILE` (the same as INPUT)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -l to -d 'Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for `.folded`, else an rprof data file)' -r -f -a "rprof\t'rprof\'s own data file'
 pprof\t'Gzipped pprof (`profile.proto`)'
