@@ -757,7 +757,9 @@ mod tests {
 
     #[test]
     fn layout_errors_name_the_problem() {
-        let e = check_file_layout(&header((240, 1000))).expect_err("data beyond the end");
+        let mut b = header((240, 1000));
+        b.resize(240, 0);
+        let e = check_file_layout(&b).expect_err("data beyond the end");
         assert!(e.to_string().contains("data section"), "{e}");
         let mut b = header((240, 0));
         b.resize(400, 0);
