@@ -434,12 +434,15 @@ impl ElfModule {
             }
             return out;
         }
+        // Where code is inlined at the address, perf names the whole chain from DWARF (a GCC
+        // clone is then `f`, not `f.isra.0`); otherwise from the symbol table.
+        let has_inlined = out.len() > 1;
         if let Some(first) = out.first_mut() {
             first.inlined = false;
             // The function the address is in is named by its symbol where one with a size
             // covers it, as perf names it: DWARF's name can be an asm label (glibc's
             // `__GI___clock_gettime` for `clock_gettime`). Inlined frames keep DWARF's names.
-            match self.sized_symbol(addr) {
+            match self.sized_symbol(addr).filter(|_| !has_inlined) {
                 Some(s) => first.function = s.to_string(),
                 None if first.function.is_empty() => {
                     first.function = sym.clone().unwrap_or_default();
