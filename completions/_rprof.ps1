@@ -78,6 +78,8 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;report' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'The input, as perf''s `-i FILE` (the same as INPUT)')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'The input, as perf''s `-i FILE` (the same as INPUT)')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Group rows by these keys, comma-separated (`--sort module,function`, as perf''s --sort): function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address), pid, comm, cpu (the CPU samples ran on, for rprof recordings). perf''s names (sym, dso, srcline, tid) work too')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows (with --callers, --callees, --list: N functions)')
             [CompletionResult]::new('--percent-limit', '--percent-limit', [CompletionResultType]::ParameterName, 'Hide rows whose Total (Self with --no-children) is below P percent; with --tree, nodes below P percent of the whole')
@@ -115,6 +117,8 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;flamegraph' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'The input, as perf''s `-i FILE` (the same as INPUT)')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'The input, as perf''s `-i FILE` (the same as INPUT)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the SVG (or folded text with --folded); `-` for stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the SVG (or folded text with --folded); `-` for stdout')
             [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)')
@@ -166,6 +170,8 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;diff' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An input, as perf''s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'An input, as perf''s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the differential flame graph')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the differential flame graph')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows per table')
@@ -249,6 +255,8 @@ Register-ArgumentCompleter -Native -CommandName 'rprof' -ScriptBlock {
             break
         }
         'rprof;convert' {
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'The input, as perf''s `-i FILE` (the same as INPUT)')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'The input, as perf''s `-i FILE` (the same as INPUT)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The rprof data file to write')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The rprof data file to write')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for `.folded`, else an rprof data file)')

@@ -117,12 +117,20 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__convert)
-            opts="-o -h -V --output --to --sample-index --event --help --version"
+            opts="-i -o -h -V --input --output --to --sample-index --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -151,12 +159,20 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__diff)
-            opts="-o -h -V --output --no-normalize --normalize --negate --limit --format --snapshot --sample-index --event --title --width --allow-mismatch --focus --ignore --hide --tid --comm --module --collapse-recursion --time --pid --help --version"
+            opts="-i -o -h -V --input --output --no-normalize --normalize --negate --limit --format --snapshot --sample-index --event --title --width --allow-mismatch --focus --ignore --hide --tid --comm --module --collapse-recursion --time --pid --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -233,12 +249,20 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__flamegraph)
-            opts="-o -p -a -C -u -d -F -c -e -g -h -V --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --hide --tid --comm --module --collapse-recursion --time --folded --snapshot --sample-index --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --off-cpu --wall --min-block --help --version"
+            opts="-i -o -p -a -C -u -d -F -c -e -g -h -V --input --output --title --subtitle --colors --inverted --reverse --minwidth --width --flamechart --per-thread --focus --ignore --hide --tid --comm --module --collapse-recursion --time --folded --snapshot --sample-index --pid --all-cpus --cpu --uid --duration --freq --count --event --no-kernel --call-graph --off-cpu --wall --min-block --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -767,12 +791,20 @@ _rprof() {
             return 0
             ;;
         rprof__subcmd__report)
-            opts="-o -h -V --sort --limit --percent-limit --no-children --callers --callees --tree --inverted --depth --list --focus --ignore --hide --tid --comm --module --collapse-recursion --time --pid --format --snapshot --sample-index --push --push-format --app --label --push-queue --output --event --help --version"
+            opts="-i -o -h -V --input --sort --limit --percent-limit --no-children --callers --callees --tree --inverted --depth --list --focus --ignore --hide --tid --comm --module --collapse-recursion --time --pid --format --snapshot --sample-index --push --push-format --app --label --push-queue --output --event --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --sort)
                     COMPREPLY=($(compgen -W "function module thread line address pid comm cpu" -- "${cur}"))
                     return 0

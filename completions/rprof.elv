@@ -73,6 +73,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;report'= {
+            cand -i 'The input, as perf''s `-i FILE` (the same as INPUT)'
+            cand --input 'The input, as perf''s `-i FILE` (the same as INPUT)'
             cand --sort 'Group rows by these keys, comma-separated (`--sort module,function`, as perf''s --sort): function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address), pid, comm, cpu (the CPU samples ran on, for rprof recordings). perf''s names (sym, dso, srcline, tid) work too'
             cand --limit 'Show at most N rows (with --callers, --callees, --list: N functions)'
             cand --percent-limit 'Hide rows whose Total (Self with --no-children) is below P percent; with --tree, nodes below P percent of the whole'
@@ -109,6 +111,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;flamegraph'= {
+            cand -i 'The input, as perf''s `-i FILE` (the same as INPUT)'
+            cand --input 'The input, as perf''s `-i FILE` (the same as INPUT)'
             cand -o 'Where to write the SVG (or folded text with --folded); `-` for stdout'
             cand --output 'Where to write the SVG (or folded text with --folded); `-` for stdout'
             cand --title 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)'
@@ -159,6 +163,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;diff'= {
+            cand -i 'An input, as perf''s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)'
+            cand --input 'An input, as perf''s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)'
             cand -o 'Where to write the differential flame graph'
             cand --output 'Where to write the differential flame graph'
             cand --limit 'Show at most N rows per table'
@@ -238,6 +244,8 @@ set edit:completion:arg-completer[rprof] = {|@words|
             cand --version 'Print version'
         }
         &'rprof;convert'= {
+            cand -i 'The input, as perf''s `-i FILE` (the same as INPUT)'
+            cand --input 'The input, as perf''s `-i FILE` (the same as INPUT)'
             cand -o 'The rprof data file to write'
             cand --output 'The rprof data file to write'
             cand --to 'Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for `.folded`, else an rprof data file)'

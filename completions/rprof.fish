@@ -62,6 +62,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand record" -l wall -d 'Wall-clo
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s g -d 'Frame-pointer call graphs, as perf\'s -g (the same as --call-graph fp)'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand record" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand report" -s i -l input -d 'The input, as perf\'s `-i FILE` (the same as INPUT)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l sort -d 'Group rows by these keys, comma-separated (`--sort module,function`, as perf\'s --sort): function (unsymbolized addresses of a module as one `module+?` row), module, thread, line (file:line where known), address (one row per code address), pid, comm, cpu (the CPU samples ran on, for rprof recordings). perf\'s names (sym, dso, srcline, tid) work too' -r -f -a "function\t'Function name; unsymbolized frames of one module form one row, `module+?`'
 module\t'Module (executable or shared library)'
 thread\t'Thread'
@@ -104,6 +105,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l inverted -d 'With
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l collapse-recursion -d 'Merge directly recursive calls of a function into one frame'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand report" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s i -l input -d 'The input, as perf\'s `-i FILE` (the same as INPUT)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s o -l output -d 'Where to write the SVG (or folded text with --folded); `-` for stdout' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l title -d 'Title of the graph (default: "Flame Graph"; "Icicle Graph" when inverted, "Flame Chart" or "Icicle Chart" for a flame chart)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l subtitle -d 'Subtitle under the title (default: the target and sample count)' -r
@@ -141,6 +143,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l wall -d 'Wall
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s g -d 'Frame-pointer call graphs, as perf\'s -g (the same as --call-graph fp)'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s h -l help -d 'Print help'
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -s i -l input -d 'An input, as perf\'s `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and the one positional input is AFTER)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -s o -l output -d 'Where to write the differential flame graph' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l limit -d 'Show at most N rows per table' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l format -d 'Format of the change table on stdout' -r -f -a "text\t'Tables for people'
@@ -214,6 +217,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand heap" -l chart -d 'Also writ
 complete -c rprof -n "__fish_rprof_using_subcommand heap" -l top -d 'How many sites each part of the summary lists' -r
 complete -c rprof -n "__fish_rprof_using_subcommand heap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rprof -n "__fish_rprof_using_subcommand heap" -s V -l version -d 'Print version'
+complete -c rprof -n "__fish_rprof_using_subcommand convert" -s i -l input -d 'The input, as perf\'s `-i FILE` (the same as INPUT)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -s o -l output -d 'The rprof data file to write' -r
 complete -c rprof -n "__fish_rprof_using_subcommand convert" -l to -d 'Output format (default: pprof for a name ending in `.pb.gz`/`.pprof`, folded for `.folded`, else an rprof data file)' -r -f -a "rprof\t'rprof\'s own data file'
 pprof\t'Gzipped pprof (`profile.proto`)'

@@ -43,6 +43,7 @@ perf=("$fx"/inputs/perf-script.txt)
 massif=("$fx"/massif/*.massif.out)
 strace=("$fx"/strace/*.log)
 data=("$fx"/inputs/*.rprof)
+perfdata=("$fx"/perf_data/*.data)
 
 # Data files converted from every text fixture.
 rprof=${RPROF:-$root/target/release/rprof}
@@ -78,7 +79,8 @@ seed massif "${massif[@]}" $(crashers massif)
 seed massif_gz "${massif[@]}" $(crashers massif_gz)
 seed strace_log "${strace[@]}" $(crashers strace_log)
 seed pprof "$gen"/*.pb.gz $(crashers pprof)
-seed load "${data[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" "$gen"/*.pb.gz $(crashers "*")
+seed perf_data "${perfdata[@]}" $(crashers perf_data)
+seed load "${data[@]}" "${perfdata[@]}" "${folded[@]}" "${perf[@]}" "${massif[@]}" "$gen"/*.pb.gz $(crashers "*")
 rm -rf "$gen"
 
 for d in "$corpus"/*/; do

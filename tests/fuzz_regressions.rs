@@ -144,6 +144,11 @@ fn perf_script_inputs() {
 }
 
 #[test]
+fn perf_data_inputs() {
+    check("perf_data");
+}
+
+#[test]
 fn massif_inputs() {
     check("massif");
 }
@@ -210,6 +215,7 @@ fn the_binary_fails_cleanly_on_kept_inputs() {
         ("data_body", &["report"][..]),
         ("folded", &["report"][..]),
         ("perf_script", &["report"][..]),
+        ("perf_data", &["report"][..]),
         ("massif", &["report"][..]),
         ("massif_gz", &["report"][..]),
         ("load", &["report"][..]),

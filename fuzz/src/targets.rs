@@ -9,7 +9,7 @@
 use std::io::Write;
 
 use rprof::massif::{self, chart, parse, text};
-use rprof::profile::{detect, file, folded, perf_script, pprof, Profile};
+use rprof::profile::{detect, file, folded, perf_data, perf_script, pprof, Profile};
 use rprof::render::report;
 use rprof::strace::{self, render};
 
@@ -27,6 +27,7 @@ pub const ALL: &[(&str, Target)] = &[
     ("strace_log", strace_log),
     ("load", load),
     ("pprof", pprof_target),
+    ("perf_data", perf_data),
 ];
 
 /// Header length of the rprof data file (see the layout in `rprof::profile::file`).
@@ -110,6 +111,22 @@ pub fn folded(data: &[u8]) {
 pub fn perf_script(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(p) = perf_script::parse(&text) {
+        let _ = folded::fold(&p, &folded::FoldOptions::default());
+    }
+}
+
+/// The perf.data reader without touching any file (see `perf_data::load_with`), then the
+/// folded view of what it read. Inputs are given the magic when they lack it, so mutations
+/// spend their time in the header and the records rather than failing detection.
+pub fn perf_data(data: &[u8]) {
+    let owned;
+    let bytes = if perf_data::is_perf_data(data) {
+        data
+    } else {
+        owned = [&b"PERFILE2"[..], data].concat();
+        &owned
+    };
+    if let Ok(p) = perf_data::load_with(bytes, "fuzz", None, false) {
         let _ = folded::fold(&p, &folded::FoldOptions::default());
     }
 }

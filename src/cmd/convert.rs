@@ -24,10 +24,18 @@ pub enum ConvertTo {
 /// Flags of `rprof convert`.
 #[derive(Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// Input: folded stacks, `perf script` text, massif output or an rprof data file; `-` for
-    /// stdin.
-    #[arg(value_name = "INPUT")]
-    pub input: String,
+    /// Input: perf.data, folded stacks, `perf script` text, massif output or an rprof data file;
+    /// `-` for stdin.
+    #[arg(value_name = "INPUT", required_unless_present = "input_file")]
+    pub input: Option<String>,
+    /// The input, as perf's `-i FILE` (the same as INPUT).
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
+    pub input_file: Option<String>,
     /// The rprof data file to write.
     #[arg(
         short = 'o',
@@ -52,8 +60,13 @@ pub struct ConvertArgs {
 
 /// Runs `rprof convert`.
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
+    let input = args
+        .input_file
+        .clone()
+        .or_else(|| args.input.clone())
+        .unwrap_or_else(|| "-".into());
     let l = detect::load(
-        &args.input,
+        &input,
         &LoadOptions {
             sample_index: args.sample_index.clone(),
             event: args.event.clone(),

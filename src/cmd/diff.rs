@@ -31,10 +31,14 @@ pub enum DiffFormat {
 pub struct DiffArgs {
     /// The baseline profile (any detected format; `-` for stdin).
     #[arg(value_name = "BEFORE")]
-    pub before: String,
+    pub before: Option<String>,
     /// The profile to compare with it (any detected format).
     #[arg(value_name = "AFTER")]
-    pub after: String,
+    pub after: Option<String>,
+    /// An input, as perf's `-i FILE`: given twice, BEFORE then AFTER; given once, BEFORE (and
+    /// the one positional input is AFTER).
+    #[arg(short = 'i', long = "input", value_name = "FILE", action = clap::ArgAction::Append)]
+    pub input_file: Vec<String>,
     /// Where to write the differential flame graph.
     #[arg(
         short = 'o',
@@ -108,7 +112,20 @@ impl DiffArgs {
 
 /// Runs `rprof diff`.
 pub fn run(args: DiffArgs) -> Result<ExitCode> {
-    if args.before == "-" && args.after == "-" {
+    let inputs: Vec<String> = args
+        .input_file
+        .iter()
+        .chain(args.before.iter())
+        .chain(args.after.iter())
+        .cloned()
+        .collect();
+    let [before, after] = inputs.as_slice() else {
+        bail!(
+            "diff needs two inputs, BEFORE and AFTER (as positional arguments or -i FILE), {} given",
+            inputs.len()
+        );
+    };
+    if before == "-" && after == "-" {
         bail!("only one of BEFORE and AFTER can be stdin");
     }
     let opts = LoadOptions {
@@ -117,9 +134,9 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         event: args.event.clone(),
     };
     let t0 = Instant::now();
-    let before = detect::read_input(&args.before).map(|r| (r, t0.elapsed()));
+    let before = detect::read_input(before).map(|r| (r, t0.elapsed()));
     let t1 = Instant::now();
-    let after = detect::read_input(&args.after).map(|r| (r, t1.elapsed()));
+    let after = detect::read_input(after).map(|r| (r, t1.elapsed()));
     let filter = Filter::from_args(&args.filter, &args.pid.pid)?;
     if let (true, Ok(((bn, bb), _)), Ok(((an, ab), _))) = (filter.is_noop(), &before, &after) {
         if let (Some(bt), Some(at)) = (folded_text(bb), folded_text(ab)) {

@@ -20,10 +20,18 @@ use crate::render::flamegraph::{self as fg, SvgOptions};
 /// Flags of `rprof flamegraph`.
 #[derive(Args, Debug, Clone)]
 pub struct FlamegraphArgs {
-    /// Input: an rprof data file, folded stacks, `perf script` text or massif output; `-` for
-    /// stdin. Ignored when a target (-p, -a or -- CMD) is given.
+    /// Input: an rprof data file, perf.data, folded stacks, `perf script` text or massif output;
+    /// `-` for stdin. Ignored when a target (-p, -a or -- CMD) is given.
     #[arg(value_name = "INPUT")]
     pub input: Option<String>,
+    /// The input, as perf's `-i FILE` (the same as INPUT).
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
+    pub input_file: Option<String>,
     /// Where to write the SVG (or folded text with --folded); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
@@ -82,7 +90,10 @@ fn has_target(t: &TargetArgs, input: Option<&str>) -> bool {
 }
 
 /// Runs `rprof flamegraph`.
-pub fn run(args: FlamegraphArgs) -> Result<ExitCode> {
+pub fn run(mut args: FlamegraphArgs) -> Result<ExitCode> {
+    if let Some(i) = args.input_file.take() {
+        args.input = Some(i);
+    }
     let (profile, source, is_massif) = if has_target(&args.target, args.input.as_deref()) {
         if args.input.is_some() {
             bail!("give either an INPUT file or a target to record (-p, -a, -- CMD), not both");

@@ -29,10 +29,18 @@ pub enum ReportFormat {
 /// Flags of `rprof report`.
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
-    /// Input: an rprof data file, folded stacks, `perf script` text or massif output; `-` for
-    /// stdin.
+    /// Input: an rprof data file, perf.data, folded stacks, `perf script` text or massif output;
+    /// `-` for stdin.
     #[arg(default_value = "rprof.data", value_name = "INPUT")]
     pub input: String,
+    /// The input, as perf's `-i FILE` (the same as INPUT).
+    #[arg(
+        short = 'i',
+        long = "input",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
+    pub input_file: Option<String>,
     /// Group rows by these keys, comma-separated (`--sort module,function`, as perf's --sort):
     /// function (unsymbolized addresses of a module as one `module+?` row), module, thread,
     /// line (file:line where known), address (one row per code address), pid, comm, cpu (the
@@ -108,7 +116,10 @@ pub struct ReportArgs {
 }
 
 /// Runs `rprof report`.
-pub fn run(args: ReportArgs) -> Result<ExitCode> {
+pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
+    if let Some(i) = args.input_file.take() {
+        args.input = i;
+    }
     let loaded = detect::load(
         &args.input,
         &LoadOptions {

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use anyhow::{bail, Context, Result};
 
-use super::{file, folded, perf_script, pprof, Profile};
+use super::{file, folded, perf_data, perf_script, pprof, Profile};
 
 /// The recognised input formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum Format {
     Massif,
     /// pprof `profile.proto` (gzip-compressed or raw).
     Pprof,
+    /// `perf.data` written by `perf record`.
+    PerfData,
 }
 
 impl Format {
@@ -31,6 +33,7 @@ impl Format {
             Format::PerfScript => "perf script",
             Format::Massif => "massif",
             Format::Pprof => "pprof",
+            Format::PerfData => "perf.data",
         }
     }
 }
@@ -124,9 +127,9 @@ fn unrecognised(name: &str, bytes: &[u8]) -> anyhow::Error {
     let binary = head.contains(&0)
         || std::str::from_utf8(head).is_err_and(|e| e.valid_up_to() + 4 < head.len());
     if binary {
-        anyhow::anyhow!("{name}: not a profile: binary data (unrecognised format; expected an rprof data file, folded stacks, `perf script` output, pprof or massif output)")
+        anyhow::anyhow!("{name}: not a profile: binary data (unrecognised format; expected an rprof data file, perf.data, folded stacks, `perf script` output, pprof or massif output)")
     } else {
-        anyhow::anyhow!("{name}: unrecognised format (expected an rprof data file, folded stacks, `perf script` output, pprof or massif output)")
+        anyhow::anyhow!("{name}: unrecognised format (expected an rprof data file, perf.data, folded stacks, `perf script` output, pprof or massif output)")
     }
 }
 
@@ -299,6 +302,9 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     if file::is_data_file(bytes) {
         return Some(Format::Data);
     }
+    if perf_data::is_perf_data(bytes) {
+        return Some(Format::PerfData);
+    }
     // Both massif and pprof files may be gzipped: pprof is recognised from the decompressed start.
     if pprof::is_pprof(bytes) {
         return Some(Format::Pprof);
@@ -422,6 +428,7 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
+        Format::PerfData => perf_data::load(bytes, &name, opts.event.as_deref())?,
     };
     // A data file of several events shows one (the one asked for, else the first); naming an
     // event it lacks is a mistake to report, not to ignore.

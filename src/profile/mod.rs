@@ -8,6 +8,7 @@
 pub mod detect;
 pub mod file;
 pub mod folded;
+pub mod perf_data;
 pub mod perf_script;
 pub mod pprof;
 pub mod stack_counts;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::maps::{self, AddressSpace, AddressSpaces};
-use super::session::RawEvent;
+use super::session::{Collected, RawEvent};
 use super::Recording;
 use crate::profile::{Frame, FrameId, Pid, Profile, Sample, StackId, Tid};
 use crate::symbolize::Symbolizer;
@@ -60,6 +60,28 @@ struct Locator {
     located_index: HashMap<(u32, u64, u32), u32>,
     /// Per pid: whether it lives in another mount namespace than rprof.
     foreign_ns: HashMap<u32, bool>,
+    /// Reading a file back (perf.data): the recorded pids mean nothing on this machine now.
+    offline: bool,
+}
+
+/// What differs when the events come from a file written earlier (perf.data) rather than from
+/// a live recording: the processes are gone or their pids reused, so nothing is read from
+/// `/proc`, and each recorded file is opened where its recorded build-id was found.
+#[derive(Debug, Default, Clone)]
+pub struct Offline {
+    /// Per recorded path: the file to open for it, or None when no file with the recorded
+    /// build-id was found (its frames stay `module+offset` and the summary names it). A path
+    /// not listed (no build-id was recorded) is opened as recorded.
+    pub files: HashMap<String, Option<String>>,
+    /// Whether kernel addresses may be named from this machine's `/proc/kallsyms` (the
+    /// recorded kernel is the running one).
+    pub kernel_symbols: bool,
+    /// Added to each recorded kernel address before the lookup: the difference of the kernel's
+    /// load address (KASLR) between the recording's boot and this one.
+    pub kernel_shift: i64,
+    /// Whether JIT code may be named from `/tmp/perf-PID.map` (perf does the same for its
+    /// files; the recorded pid's map is read with the usual ownership checks).
+    pub perf_maps: bool,
 }
 
 /// A mapped file as the target saw it.
@@ -157,10 +179,10 @@ impl Locator {
                             }
                             None => {
                                 let x = self.modules.len() as u32;
-                                let foreign = *self
-                                    .foreign_ns
-                                    .entry(pid)
-                                    .or_insert_with(|| crate::process::in_other_mount_ns(pid));
+                                let offline = self.offline;
+                                let foreign = *self.foreign_ns.entry(pid).or_insert_with(|| {
+                                    !offline && crate::process::in_other_mount_ns(pid)
+                                });
                                 let open = if foreign && m.path.starts_with('/') {
                                     format!("/proc/{pid}/root{}", m.path)
                                 } else {
@@ -226,13 +248,64 @@ type RawSample = (u32, u32, u64, u32, Option<u32>, u64, u16, u8, Option<u8>);
 
 /// Builds the symbolized profile.
 pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
+    // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
+    let _ = call_graph;
+    build_events(
+        &Input {
+            collected: &rec.collected,
+            initial_maps: &rec.initial_maps,
+            final_maps: &rec.final_maps,
+            initial_threads: &rec.initial_threads,
+            kernel: rec.kernel,
+            start_mono_ns: rec.start_mono_ns,
+            events: rec.events.len(),
+        },
+        None,
+    )
+}
+
+/// Builds the symbolized profile of events read back from a file (perf.data): every mapping,
+/// name and fork is in `collected`, sample times are relative to `start_ns`.
+pub fn build_offline(
+    collected: &Collected,
+    start_ns: u64,
+    offline: &Offline,
+) -> (Profile, BuildStats) {
+    build_events(
+        &Input {
+            collected,
+            initial_maps: &[],
+            final_maps: &[],
+            initial_threads: &[],
+            kernel: true,
+            start_mono_ns: start_ns,
+            // A perf.data file is read one event at a time.
+            events: 1,
+        },
+        Some(offline),
+    )
+}
+
+/// The parts of a recording the builder reads.
+struct Input<'a> {
+    collected: &'a Collected,
+    initial_maps: &'a [(u32, Vec<maps::Mapping>)],
+    final_maps: &'a [(u32, Vec<maps::Mapping>)],
+    initial_threads: &'a [(u32, u32, String)],
+    kernel: bool,
+    start_mono_ns: u64,
+    /// How many events the samples' event indexes refer to.
+    events: usize,
+}
+
+fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildStats) {
     let mut stats = BuildStats::default();
     let mut spaces = AddressSpaces::default();
-    for (pid, m) in &rec.initial_maps {
+    for (pid, m) in rec.initial_maps {
         spaces.set(*pid, m.clone());
     }
     let mut names: HashMap<(u32, u32), String> = HashMap::new();
-    for (pid, tid, name) in &rec.initial_threads {
+    for (pid, tid, name) in rec.initial_threads {
         if !name.is_empty() {
             names.insert((*pid, *tid), name.clone());
         }
@@ -244,19 +317,20 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     });
 
     let mut late: HashMap<u32, AddressSpace> = HashMap::new();
-    for (pid, maps) in &rec.final_maps {
+    for (pid, maps) in rec.final_maps {
         let space = late.entry(*pid).or_default();
         for m in maps {
             space.map(m.clone());
         }
     }
-    let mut locator = Locator::default();
+    let mut locator = Locator {
+        offline: offline.is_some(),
+        ..Locator::default()
+    };
     // (pid, tid, time, located stack, located frame-pointer fallback, period, cpu, event,
     // off-CPU reason)
     let mut raw_samples: Vec<RawSample> = Vec::new();
     let with_kernel = rec.kernel;
-    // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
-    let _ = call_graph;
 
     for i in order {
         let e = &rec.collected.events[i];
@@ -304,7 +378,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                 cpu,
                 ..
             } => {
-                if !spaces.contains(*pid) && *pid != 0 {
+                if !spaces.contains(*pid) && *pid != 0 && offline.is_none() {
                     // Not seen at attach (system-wide, or a process we missed): best effort.
                     spaces.set(*pid, maps::read_proc_maps(*pid));
                 }
@@ -344,6 +418,16 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     let usable: Vec<bool> = modules
         .iter_mut()
         .map(|m| {
+            if let Some(off) = offline {
+                return match off.files.get(&m.path) {
+                    Some(Some(open)) => {
+                        m.open = open.clone();
+                        true
+                    }
+                    Some(None) => false,
+                    None => true,
+                };
+            }
             if still_mapped_file(m) {
                 return true;
             }
@@ -386,7 +470,7 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
                     .or_default()
                     .insert(*look);
             }
-            Loc::Kernel(_) => any_kernel = true,
+            Loc::Kernel(_) => any_kernel = offline.map_or(true, |o| o.kernel_symbols),
             _ => {}
         }
     }
@@ -413,7 +497,15 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             let (frames, resolved) = match loc_frames.get(loc) {
                 Some(x) => x.clone(),
                 None => {
-                    let x = frames_for(loc, &modules, &usable, &mut sym, &mut p, &mut module_ids);
+                    let x = frames_for(
+                        loc,
+                        &modules,
+                        &usable,
+                        offline,
+                        &mut sym,
+                        &mut p,
+                        &mut module_ids,
+                    );
                     loc_frames.insert(loc.clone(), x.clone());
                     x
                 }
@@ -439,15 +531,21 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     let mut thread_ids = HashMap::new();
     // The `[off-cpu: S]` leaf frames, one per reason.
     let mut leaves: HashMap<u8, FrameId> = HashMap::new();
-    let several = rec.events.len() > 1;
-    stats.per_event = vec![[0; 4]; rec.events.len().max(1)];
+    let several = rec.events > 1;
+    stats.per_event = vec![[0; 4]; rec.events.max(1)];
     for &(pid, tid, time, id, fallback, period, cpu, event, reason) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
                 .cloned()
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| crate::process::thread_name(pid, tid).unwrap_or_default());
+                .unwrap_or_else(|| {
+                    // A file's pids are another boot's (or reused): never ask /proc.
+                    if offline.is_some() {
+                        return String::new();
+                    }
+                    crate::process::thread_name(pid, tid).unwrap_or_default()
+                });
             let pname = names
                 .get(&(pid, pid))
                 .cloned()
@@ -500,6 +598,11 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             p.sample_events.push(u16::from(event));
         }
     }
+    // A sample whose CPU is unknown (u16::MAX) leaves the whole column out: a CPU report of
+    // some samples would pass for all of them.
+    if p.sample_cpus.contains(&u32::from(u16::MAX)) {
+        p.sample_cpus.clear();
+    }
     stats.threads = p.threads.len();
     stats.processes = p.processes.len();
     // A planted map (FIFO, link, someone else's file) is not read: say which and why.
@@ -517,6 +620,7 @@ fn frames_for(
     loc: &Loc,
     modules: &[ModuleRef],
     usable: &[bool],
+    offline: Option<&Offline>,
     sym: &mut Symbolizer,
     p: &mut Profile,
     module_ids: &mut HashMap<String, crate::profile::ModuleId>,
@@ -533,7 +637,16 @@ fn frames_for(
     };
     match loc {
         Loc::Kernel(a) => {
-            let (name, module, ok) = match sym.lookup_kernel(a.lookup()) {
+            // A recording of another kernel (or another boot's layout) is not named from this
+            // machine's kallsyms unless the file says it is the same kernel.
+            let found = match offline {
+                None => sym.lookup_kernel(a.lookup()),
+                Some(o) if o.kernel_symbols => {
+                    sym.lookup_kernel(a.lookup().wrapping_add_signed(o.kernel_shift))
+                }
+                Some(_) => None,
+            };
+            let (name, module, ok) = match found {
                 Some((f, m)) => (f, m, true),
                 None => (
                     format!("[kernel]+0x{:x}", a.addr),
@@ -600,7 +713,11 @@ fn frames_for(
             (ids, true)
         }
         Loc::Jit(pid, a) => {
-            let (name, ok) = match sym.lookup_jit(*pid, a.lookup()) {
+            let found = match offline {
+                Some(o) if !o.perf_maps => None,
+                _ => sym.lookup_jit(*pid, a.lookup()),
+            };
+            let (name, ok) = match found {
                 Some(n) => (n, true),
                 None => (format!("[anon]+0x{:x}", a.addr), false),
             };

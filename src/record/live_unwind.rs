@@ -69,6 +69,10 @@ struct Proc {
 /// The per-recording DWARF unwinding state.
 pub struct LiveUnwinder {
     auto: bool,
+    /// Unwinding samples read back from a file (perf.data): the recorded processes are gone
+    /// or their pids reused, so nothing is read from `/proc`; mappings come only from the
+    /// file's records, with paths already resolved to the files to read.
+    offline: bool,
     files: ModuleCache,
     procs: HashMap<u32, Proc>,
     exited: VecDeque<(u32, u64, Instant)>,
@@ -98,6 +102,7 @@ impl LiveUnwinder {
     pub fn new(auto: bool) -> Self {
         LiveUnwinder {
             auto,
+            offline: false,
             files: ModuleCache::new(),
             procs: HashMap::new(),
             exited: VecDeque::new(),
@@ -109,6 +114,15 @@ impl LiveUnwinder {
         }
     }
 
+    /// A state for samples read back from a file: see the `offline` field. Mappings given to
+    /// [`mmap`](Self::mmap) must carry the path of the file to read.
+    pub fn offline(auto: bool) -> Self {
+        LiveUnwinder {
+            offline: true,
+            ..Self::new(auto)
+        }
+    }
+
     /// The figures, with the parsed-file count filled in.
     pub fn finish(mut self) -> LiveStats {
         self.stats.files = self.files.len();
@@ -116,7 +130,7 @@ impl LiveUnwinder {
     }
 
     fn new_proc(&mut self, pid: u32) -> Proc {
-        let root = crate::process::in_other_mount_ns(pid)
+        let root = (!self.offline && crate::process::in_other_mount_ns(pid))
             .then(|| PathBuf::from(format!("/proc/{pid}/root")));
         self.next_generation += 1;
         Proc {
@@ -173,7 +187,11 @@ impl LiveUnwinder {
             },
             None => {
                 let mut p = self.new_proc(pid);
-                let maps = maps::read_proc_maps(pid);
+                let maps = if self.offline {
+                    Vec::new()
+                } else {
+                    maps::read_proc_maps(pid)
+                };
                 for m in &maps {
                     self.add(pid, &mut p, m);
                 }
@@ -215,6 +233,9 @@ impl LiveUnwinder {
     fn add(&mut self, pid: u32, p: &mut Proc, m: &Mapping) {
         if m.path == "[vdso]" {
             if self.vdso.is_none() {
+                // Offline, the pid is not the recorded process: only our own vdso (the same
+                // image when the file was recorded on this kernel) can stand in.
+                let pid = if self.offline { 0 } else { pid };
                 self.vdso = read_mem(pid, m.start, m.end).map(Arc::from);
             }
             let r = match &self.vdso {
@@ -222,6 +243,10 @@ impl LiveUnwinder {
                     p.unwinder.add_module_bytes("[vdso]", bytes, m.start, m.end)
                 }
                 // A different size: not the image we cached (another ABI); read this one.
+                _ if self.offline => {
+                    self.stats.module_errors += 1;
+                    return;
+                }
                 _ => match read_mem(pid, m.start, m.end) {
                     Some(bytes) => p
                         .unwinder
@@ -245,7 +270,7 @@ impl LiveUnwinder {
             None => PathBuf::from(&m.path),
         };
         let mut r = p.unwinder.add_module(&path, m.start, m.end, m.pgoff);
-        if r.is_err() {
+        if r.is_err() && !self.offline {
             // Deleted or replaced files (an upgraded library, a rebuilt binary) stay readable
             // through the mapping itself while the process lives.
             let via_map = PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
@@ -267,6 +292,9 @@ impl LiveUnwinder {
     /// Re-reads `/proc/PID/maps` and registers mappings the unwinder does not know; true when
     /// something was added.
     fn refresh(&mut self, pid: u32) -> bool {
+        if self.offline {
+            return false;
+        }
         let Some(mut p) = self.procs.remove(&pid) else {
             return false;
         };
@@ -313,7 +341,11 @@ impl LiveUnwinder {
         if !self.procs.contains_key(&pid) {
             // Not seen at attach nor born during the recording (system-wide mode, or a race
             // with attach): start from its current maps.
-            let maps = maps::read_proc_maps(pid);
+            let maps = if self.offline {
+                Vec::new()
+            } else {
+                maps::read_proc_maps(pid)
+            };
             self.attach(pid, &maps);
         }
         let started = Instant::now();
@@ -397,8 +429,11 @@ fn read_mem(pid: u32, start: u64, end: u64) -> Option<Vec<u8>> {
         f.read_exact_at(&mut buf, at).ok()?;
         Some(buf)
     };
-    if let Some(b) = read(Path::new(&format!("/proc/{pid}/mem")), start) {
-        return Some(b);
+    // pid 0: only our own image is wanted.
+    if pid != 0 {
+        if let Some(b) = read(Path::new(&format!("/proc/{pid}/mem")), start) {
+            return Some(b);
+        }
     }
     let own = maps::read_proc_maps(std::process::id())
         .into_iter()

@@ -332,8 +332,8 @@ impl Collected {
         }
     }
 
-    /// Interns a callchain (also used by `record::offcpu`).
-    pub(crate) fn intern_chain(&mut self, c: &[u64]) -> u32 {
+    /// The id of callchain `c`, adding it when new.
+    pub fn intern_chain(&mut self, c: &[u64]) -> u32 {
         if let Some(&i) = self.chain_index.get(c) {
             return i;
         }
@@ -344,8 +344,8 @@ impl Collected {
         i
     }
 
-    /// Appends an event (also used by `record::offcpu`).
-    pub(crate) fn push(&mut self, time: u64, ev: RawEvent) {
+    /// Appends an event at kernel time `time`, in arrival order.
+    pub fn push(&mut self, time: u64, ev: RawEvent) {
         let seq = self.events.len() as u64;
         self.events.push(Timed { time, seq, ev });
     }

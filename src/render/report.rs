@@ -553,7 +553,8 @@ pub fn header(p: &Profile, source: &str, format: &str) -> Vec<String> {
         h.push(e);
     }
     // Only a recording knows its losses; converted text would show made-up zeros.
-    if format == "rprof data" && (m.frequency > 0 || !m.call_graph.is_empty()) {
+    if matches!(format, "rprof data" | "perf.data") && (m.frequency > 0 || !m.call_graph.is_empty())
+    {
         let total = n + m.lost;
         h.push(format!(
             "lost: {} ({:.2}%), truncated stacks: {} ({:.2}%), unsymbolized frames: {}",

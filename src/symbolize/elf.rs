@@ -37,22 +37,86 @@ pub struct ElfModule {
     pub debug_file: Option<PathBuf>,
 }
 
+/// One `NAME@plt` symbol per PLT entry, named from `.rela.plt` as perf names them: without
+/// them a sample in a PLT stub is charged to whatever symbol precedes the PLT (often `_init`,
+/// whose size is 0). Lazy-binding `.plt` has a 16-byte header entry first; with IBT the
+/// entries are in `.plt.sec`, without a header. Entries of `IRELATIVE` relocations (no symbol)
+/// stay unnamed.
+fn plt_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
+    const ENTRY: u64 = 16;
+    let mut out = Vec::new();
+    if obj.architecture() != object::Architecture::X86_64 {
+        return out;
+    }
+    let (Some(rela), Some(dynsym)) = (obj.section_by_name(".rela.plt"), obj.dynamic_symbol_table())
+    else {
+        return out;
+    };
+    let (base, header) = match (obj.section_by_name(".plt.sec"), obj.section_by_name(".plt")) {
+        (Some(sec), _) => (sec.address(), 0),
+        (None, Some(plt)) => (plt.address(), ENTRY),
+        (None, None) => return out,
+    };
+    let Ok(data) = rela.data() else {
+        return out;
+    };
+    use object::ObjectSymbolTable;
+    for (i, e) in data.chunks_exact(24).enumerate() {
+        let info = u64::from_le_bytes(e[8..16].try_into().unwrap_or_default());
+        let sym = (info >> 32) as usize;
+        if sym == 0 {
+            continue;
+        }
+        let Ok(s) = dynsym.symbol_by_index(object::SymbolIndex(sym)) else {
+            continue;
+        };
+        let Ok(name) = s.name() else { continue };
+        if name.is_empty() {
+            continue;
+        }
+        let at = base + header + ENTRY * i as u64;
+        out.push((at, ENTRY, format!("{}@plt", demangle(name))));
+    }
+    out
+}
+
 fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
-    let mut v: Vec<(u64, u64, String)> = Vec::new();
+    // Of several names for one address (glibc's `__GI___clock_gettime`, `__clock_gettime`
+    // and `clock_gettime@@GLIBC_2.17`; the vdso's weak `clock_gettime` and global
+    // `__vdso_clock_gettime`) keep the one perf shows: sized before unsized, then strong
+    // before weak, global before local, fewer leading underscores, then the shorter name
+    // (perf 6.1 shows glibc's `__memcpy_avx512_unaligned_erms`, not its `__memmove_…` alias).
+    // `rank` orders best first.
+    let rank = |size: u64, weak: bool, global: bool, name: &str| {
+        let underscores = name.bytes().take_while(|&b| b == b'_').count();
+        (size == 0, weak, !global, underscores, name.len())
+    };
+    let mut ranked: Vec<(u64, u64, String, _)> = plt_symbols(obj)
+        .into_iter()
+        .map(|(a, sz, n)| {
+            let r = rank(sz, false, true, &n);
+            (a, sz, n, r)
+        })
+        .collect();
     for sym in obj.symbols().chain(obj.dynamic_symbols()) {
         if sym.kind() != SymbolKind::Text || sym.address() == 0 {
             continue;
         }
         if let Ok(name) = sym.name() {
             if !name.is_empty() {
-                v.push((sym.address(), sym.size(), name.to_string()));
+                let r = rank(sym.size(), sym.is_weak(), sym.is_global(), name);
+                ranked.push((sym.address(), sym.size(), name.to_string(), r));
             }
         }
     }
-    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    v.dedup_by_key(|s| s.0);
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.cmp(&b.3)));
+    ranked.dedup_by_key(|s| s.0);
+    let mut v: Vec<(u64, u64, String)> =
+        ranked.into_iter().map(|(a, sz, n, _)| (a, sz, n)).collect();
     for s in &mut v {
-        s.2 = demangle(&s.2);
+        if !s.2.ends_with("@plt") {
+            s.2 = demangle(&s.2);
+        }
     }
     v
 }
@@ -226,8 +290,15 @@ impl ElfModule {
                     // SAFETY: as above, a read-only mapping read once.
                     if let Ok(dm) = unsafe { memmap2::Mmap::map(&f) } {
                         if let Ok(dobj) = object::File::parse(&*dm) {
-                            let extra = read_symbols(&dobj);
+                            let mut extra = read_symbols(&dobj);
                             if extra.len() > m.symbols.len() {
+                                // The debug file's PLT sections hold no data: keep the
+                                // binary's `@plt` names.
+                                extra.extend(
+                                    m.symbols.iter().filter(|s| s.2.ends_with("@plt")).cloned(),
+                                );
+                                extra.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                                extra.dedup_by_key(|s| s.0);
                                 m.symbols = extra;
                             }
                         }
@@ -294,6 +365,13 @@ impl ElfModule {
             .map(|(o, _, a)| a + (off - o))
     }
 
+    /// The symbol covering `addr` when it has a size (a size-0 symbol's extent is a guess).
+    fn sized_symbol(&self, addr: u64) -> Option<&str> {
+        let i = self.symbols.partition_point(|s| s.0 <= addr);
+        let s = self.symbols.get(i.checked_sub(1)?)?;
+        (s.1 != 0 && addr < s.0 + s.1).then_some(s.2.as_str())
+    }
+
     fn symbol(&self, addr: u64) -> Option<&str> {
         let i = self.symbols.partition_point(|s| s.0 <= addr);
         let s = self.symbols.get(i.checked_sub(1)?)?;
@@ -356,10 +434,20 @@ impl ElfModule {
             }
             return out;
         }
+        // Where code is inlined at the address, perf names the whole chain from DWARF (a GCC
+        // clone is then `f`, not `f.isra.0`); otherwise from the symbol table.
+        let has_inlined = out.len() > 1;
         if let Some(first) = out.first_mut() {
             first.inlined = false;
-            if first.function.is_empty() {
-                first.function = sym.clone().unwrap_or_default();
+            // The function the address is in is named by its symbol where one with a size
+            // covers it, as perf names it: DWARF's name can be an asm label (glibc's
+            // `__GI___clock_gettime` for `clock_gettime`). Inlined frames keep DWARF's names.
+            match self.sized_symbol(addr).filter(|_| !has_inlined) {
+                Some(s) => first.function = s.to_string(),
+                None if first.function.is_empty() => {
+                    first.function = sym.clone().unwrap_or_default();
+                }
+                None => {}
             }
         }
         out.retain(|f| !f.function.is_empty());

@@ -1,0 +1,792 @@
+//! `perf.data` as written by `perf record` (file or pipe mode), read through the
+//! `linux-perf-data` crate into the same pipeline `rprof record` uses: MMAP/MMAP2, COMM and
+//! FORK records replayed into per-process address spaces, frame-pointer callchains as the
+//! kernel wrote them, user stack copies (`--call-graph dwarf`) unwound with the same framehop
+//! unwinder `record` runs live, and the profile builder's symbolizer (each distinct address
+//! once). Recorded files are used only when their build-id matches the one recorded; else
+//! perf's build-id cache and `/usr/lib/debug/.build-id` are tried, and a file found nowhere
+//! is named in the summary with its frames left as `module+offset`.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use anyhow::{bail, Context, Result};
+use linux_perf_data::linux_perf_event_reader::{
+    constants::{PERF_REG_X86_BP, PERF_REG_X86_IP, PERF_REG_X86_SP},
+    CpuMode, EventRecord, Mmap2FileId, RecordType, SampleRecord, SamplingPolicy,
+};
+use linux_perf_data::{DsoKey, PerfFileReader, PerfFileRecord};
+
+use super::perf_script::{event_base, event_unit, resolve_event};
+use super::Profile;
+use crate::record::build::{self, BuildStats, Offline};
+use crate::record::live_unwind::LiveUnwinder;
+use crate::record::maps::Mapping;
+use crate::record::session::{Collected, RawEvent};
+
+/// perf's magic in a little-endian file; `2ELIFREP` is the same written big-endian.
+const MAGIC: &[u8; 8] = b"PERFILE2";
+const MAGIC_SWAPPED: &[u8; 8] = b"2ELIFREP";
+/// Size of the file-mode header (`struct perf_file_header`).
+const FILE_HEADER: u64 = 104;
+/// Size of the pipe-mode header (`struct perf_pipe_file_header`).
+const PIPE_HEADER: u64 = 16;
+const PERF_CONTEXT_KERNEL: u64 = (-128i64) as u64;
+const PERF_CONTEXT_USER: u64 = (-512i64) as u64;
+
+/// True when `bytes` start like a perf.data file (either byte order, file or pipe mode).
+pub fn is_perf_data(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC) || bytes.starts_with(MAGIC_SWAPPED)
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    let s = b.get(at..at.checked_add(8)?)?;
+    Some(u64::from_le_bytes(s.try_into().ok()?))
+}
+
+/// Checks the header's sections against the file's length before the crate reads them: it
+/// allocates what a section's size says, so a corrupt or truncated file must fail here with
+/// a message saying what is wrong, not as an allocation of terabytes.
+fn check_file_layout(b: &[u8]) -> Result<()> {
+    let len = b.len() as u64;
+    if len < FILE_HEADER {
+        bail!("truncated perf.data: {len} bytes, shorter than its {FILE_HEADER}-byte header");
+    }
+    let section = |at: usize, what: &str| -> Result<(u64, u64)> {
+        let (off, size) = (u64_at(b, at).unwrap_or(0), u64_at(b, at + 8).unwrap_or(0));
+        match off.checked_add(size) {
+            Some(end) if end <= len => Ok((off, size)),
+            _ => bail!(
+                "truncated or corrupt perf.data: its {what} section (bytes {off}..{}) lies beyond the end of the file ({len} bytes)",
+                off.saturating_add(size)
+            ),
+        }
+    };
+    let attr_size = u64_at(b, 16).unwrap_or(0);
+    let (_, attrs) = section(24, "attribute")?;
+    if attr_size == 0 || attrs == 0 {
+        bail!("corrupt perf.data: it describes no events (attribute size {attr_size}, section {attrs} bytes)");
+    }
+    let (data_off, data_size) = section(40, "data")?;
+    if data_size == 0 {
+        bail!("perf.data has an empty data section: the `perf record` that wrote it did not finish (it was killed before it could write its header), or recorded nothing");
+    }
+    section(56, "event types")?;
+    // The feature sections' table follows the data: one (offset, size) per bit set.
+    let bits: u32 = (0..4)
+        .map(|i| u64_at(b, 72 + 8 * i).unwrap_or(0).count_ones())
+        .sum();
+    let table = data_off + data_size;
+    for i in 0..u64::from(bits) {
+        let at = table + 16 * i;
+        if at + 16 > len {
+            bail!("truncated perf.data: the table of feature sections at byte {table} runs past the end of the file ({len} bytes)");
+        }
+        section(at as usize, "feature")?;
+    }
+    Ok(())
+}
+
+/// True for a regular file (following links). Paths in a perf.data file are whatever its
+/// writer put there: a FIFO would block `open`, a device never end, so only regular files
+/// are ever opened for symbols or unwind tables.
+fn is_regular(path: &str) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// The build-id of the ELF file at `path`, None when it cannot be read or has none.
+fn file_build_id(path: &str) -> Option<Vec<u8>> {
+    use object::Object;
+    // Opened without blocking (a FIFO put there meanwhile), then checked to be a file.
+    let f = super::detect::open_nonblocking(path).ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    // SAFETY: read-only mapping of a file opened for reading; the same accepted risk as every
+    // mmap-based reader if another process truncates it meanwhile.
+    let m = unsafe { memmap2::Mmap::map(&f) }.ok()?;
+    let obj = object::File::parse(&*m).ok()?;
+    obj.build_id().ok().flatten().map(<[u8]>::to_vec)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Where to read a file recorded as `path` with `build_id`: the path itself when its build-id
+/// matches, else perf's build-id cache, else the system's debug files; None when no file
+/// with that build-id is here.
+fn locate_file(path: &str, build_id: &[u8]) -> Option<String> {
+    if file_build_id(path).as_deref() == Some(build_id) {
+        return Some(path.to_string());
+    }
+    if build_id.len() < 2 {
+        return None;
+    }
+    let h = hex(build_id);
+    let (dir, rest) = h.split_at(2);
+    let mut candidates = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        let home = home.to_string_lossy().into_owned();
+        candidates.push(format!("{home}/.debug/.build-id/{dir}/{rest}/elf"));
+        candidates.push(format!("{home}/.debug/.build-id/{dir}/{rest}/debug"));
+    }
+    candidates.push(format!("/usr/lib/debug/.build-id/{dir}/{rest}.debug"));
+    candidates
+        .into_iter()
+        .find(|c| file_build_id(c).as_deref() == Some(build_id))
+}
+
+/// The running kernel's build-id, from `/sys/kernel/notes` (the kernel's ELF notes).
+fn running_kernel_build_id() -> Option<Vec<u8>> {
+    let notes = std::fs::read("/sys/kernel/notes").ok()?;
+    let word = |at: usize| -> Option<usize> {
+        Some(u32::from_le_bytes(notes.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    let mut at = 0usize;
+    while at + 12 <= notes.len() {
+        let (namesz, descsz, ty) = (word(at)?, word(at + 4)?, word(at + 8)?);
+        let name_at = at + 12;
+        let desc_at = name_at.checked_add(namesz.checked_add(3)? & !3)?;
+        let next = desc_at.checked_add(descsz.checked_add(3)? & !3)?;
+        if ty == 3 && notes.get(name_at..name_at + namesz)? == b"GNU\0" {
+            return notes.get(desc_at..desc_at + descsz).map(<[u8]>::to_vec);
+        }
+        at = next;
+    }
+    None
+}
+
+/// The running kernel's `_text` address from `/proc/kallsyms` (0 when hidden).
+fn running_kernel_text() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let addr = f.next()?;
+        let _ty = f.next()?;
+        (f.next()? == "_text").then(|| u64::from_str_radix(addr, 16).ok())?
+    })
+}
+
+/// What the reader found besides the samples, for the summary.
+#[derive(Default)]
+struct Facts {
+    lost: u64,
+    unparsed: u64,
+    /// Samples per attribute index.
+    samples: HashMap<usize, u64>,
+    /// The recorded `_text` address of the kernel, from its MMAP record.
+    kernel_text: Option<u64>,
+    first_time: Option<u64>,
+    last_time: u64,
+}
+
+/// Reads a perf.data file (file or pipe mode) into a symbolized profile of one event:
+/// `event` (as `--event` names it) or the first event with samples.
+pub fn load(bytes: &[u8], name: &str, event: Option<&str>) -> Result<Profile> {
+    load_with(bytes, name, event, true)
+}
+
+/// [`load`], with `use_files` false reading nothing but `bytes`: no recorded binary, debug
+/// file, kallsyms or vdso is opened (frames stay `module+offset`, DWARF stacks stop at their
+/// first frame) and no summary is printed. For fuzzing the reader on its own.
+pub fn load_with(
+    bytes: &[u8],
+    name: &str,
+    event: Option<&str>,
+    use_files: bool,
+) -> Result<Profile> {
+    if bytes.starts_with(MAGIC_SWAPPED) {
+        bail!("{name}: a big-endian perf.data (recorded on a big-endian machine): not supported, rprof reads little-endian x86_64 recordings");
+    }
+    let header_size = u64_at(bytes, 8).with_context(|| {
+        format!(
+            "{name}: truncated perf.data: {} bytes, no header",
+            bytes.len()
+        )
+    })?;
+    let pipe = match header_size {
+        FILE_HEADER => false,
+        PIPE_HEADER => true,
+        n => bail!("{name}: unsupported perf.data header of {n} bytes (rprof reads the {FILE_HEADER}-byte file header and the {PIPE_HEADER}-byte pipe header of perf 3.x to 6.x)"),
+    };
+    if !pipe {
+        check_file_layout(bytes).with_context(|| name.to_string())?;
+    }
+    let attrs_of = |r: &PerfFileReader<Cursor<&[u8]>>| -> Vec<String> {
+        r.perf_file
+            .event_attributes()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| a.name().map_or_else(|| format!("event{i}"), str::to_string))
+            .collect()
+    };
+    let open = || -> Result<PerfFileReader<Cursor<&[u8]>>> {
+        let r = if pipe {
+            PerfFileReader::parse_pipe(Cursor::new(bytes))
+        } else {
+            PerfFileReader::parse_file(Cursor::new(bytes))
+        };
+        r.map_err(|e| anyhow::anyhow!("{name}: unreadable perf.data: {e}"))
+    };
+    let reader = open()?;
+    if let Ok(Some(arch)) = reader.perf_file.arch() {
+        if arch != "x86_64" {
+            bail!("{name}: recorded on {arch}: not supported, rprof reads x86_64 recordings");
+        }
+    }
+    let names = attrs_of(&reader);
+    // perf adds `dummy` events (for side-band records) that never carry samples.
+    let real: Vec<String> = names
+        .iter()
+        .filter(|n| event_base(n) != "dummy")
+        .cloned()
+        .collect();
+    let chosen = match event {
+        Some(want) => {
+            let e = resolve_event(want, &real).map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+            names.iter().position(|n| n == e)
+        }
+        None => names.iter().position(|n| event_base(n) != "dummy"),
+    }
+    .unwrap_or(0);
+    let bad = || format!("{name}: bad perf.data");
+    let first = read_records(reader, chosen, use_files).with_context(bad)?;
+    // Without --event: when the first event had no samples but another had, show that one.
+    let (chosen, (mut collected, facts, unwinder, meta)) = match first.1.samples.keys().min() {
+        Some(&other) if event.is_none() && first.0.samples == 0 && other != chosen => (
+            other,
+            read_records(open()?, other, use_files).with_context(bad)?,
+        ),
+        _ => (chosen, first),
+    };
+    collected.lost = facts.lost;
+    let shown = names.get(chosen).cloned().unwrap_or_default();
+
+    // Kernel symbols from this machine only for the kernel the file was recorded on.
+    let running = running_kernel_build_id();
+    let kernel_symbols = use_files
+        && match (&meta.kernel_build_id, &running) {
+            (Some(rec), Some(run)) => rec == run,
+            // No build-id recorded (perf record --no-buildid): the same release will have to do.
+            _ => {
+                let here =
+                    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+                meta.os_release.as_deref() == Some(here.trim())
+            }
+        };
+    let kernel_shift = match (facts.kernel_text, kernel_symbols.then(running_kernel_text)) {
+        (Some(rec), Some(Some(run))) if rec != 0 && run != 0 => run.wrapping_sub(rec) as i64,
+        _ => 0,
+    };
+    let offline = Offline {
+        files: meta.files.clone(),
+        kernel_symbols,
+        kernel_shift,
+        perf_maps: use_files,
+    };
+    let start = facts.first_time.unwrap_or(0);
+    let (mut p, stats) = build::build_offline(&collected, start, &offline);
+    fill_meta(
+        &mut p, &meta, &facts, &stats, &names, &shown, name, &collected,
+    );
+    if use_files {
+        summarize(
+            name,
+            &meta,
+            &facts,
+            &stats,
+            &collected,
+            unwinder.as_ref(),
+            kernel_symbols,
+        );
+    }
+    Ok(p)
+}
+
+/// Header facts of the file.
+#[derive(Default, Clone)]
+struct FileMeta {
+    cmdline: Vec<String>,
+    hostname: Option<String>,
+    os_release: Option<String>,
+    kernel_build_id: Option<Vec<u8>>,
+    /// Recorded path -> file to open (None: no file with its build-id here).
+    files: HashMap<String, Option<String>>,
+    /// Paths whose build-id did not match any file here, with why.
+    missing: Vec<String>,
+    dwarf: bool,
+    frequency: u64,
+    fixed_period: Option<u64>,
+}
+
+/// Reads every record, keeping the samples of attribute `chosen`; returns the events, the
+/// facts, the DWARF unwinder when samples carried stacks, and the header facts.
+fn read_records(
+    reader: PerfFileReader<Cursor<&[u8]>>,
+    chosen: usize,
+    use_files: bool,
+) -> Result<(Collected, Facts, Option<LiveUnwinder>, FileMeta)> {
+    let PerfFileReader {
+        mut perf_file,
+        mut record_iter,
+    } = reader;
+    let mut meta = FileMeta {
+        cmdline: perf_file
+            .cmdline()
+            .ok()
+            .flatten()
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+        hostname: perf_file.hostname().ok().flatten().map(str::to_string),
+        os_release: perf_file.os_release().ok().flatten().map(str::to_string),
+        ..FileMeta::default()
+    };
+    let build_ids = perf_file.build_ids().unwrap_or_default();
+    meta.kernel_build_id = build_ids.get(&DsoKey::Kernel).map(|d| d.build_id.clone());
+    if let Some(a) = perf_file.event_attributes().get(chosen) {
+        let attr = a.attributes();
+        match attr.sampling_policy {
+            SamplingPolicy::Frequency(f) => meta.frequency = f,
+            SamplingPolicy::Period(n) => meta.fixed_period = Some(n.get()),
+            SamplingPolicy::NoSampling => {}
+        }
+        meta.dwarf = attr.sample_regs_user != 0 && attr.sample_stack_user != 0;
+    }
+    let mut unwinder = meta.dwarf.then(|| LiveUnwinder::offline(false));
+    let mut out = Collected::default();
+    let mut facts = Facts::default();
+    let mut chain: Vec<u64> = Vec::with_capacity(256);
+    let mut stack_buf: Vec<u8> = Vec::new();
+    // Resolves a recorded path once: Some(open path) or None (not to be used).
+    let mut resolve =
+        |meta: &mut FileMeta, path: &str, mmap_bid: Option<&[u8]>| -> Option<String> {
+            if let Some(r) = meta.files.get(path) {
+                return r.clone();
+            }
+            if !use_files {
+                meta.files.insert(path.to_string(), None);
+                return None;
+            }
+            let key = DsoKey::detect(path.as_bytes(), CpuMode::User);
+            let bid = mmap_bid.map(<[u8]>::to_vec).or_else(|| {
+                key.and_then(|k| build_ids.get(&k))
+                    .map(|d| d.build_id.clone())
+            });
+            let r = match bid {
+                // perf pads build-ids to 20 bytes with zeros in its table.
+                Some(b) if !b.iter().all(|&x| x == 0) => {
+                    let found = locate_file(path, &b).or_else(|| {
+                        let trimmed: &[u8] = {
+                            let n = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+                            &b[..n]
+                        };
+                        (trimmed.len() != b.len())
+                            .then(|| locate_file(path, trimmed))
+                            .flatten()
+                    });
+                    if found.is_none() {
+                        let why = if std::path::Path::new(path).exists() {
+                            "build-id differs"
+                        } else {
+                            "not found"
+                        };
+                        meta.missing
+                            .push(format!("{path} ({why}; recorded build-id {})", hex(&b)));
+                    }
+                    found
+                }
+                // No build-id recorded: the file at the path, if it is a file.
+                _ => is_regular(path).then(|| path.to_string()),
+            };
+            meta.files.insert(path.to_string(), r.clone());
+            r
+        };
+    loop {
+        let rec = match record_iter.next_record(&mut perf_file) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => return Err(anyhow::anyhow!("{e}")),
+        };
+        let PerfFileRecord::EventRecord { attr_index, record } = rec else {
+            continue;
+        };
+        let time = record.timestamp().unwrap_or(0);
+        if record.record_type == RecordType::LOST_SAMPLES {
+            // struct { u64 lost; struct sample_id; }
+            let b = record.data.as_slice();
+            facts.lost += u64_at(&b, 0).unwrap_or(0);
+            continue;
+        }
+        let parsed = match record.parse() {
+            Ok(p) => p,
+            Err(_) => {
+                facts.unparsed += 1;
+                continue;
+            }
+        };
+        match parsed {
+            EventRecord::Sample(s) => {
+                *facts.samples.entry(attr_index).or_default() += 1;
+                if attr_index != chosen {
+                    continue;
+                }
+                let t = s.timestamp.unwrap_or(time);
+                facts.first_time = Some(facts.first_time.map_or(t, |f| f.min(t)));
+                facts.last_time = facts.last_time.max(t);
+                let period = s
+                    .period
+                    .filter(|&p| p > 0)
+                    .or(meta.fixed_period)
+                    .unwrap_or(1);
+                let pid = s.pid.unwrap_or(-1) as u32;
+                let tid = s.tid.unwrap_or(-1) as u32;
+                sample_chain(&s, &mut chain);
+                let (id, fallback) = match unwinder.as_mut() {
+                    Some(u) => {
+                        let regs: Vec<u64> = match &s.user_regs {
+                            Some(r) => match (
+                                r.get(PERF_REG_X86_BP),
+                                r.get(PERF_REG_X86_SP),
+                                r.get(PERF_REG_X86_IP),
+                            ) {
+                                (Some(bp), Some(sp), Some(ip)) => vec![bp, sp, ip],
+                                _ => Vec::new(),
+                            },
+                            None => Vec::new(),
+                        };
+                        stack_buf.clear();
+                        if let Some((data, dyn_size)) = &s.user_stack {
+                            let all = data.as_slice();
+                            let n = usize::try_from(*dyn_size).unwrap_or(0).min(all.len());
+                            stack_buf.extend_from_slice(&all[..n]);
+                        }
+                        let c = u.unwind_sample(pid, &regs, &stack_buf, &chain);
+                        (out.intern_chain(c.primary), None)
+                    }
+                    None => (out.intern_chain(&chain), None),
+                };
+                out.samples += 1;
+                out.push(
+                    t,
+                    RawEvent::Sample {
+                        pid,
+                        tid,
+                        chain: id,
+                        fallback,
+                        period,
+                        // Without PERF_SAMPLE_CPU the CPU is unknown: u16::MAX leaves the
+                        // column out of the profile.
+                        cpu: s
+                            .cpu
+                            .and_then(|c| u16::try_from(c).ok())
+                            .unwrap_or(u16::MAX),
+                        // One event is read at a time (the chosen attribute).
+                        event: 0,
+                    },
+                );
+            }
+            EventRecord::Mmap(m) => {
+                let path = String::from_utf8_lossy(&m.path.as_slice()).into_owned();
+                if m.pid == -1 || m.cpu_mode == CpuMode::Kernel {
+                    // The kernel's own mapping carries `_text`'s address in pgoff.
+                    if path.starts_with("[kernel.kallsyms]") {
+                        facts.kernel_text = Some(m.page_offset);
+                    }
+                    continue;
+                }
+                if !m.is_executable {
+                    continue;
+                }
+                push_mmap(
+                    &mut out,
+                    &mut unwinder,
+                    &mut meta,
+                    &mut resolve,
+                    time,
+                    m.pid as u32,
+                    Mapping {
+                        start: m.address,
+                        end: m.address.saturating_add(m.length),
+                        pgoff: m.page_offset,
+                        path,
+                        ino: 0,
+                    },
+                    None,
+                );
+            }
+            EventRecord::Mmap2(m) => {
+                if m.protection & libc::PROT_EXEC as u32 == 0 || m.pid == -1 {
+                    continue;
+                }
+                let path = String::from_utf8_lossy(&m.path.as_slice()).into_owned();
+                let (ino, bid) = match &m.file_id {
+                    Mmap2FileId::InodeAndVersion(i) => (i.inode, None),
+                    Mmap2FileId::BuildId(b) => (0, Some(b.clone())),
+                };
+                push_mmap(
+                    &mut out,
+                    &mut unwinder,
+                    &mut meta,
+                    &mut resolve,
+                    time,
+                    m.pid as u32,
+                    Mapping {
+                        start: m.address,
+                        end: m.address.saturating_add(m.length),
+                        pgoff: m.page_offset,
+                        path,
+                        ino,
+                    },
+                    bid.as_deref(),
+                );
+            }
+            EventRecord::Comm(c) => {
+                if c.is_execve {
+                    if let Some(u) = unwinder.as_mut() {
+                        u.exec(c.pid as u32, time);
+                    }
+                }
+                out.push(
+                    time,
+                    RawEvent::Comm {
+                        pid: c.pid as u32,
+                        tid: c.tid as u32,
+                        name: String::from_utf8_lossy(&c.name.as_slice()).into(),
+                        exec: c.is_execve,
+                    },
+                );
+            }
+            EventRecord::Fork(f) => {
+                if f.pid != f.ppid {
+                    if let Some(u) = unwinder.as_mut() {
+                        u.fork(f.ppid as u32, f.pid as u32, time);
+                    }
+                }
+                out.push(
+                    time,
+                    RawEvent::Fork {
+                        pid: f.pid as u32,
+                        ppid: f.ppid as u32,
+                        tid: f.tid as u32,
+                        ptid: f.ptid as u32,
+                    },
+                );
+            }
+            EventRecord::Exit(x) if x.pid == x.tid => {
+                if let Some(u) = unwinder.as_mut() {
+                    u.exit(x.pid as u32);
+                }
+            }
+            EventRecord::Lost(l) => facts.lost += l.count,
+            _ => {}
+        }
+    }
+    Ok((out, facts, unwinder, meta))
+}
+
+/// Records an executable mapping for the builder (recorded path) and the unwinder (the file
+/// to read, when there is one).
+#[allow(clippy::too_many_arguments)]
+fn push_mmap(
+    out: &mut Collected,
+    unwinder: &mut Option<LiveUnwinder>,
+    meta: &mut FileMeta,
+    resolve: &mut impl FnMut(&mut FileMeta, &str, Option<&[u8]>) -> Option<String>,
+    time: u64,
+    pid: u32,
+    map: Mapping,
+    build_id: Option<&[u8]>,
+) {
+    let file = map.path.starts_with('/') && !map.is_anonymous();
+    if !file && !map.is_anonymous() && map.path != "[vdso]" {
+        // `[vsyscall]`, `memfd:…`, a relative path: nothing rprof should open by that name.
+        meta.files.insert(map.path.clone(), None);
+    }
+    if let Some(u) = unwinder.as_mut() {
+        if !file {
+            u.mmap(pid, &map);
+        } else if let Some(open) = resolve(meta, &map.path, build_id) {
+            let mut m = map.clone();
+            m.path = open;
+            u.mmap(pid, &m);
+        }
+    } else if file {
+        resolve(meta, &map.path, build_id);
+    }
+    out.push(
+        time,
+        RawEvent::Mmap {
+            pid,
+            map: Box::new(map),
+        },
+    );
+}
+
+/// The sample's callchain in the kernel's format; a sample without one becomes a chain of
+/// its IP in the right context.
+fn sample_chain(s: &SampleRecord<'_>, chain: &mut Vec<u64>) {
+    chain.clear();
+    match &s.callchain {
+        Some(c) if !c.is_empty() => {
+            for i in 0..c.len() {
+                if let Some(v) = c.get(i) {
+                    chain.push(v);
+                }
+            }
+        }
+        _ => {
+            if let Some(ip) = s.ip {
+                let kernel = matches!(s.cpu_mode, CpuMode::Kernel | CpuMode::GuestKernel);
+                chain.push(if kernel {
+                    PERF_CONTEXT_KERNEL
+                } else {
+                    PERF_CONTEXT_USER
+                });
+                chain.push(ip);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fill_meta(
+    p: &mut Profile,
+    meta: &FileMeta,
+    facts: &Facts,
+    stats: &BuildStats,
+    names: &[String],
+    shown: &str,
+    name: &str,
+    collected: &Collected,
+) {
+    let m = &mut p.meta;
+    m.command = meta.cmdline.clone();
+    m.target = format!("perf.data {name}");
+    m.event = shown.to_string();
+    m.events = names
+        .iter()
+        .filter(|n| event_base(n) != "dummy")
+        .cloned()
+        .collect();
+    m.unit = if facts.samples.is_empty() {
+        "samples".into()
+    } else {
+        event_unit(shown)
+    };
+    m.frequency = meta.frequency;
+    m.duration_ns = facts
+        .last_time
+        .saturating_sub(facts.first_time.unwrap_or(facts.last_time));
+    m.lost = collected.lost;
+    m.truncated = stats.truncated;
+    m.unsymbolized = stats.unsymbolized;
+    m.call_graph = if meta.dwarf { "dwarf" } else { "fp" }.into();
+    if let (Some(h), Some(k)) = (&meta.hostname, &meta.os_release) {
+        m.host = format!("{h} (Linux {k})");
+    }
+}
+
+fn pct(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
+}
+
+/// The data-quality line and notes on stderr, as `rprof record` prints them.
+fn summarize(
+    name: &str,
+    meta: &FileMeta,
+    facts: &Facts,
+    stats: &BuildStats,
+    collected: &Collected,
+    unwinder: Option<&LiveUnwinder>,
+    kernel_symbols: bool,
+) {
+    let total = stats.samples + collected.lost;
+    eprintln!(
+        "rprof: {name}: {} samples, {} lost ({:.2}%), {} truncated stacks ({:.2}%), {} unsymbolized frames ({:.2}%), {} threads in {} processes",
+        crate::render::thousands(stats.samples),
+        crate::render::thousands(collected.lost),
+        pct(collected.lost, total),
+        crate::render::thousands(stats.truncated),
+        pct(stats.truncated, stats.samples),
+        crate::render::thousands(stats.unsymbolized),
+        pct(stats.unsymbolized, stats.frames),
+        stats.threads,
+        stats.processes,
+    );
+    if !meta.missing.is_empty() {
+        let shown: Vec<&str> = meta.missing.iter().take(3).map(String::as_str).collect();
+        let more = meta.missing.len().saturating_sub(shown.len());
+        eprintln!(
+            "rprof: note: not used, no file with the recorded build-id here (also looked in ~/.debug/.build-id and /usr/lib/debug/.build-id): {}{}; frames in it are left as module+offset",
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    if !kernel_symbols && stats.samples > 0 {
+        eprintln!("rprof: note: the recording's kernel is not the running one (build-id or release differs): kernel frames are left unnamed");
+    }
+    if facts.unparsed > 0 {
+        eprintln!(
+            "rprof: warning: {} records of {name} could not be parsed and were skipped",
+            crate::render::thousands(facts.unparsed)
+        );
+    }
+    if let Some(u) = unwinder {
+        let s = &u.stats;
+        if s.stopped_early > 0 {
+            eprintln!(
+                "rprof: dwarf unwinding: {} samples, stopped early: {} ({} at the end of the stack copy, {} in code without unwind info)",
+                crate::render::thousands(s.unwound),
+                crate::render::thousands(s.stopped_early),
+                crate::render::thousands(s.stack_exhausted),
+                crate::render::thousands(s.no_unwind_info),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(data: (u64, u64)) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        for v in [FILE_HEADER, 136, 104, 136, data.0, data.1, 0, 0, 0, 0, 0, 0] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn layout_errors_name_the_problem() {
+        let mut b = header((240, 1000));
+        b.resize(240, 0);
+        let e = check_file_layout(&b).expect_err("data beyond the end");
+        assert!(e.to_string().contains("data section"), "{e}");
+        let mut b = header((240, 0));
+        b.resize(400, 0);
+        let e = check_file_layout(&b).expect_err("empty data");
+        assert!(e.to_string().contains("did not finish"), "{e}");
+        let e = check_file_layout(&b[..50]).expect_err("short");
+        assert!(e.to_string().contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn foreign_endian_and_odd_headers_are_refused() {
+        let mut b = MAGIC_SWAPPED.to_vec();
+        b.extend_from_slice(&[0u8; 200]);
+        let e = load(&b, "'x'", None).expect_err("big-endian");
+        assert!(e.to_string().contains("big-endian"), "{e}");
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&77u64.to_le_bytes());
+        b.extend_from_slice(&[0u8; 200]);
+        let e = load(&b, "'x'", None).expect_err("odd header");
+        assert!(e.to_string().contains("header of 77 bytes"), "{e}");
+    }
+}
