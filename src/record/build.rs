@@ -470,7 +470,7 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
                     .or_default()
                     .insert(*look);
             }
-            Loc::Kernel(_) => any_kernel = offline.map_or(true, |o| o.kernel_symbols),
+            Loc::Kernel(_) => any_kernel = offline.is_none_or(|o| o.kernel_symbols),
             _ => {}
         }
     }
