@@ -77,12 +77,102 @@ fn check_file_layout(b: &[u8]) -> Result<()> {
         .map(|i| u64_at(b, 72 + 8 * i).unwrap_or(0).count_ones())
         .sum();
     let table = data_off + data_size;
-    for i in 0..u64::from(bits) {
-        let at = table + 16 * i;
+    // The set feature bits in ascending order: the i-th (offset, size) of the table belongs to
+    // the i-th set bit.
+    let set: Vec<u32> = (0..256u32)
+        .filter(|&bit| u64_at(b, 72 + 8 * (bit as usize / 64)).unwrap_or(0) >> (bit % 64) & 1 == 1)
+        .collect();
+    debug_assert_eq!(set.len() as u32, bits);
+    for (i, &bit) in set.iter().enumerate() {
+        let at = table + 16 * i as u64;
         if at + 16 > len {
             bail!("truncated perf.data: the table of feature sections at byte {table} runs past the end of the file ({len} bytes)");
         }
-        section(at as usize, "feature")?;
+        let (off, size) = section(at as usize, "feature")?;
+        // `off + size <= len` was checked just above, so these fit in usize.
+        let body = &b[off as usize..(off + size) as usize];
+        check_feature(bit, body)?;
+    }
+    Ok(())
+}
+
+/// The pipe-mode counterpart of [`check_file_layout`]: in a `perf record -o -` stream the
+/// features come as `PERF_RECORD_HEADER_FEATURE` records before the first event, and the crate
+/// parses them (and allocates what they say) when the stream is opened.
+fn check_pipe_layout(b: &[u8]) -> Result<()> {
+    const HEADER_ATTR: u32 = 64;
+    const HEADER_FEATURE: u32 = 80;
+    let mut at = PIPE_HEADER as usize;
+    while let Some(h) = b.get(at..at + 8) {
+        let ty = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let size = usize::from(u16::from_le_bytes([h[6], h[7]]));
+        if size < 8 || !matches!(ty, HEADER_ATTR | HEADER_FEATURE) {
+            // The first event ends the metadata (a bad size is the reader's error to report).
+            break;
+        }
+        if ty == HEADER_FEATURE {
+            let Some(body) = b.get(at + 8..at + size) else {
+                break;
+            };
+            if let Some(id) = u64_at(body, 0) {
+                check_feature(u32::try_from(id).unwrap_or(u32::MAX), &body[8..])?;
+            }
+        }
+        at += size;
+    }
+    Ok(())
+}
+
+/// perf's feature bits whose sections are one `perf_header_string` (u32 length, bytes).
+const STRING_FEATURES: [(u32, &str); 6] = [
+    (3, "hostname"),
+    (4, "OS release"),
+    (5, "perf version"),
+    (6, "architecture"),
+    (8, "CPU description"),
+    (9, "CPU id"),
+];
+/// `HEADER_EVENT_DESC`: the events' attributes, names and ids.
+const EVENT_DESC: u32 = 12;
+
+/// Checks the counts and lengths inside the feature sections the crate parses (the event
+/// descriptions when the file is opened; the strings when rprof asks for them) against the
+/// section's own size: the crate allocates what they say (a forged u32 length is a 4 GiB
+/// allocation) before it finds the bytes missing.
+fn check_feature(bit: u32, body: &[u8]) -> Result<()> {
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(
+            body.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    if let Some((_, what)) = STRING_FEATURES.iter().find(|(b, _)| *b == bit) {
+        let n = u32_at(0).unwrap_or(0) as usize;
+        if n > body.len().saturating_sub(4) {
+            bail!(
+                "corrupt perf.data: its {what} string claims {n} bytes in a section of {}",
+                body.len()
+            );
+        }
+    } else if bit == EVENT_DESC {
+        let bad = || {
+            anyhow::anyhow!(
+                "corrupt perf.data: its event descriptions (HEADER_EVENT_DESC) claim more than their {} bytes",
+                body.len()
+            )
+        };
+        let nr = u32_at(0).ok_or_else(bad)?;
+        let attr_size = u32_at(4).ok_or_else(bad)? as usize;
+        let mut at = 8usize;
+        for _ in 0..nr {
+            at = at.checked_add(attr_size).ok_or_else(bad)?;
+            let ids = u32_at(at).ok_or_else(bad)? as usize;
+            let name = u32_at(at + 4).ok_or_else(bad)? as usize;
+            at = (at + 8)
+                .checked_add(name)
+                .and_then(|a| a.checked_add(ids.checked_mul(8)?))
+                .filter(|&a| a <= body.len())
+                .ok_or_else(bad)?;
+        }
     }
     Ok(())
 }
@@ -210,7 +300,9 @@ pub fn load_with(
         PIPE_HEADER => true,
         n => bail!("{name}: unsupported perf.data header of {n} bytes (rprof reads the {FILE_HEADER}-byte file header and the {PIPE_HEADER}-byte pipe header of perf 3.x to 6.x)"),
     };
-    if !pipe {
+    if pipe {
+        check_pipe_layout(bytes).with_context(|| name.to_string())?;
+    } else {
         check_file_layout(bytes).with_context(|| name.to_string())?;
     }
     let attrs_of = |r: &PerfFileReader<Cursor<&[u8]>>| -> Vec<String> {
