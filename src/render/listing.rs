@@ -100,6 +100,43 @@ struct Acc {
 
 /// Reads the lines of `path`, or says why not. The path comes from a profile, so it is opened
 /// without blocking (a FIFO), and only a regular file of bounded size is read.
+/// How far above the first weighted line the signature is looked for, and the longest span
+/// shown whole (a longer one is shown as weighted lines with context, gaps elided).
+const SIGNATURE_SEARCH: u32 = 200;
+const LONGEST_SPAN: u32 = 600;
+
+/// The lines to show for a function named `name` whose weighted lines are `weighted` (sorted):
+/// from the nearest line above the first that names it followed by `(` (its signature; the
+/// debug info keeps no start line), else from a little above, to a little past the last.
+/// None when the span is too long to show whole.
+fn function_span(text: &[String], name: &str, weighted: &[u32]) -> Option<(u32, u32)> {
+    let (&first, &last) = (weighted.first()?, weighted.last()?);
+    // `ns::Type::name<T>(...)` or `name (inlined)` -> `name`
+    let base = name.trim_end_matches(" (inlined)");
+    let base = base.split('(').next().unwrap_or(base);
+    let base = base.split('<').next().unwrap_or(base);
+    let short = base.rsplit("::").next().unwrap_or(base).trim();
+    let names_it = |line: &str| {
+        !short.is_empty()
+            && line.match_indices(short).any(|(i, _)| {
+                let before = line[..i].chars().next_back();
+                let after = line[i + short.len()..].trim_start();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && (after.starts_with('(') || after.starts_with('<'))
+            })
+    };
+    let lowest = first.saturating_sub(SIGNATURE_SEARCH).max(1);
+    let signature = (lowest..=first)
+        .rev()
+        .find(|&l| text.get(l as usize - 1).is_some_and(|t| names_it(t)));
+    let from = signature.unwrap_or(first.saturating_sub(CONTEXT).max(1));
+    let to = last
+        .saturating_add(CONTEXT)
+        .min(u32::try_from(text.len()).unwrap_or(u32::MAX))
+        .max(last);
+    (to - from <= LONGEST_SPAN).then_some((from, to))
+}
+
 fn read_source(path: &str) -> Result<Vec<String>, String> {
     let f = crate::profile::detect::open_nonblocking(path).map_err(|e| format!("{path}: {e}"))?;
     let md = f.metadata().map_err(|e| format!("{path}: {e}"))?;
@@ -204,7 +241,14 @@ pub fn compute(p: &Profile, re: &Regex, limit: usize) -> Listing {
         // With text: weighted lines and a little context, gaps elided by the renderer. Without
         // text, only the weighted lines: numbers without text around them say nothing.
         let mut shown: Vec<u32> = Vec::new();
-        if text.is_some() {
+        let span = text
+            .as_ref()
+            .and_then(|t| function_span(t, &name, &weighted));
+        if let Some((from, to)) = span {
+            // The whole function as far as the debug info and the text tell: from its
+            // signature (when found above the first weighted line) to its last weighted line.
+            shown.extend(from..=to);
+        } else if text.is_some() {
             for &l in &weighted {
                 for x in l.saturating_sub(CONTEXT).max(1)..=l.saturating_add(CONTEXT) {
                     shown.push(x);
