@@ -132,6 +132,8 @@ const STRING_FEATURES: [(u32, &str); 6] = [
     (8, "CPU description"),
     (9, "CPU id"),
 ];
+/// `HEADER_CMDLINE`: perf's argument vector, a u32 count of `perf_header_string`s.
+const CMDLINE: u32 = 11;
 /// `HEADER_EVENT_DESC`: the events' attributes, names and ids.
 const EVENT_DESC: u32 = 12;
 
@@ -152,6 +154,22 @@ fn check_feature(bit: u32, body: &[u8]) -> Result<()> {
                 "corrupt perf.data: its {what} string claims {n} bytes in a section of {}",
                 body.len()
             );
+        }
+    } else if bit == CMDLINE {
+        let bad = || {
+            anyhow::anyhow!(
+                "corrupt perf.data: its command line (HEADER_CMDLINE) claims more than its {} bytes",
+                body.len()
+            )
+        };
+        let n = u32_at(0).ok_or_else(bad)?;
+        let mut at = 4usize;
+        for _ in 0..n {
+            let len = u32_at(at).ok_or_else(bad)? as usize;
+            at = (at + 4)
+                .checked_add(len)
+                .filter(|&a| a <= body.len())
+                .ok_or_else(bad)?;
         }
     } else if bit == EVENT_DESC {
         let bad = || {
