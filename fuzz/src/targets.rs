@@ -127,6 +127,12 @@ pub fn perf_data(data: &[u8]) {
         &owned
     };
     if let Ok(p) = perf_data::load_with(bytes, "fuzz", None, false) {
+        // As in `load`: weights that wrap a u64 must have been refused.
+        let total: u128 = p.samples.iter().map(|s| u128::from(s.weight)).sum();
+        assert!(
+            total <= u128::from(u64::MAX),
+            "a loaded perf.data's weights wrap a u64"
+        );
         let _ = folded::fold(&p, &folded::FoldOptions::default());
     }
 }

@@ -441,6 +441,9 @@ fn read_records(
         mut perf_file,
         mut record_iter,
     } = reader;
+    // Every view sums periods in u64: a file whose periods wrap it is corrupt (checked here,
+    // before the builder and the views add them up).
+    let mut total_weight = 0u64;
     let mut meta = FileMeta {
         cmdline: perf_file
             .cmdline()
@@ -549,6 +552,11 @@ fn read_records(
                     .filter(|&p| p > 0)
                     .or(meta.fixed_period)
                     .unwrap_or(1);
+                total_weight = total_weight.checked_add(period).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "corrupt perf.data: its sample periods add up to more than 2^64"
+                    )
+                })?;
                 let pid = s.pid.unwrap_or(-1) as u32;
                 let tid = s.tid.unwrap_or(-1) as u32;
                 sample_chain(&s, &mut chain);

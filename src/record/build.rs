@@ -577,10 +577,11 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
         stats.truncated += u64::from(truncated);
         stats.unsymbolized += unsym;
         stats.frames += nframes;
-        stats.weight += period;
+        // Saturating: the loader refuses a file whose weights wrap, with a clear error.
+        stats.weight = stats.weight.saturating_add(period);
         if let Some(e) = stats.per_event.get_mut(usize::from(event)) {
             e[0] += 1;
-            e[1] += period;
+            e[1] = e[1].saturating_add(period);
             e[2] += u64::from(truncated);
             e[3] += unsym;
         }
