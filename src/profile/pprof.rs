@@ -157,8 +157,13 @@ pub struct Function {
 /// (real profiles are a few megabytes; Go caps its own reader lower still).
 pub const MAX_DECOMPRESSED: u64 = 1 << 30;
 
-/// Most model samples one pprof profile is expanded into (see [`to_profile`]).
-const MAX_EXPANDED_SAMPLES: u64 = 20_000_000;
+/// Most model samples one pprof profile is expanded into (see [`to_profile`]): a million
+/// (32 MB), or more only for a profile that itself has many samples, so a small planted
+/// file claiming huge counts cannot make rprof allocate without bound (fuzzing found a
+/// 102-byte profile that took 640 MB under the earlier flat 20 M limit).
+const MAX_EXPANDED_SAMPLES: u64 = 1_000_000;
+/// Expansion allowed per pprof sample beyond [`MAX_EXPANDED_SAMPLES`].
+const EXPANDED_PER_SAMPLE: u64 = 16;
 
 /// True when `bytes` look like a pprof profile: gzip whose content starts with a field of
 /// `Profile` (massif's gzipped text starts with `desc:`), or raw protobuf that decodes as a
@@ -438,7 +443,9 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
             .iter()
             .map(|s| s.value.get(ci).copied().unwrap_or(0).max(0) as u64)
             .try_fold(0u64, |a, c| a.checked_add(c))
-            .is_some_and(|total| total <= MAX_EXPANDED_SAMPLES)
+            .is_some_and(|total| {
+                total <= MAX_EXPANDED_SAMPLES.max(EXPANDED_PER_SAMPLE * pp.sample.len() as u64)
+            })
     });
     let key_of = |k: i64| strs(pp, k);
     let mut stack_cache: HashMap<Vec<u64>, Option<StackId>> = HashMap::default();
