@@ -432,6 +432,10 @@ struct FileMeta {
 
 /// Reads every record, keeping the samples of attribute `chosen`; returns the events, the
 /// facts, the DWARF unwinder when samples carried stacks, and the header facts.
+/// `PERF_RECORD_MISC_MMAP_BUILD_ID`: the MMAP2 record carries a build-id (u8 length, padding,
+/// 20 bytes) in place of the device and inode numbers.
+const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
+
 fn read_records(
     reader: PerfFileReader<Cursor<&[u8]>>,
     chosen: usize,
@@ -529,6 +533,15 @@ fn read_records(
             // struct { u64 lost; struct sample_id; }
             let b = record.data.as_slice();
             facts.lost += u64_at(&b, 0).unwrap_or(0);
+            continue;
+        }
+        // linux-perf-event-reader asserts (a panic in release builds too) that an MMAP2
+        // record's build-id is at most 20 bytes: a forged length is refused here instead.
+        if record.record_type == RecordType::MMAP2
+            && record.misc & MISC_MMAP_BUILD_ID != 0
+            && record.data.as_slice().get(32).is_none_or(|&n| n > 20)
+        {
+            facts.unparsed += 1;
             continue;
         }
         let parsed = match record.parse() {
