@@ -123,6 +123,44 @@ fn check_pipe_layout(b: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Walks the records in `b[from..to]` (each a u32 type, u16 misc, u16 size header) and checks
+/// every `PERF_RECORD_AUXTRACE`: its trace data follows the record, `size` bytes that the
+/// crate allocates before reading, so a forged size must fail here against the bytes there are.
+fn check_auxtrace(b: &[u8], from: usize, to: usize) -> Result<()> {
+    const AUXTRACE: u32 = 71;
+    const TRACING_DATA: u32 = 66;
+    let to = to.min(b.len());
+    let mut at = from;
+    while at + 8 <= to {
+        let ty = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let size = usize::from(u16::from_le_bytes([b[at + 6], b[at + 7]]));
+        if size < 8 {
+            // The reader reports a bad record size itself.
+            break;
+        }
+        if ty == TRACING_DATA {
+            // Pipe mode's tracing data also trails its record; past it the walk would need
+            // its length too, and an AUXTRACE record after it is not checked.
+            break;
+        }
+        let mut next = at + size;
+        if ty == AUXTRACE {
+            let extra = u64_at(b, at + 8).unwrap_or(0);
+            next = usize::try_from(extra)
+                .ok()
+                .and_then(|e| next.checked_add(e))
+                .filter(|&n| n <= to)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "corrupt perf.data: an AUXTRACE record at byte {at} claims {extra} bytes of trace data past the end of its section"
+                    )
+                })?;
+        }
+        at = next;
+    }
+    Ok(())
+}
+
 /// perf's feature bits whose sections are one `perf_header_string` (u32 length, bytes).
 const STRING_FEATURES: [(u32, &str); 6] = [
     (3, "hostname"),
@@ -320,8 +358,14 @@ pub fn load_with(
     };
     if pipe {
         check_pipe_layout(bytes).with_context(|| name.to_string())?;
+        check_auxtrace(bytes, PIPE_HEADER as usize, bytes.len())
+            .with_context(|| name.to_string())?;
     } else {
         check_file_layout(bytes).with_context(|| name.to_string())?;
+        // check_file_layout made sure the data section lies inside the file.
+        let off = u64_at(bytes, 40).unwrap_or(0) as usize;
+        let size = u64_at(bytes, 48).unwrap_or(0) as usize;
+        check_auxtrace(bytes, off, off.saturating_add(size)).with_context(|| name.to_string())?;
     }
     let attrs_of = |r: &PerfFileReader<Cursor<&[u8]>>| -> Vec<String> {
         r.perf_file
