@@ -442,7 +442,14 @@ impl ElfModule {
             // The function the address is in is named by its symbol where one with a size
             // covers it, as perf names it: DWARF's name can be an asm label (glibc's
             // `__GI___clock_gettime` for `clock_gettime`). Inlined frames keep DWARF's names.
-            match self.sized_symbol(addr).filter(|_| !has_inlined) {
+            // A compiler clone (`f.isra.0`, `f.constprop.0`, `f.part.0`, `f.cold`) keeps DWARF's
+            // `f`, as perf names it, so one function is not split in two by whether code was
+            // inlined at the sampled address.
+            let sized = self
+                .sized_symbol(addr)
+                .filter(|_| !has_inlined)
+                .filter(|s| !is_clone_of(s, &first.function));
+            match sized {
                 Some(s) => first.function = s.to_string(),
                 None if first.function.is_empty() => {
                     first.function = sym.clone().unwrap_or_default();
@@ -455,9 +462,54 @@ impl ElfModule {
     }
 }
 
+/// True when `sym` is GCC's name for a clone of the function DWARF calls `dwarf`: `dwarf`
+/// followed by `.isra.N`, `.constprop.N`, `.part.N`, `.cold` or a chain of them.
+fn is_clone_of(sym: &str, dwarf: &str) -> bool {
+    let Some(rest) = sym.strip_prefix(dwarf).and_then(|r| r.strip_prefix('.')) else {
+        return false;
+    };
+    let mut parts = rest.split('.').peekable();
+    while let Some(p) = parts.next() {
+        match p {
+            "isra" | "constprop" | "part" | "lto_priv" => {
+                if !parts
+                    .next()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return false;
+                }
+            }
+            "cold" => {
+                if parts
+                    .peek()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    parts.next();
+                }
+            }
+            _ => return false,
+        }
+    }
+    !dwarf.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compiler_clones_are_recognised() {
+        assert!(is_clone_of("f.isra.0", "f"));
+        assert!(is_clone_of("f.constprop.0.isra.0", "f"));
+        assert!(is_clone_of("f.part.3", "f"));
+        assert!(is_clone_of("f.cold", "f"));
+        assert!(is_clone_of("f.constprop.1.cold", "f"));
+        assert!(!is_clone_of("f", "f"));
+        assert!(!is_clone_of("f.isra", "f"));
+        assert!(!is_clone_of("fg.isra.0", "f"));
+        assert!(!is_clone_of("__GI___clock_gettime", "clock_gettime"));
+        assert!(!is_clone_of("f.isra.0", ""));
+    }
 
     /// The name at an ELF file's entry point, as rprof symbolizes it.
     fn name_at_entry(path: &str) -> Option<String> {
