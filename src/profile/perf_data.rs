@@ -115,7 +115,9 @@ fn check_pipe_layout(b: &[u8]) -> Result<()> {
                 break;
             };
             if let Some(id) = u64_at(body, 0) {
-                check_feature(u32::try_from(id).unwrap_or(u32::MAX), &body[8..])?;
+                // The crate keeps the low 32 bits of the u64 feature id (`as u32`), so the
+                // check must too: 0x..._0000_000b is the command line to it.
+                check_feature(id as u32, &body[8..])?;
             }
         }
         at += size;
