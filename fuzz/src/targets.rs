@@ -239,8 +239,13 @@ pub fn pprof_target(data: &[u8]) {
 /// Format detection and the whole loader, then the report and folding every command runs.
 pub fn load(data: &[u8]) {
     let _ = detect::detect(data);
-    let Ok(l) = detect::load_bytes("fuzz".to_string(), data, &detect::LoadOptions::default())
-    else {
+    // Only the input's bytes: a perf.data naming libc would otherwise parse libc's debug info
+    // on every run (a second each), which is the symbolizer's cost, not the loader's.
+    let opts = detect::LoadOptions {
+        bytes_only: true,
+        ..Default::default()
+    };
+    let Ok(l) = detect::load_bytes("fuzz".to_string(), data, &opts) else {
         return;
     };
     let p = &l.profile;

@@ -132,6 +132,7 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         massif_snapshot: args.snapshot,
         sample_index: args.sample_index.clone(),
         event: args.event.clone(),
+        ..Default::default()
     };
     let t0 = Instant::now();
     let before = detect::read_input(before).map(|r| (r, t0.elapsed()));

@@ -114,6 +114,7 @@ pub fn run(mut args: FlamegraphArgs) -> Result<ExitCode> {
                 sample_index: args.sample_index.clone(),
                 // The recording's -e/--event names, for an input, the event to read from it.
                 event: args.target.event.first().cloned(),
+                ..Default::default()
             },
         )?;
         let is_massif = l.format == detect::Format::Massif;

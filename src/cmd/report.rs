@@ -126,6 +126,7 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
             massif_snapshot: args.snapshot,
             sample_index: args.sample_index.clone(),
             event: args.event.clone(),
+            ..Default::default()
         },
     )?;
     let mut loaded = loaded;

@@ -48,6 +48,10 @@ pub struct LoadOptions {
     /// For pprof input: the sample type to read (`alloc_space`, `cpu`, an index; default as
     /// `go tool pprof` chooses).
     pub sample_index: Option<String>,
+    /// Read nothing but the input's own bytes: a perf.data's recorded binaries, debug files
+    /// and kallsyms are not opened (frames stay `module+offset`). For fuzzing the loader,
+    /// where the files an input names are whatever is on the machine.
+    pub bytes_only: bool,
 }
 
 /// A loaded input.
@@ -428,7 +432,9 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
-        Format::PerfData => perf_data::load(bytes, &name, opts.event.as_deref())?,
+        Format::PerfData => {
+            perf_data::load_with(bytes, &name, opts.event.as_deref(), !opts.bytes_only)?
+        }
     };
     // A data file of several events shows one (the one asked for, else the first); naming an
     // event it lacks is a mistake to report, not to ignore.
