@@ -198,8 +198,10 @@ impl Locator {
                                 x
                             }
                         };
-                        let off = m.pgoff + (a.addr - m.start);
-                        let look = m.pgoff + a.lookup().saturating_sub(m.start);
+                        // A forged perf.data can put pgoff anywhere: past u64 the offset
+                        // is nonsense either way, and must not overflow.
+                        let off = m.pgoff.saturating_add(a.addr.saturating_sub(m.start));
+                        let look = m.pgoff.saturating_add(a.lookup().saturating_sub(m.start));
                         Loc::Module(mi, a, off, look)
                     }
                 }

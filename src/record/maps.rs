@@ -109,7 +109,8 @@ impl AddressSpace {
             if old.end > m.end {
                 kept.push(Mapping {
                     start: m.end,
-                    pgoff: old.pgoff + (m.end - old.start),
+                    // pgoff comes from the kernel or a perf.data file: saturate, never overflow.
+                    pgoff: old.pgoff.saturating_add(m.end - old.start),
                     ..old.clone()
                 });
             }
@@ -213,5 +214,27 @@ mod tests {
         assert_eq!(s.find(0x55d0c850).map(|m| m.path.as_str()), Some("x"));
         let tail = s.find(0x55d0c950).cloned();
         assert_eq!(tail.map(|m| m.pgoff), Some(0x1900));
+    }
+
+    /// A perf.data file can claim any pgoff: splitting such a mapping saturates instead of
+    /// overflowing (a panic with overflow checks, as in `cargo test` or the fuzz builds).
+    #[test]
+    fn forged_pgoff_does_not_overflow() {
+        let mut s = AddressSpace::default();
+        s.map(Mapping {
+            start: 0x1000,
+            end: 0x9000,
+            pgoff: u64::MAX - 0x10,
+            path: "forged".into(),
+            ino: 0,
+        });
+        s.map(Mapping {
+            start: 0x2000,
+            end: 0x3000,
+            pgoff: 0,
+            path: "y".into(),
+            ino: 0,
+        });
+        assert_eq!(s.find(0x4000).map(|m| m.pgoff), Some(u64::MAX));
     }
 }
