@@ -176,6 +176,9 @@ const STRING_FEATURES: [(u32, &str); 6] = [
 const CMDLINE: u32 = 11;
 /// `HEADER_EVENT_DESC`: the events' attributes, names and ids.
 const EVENT_DESC: u32 = 12;
+/// The sizes of `perf_event_attr`'s versions (`PERF_ATTR_SIZE_VER0..=VER7`): an attribute is
+/// read field group by field group up to the largest version its size reaches.
+const ATTR_VERSIONS: [usize; 8] = [64, 72, 80, 96, 104, 112, 120, 128];
 
 /// Checks the counts and lengths inside the feature sections the crate parses (the event
 /// descriptions when the file is opened; the strings when rprof asks for them) against the
@@ -222,7 +225,28 @@ fn check_feature(bit: u32, body: &[u8]) -> Result<()> {
         let attr_size = u32_at(4).ok_or_else(bad)? as usize;
         let mut at = 8usize;
         for _ in 0..nr {
-            at = at.checked_add(attr_size).ok_or_else(bad)?;
+            // The crate reads each attribute by the size the attribute itself claims, in the
+            // steps of perf's attribute versions, then skips up to `attr_size`: the ids count
+            // is read where that leaves it, which is not always `attr_size` further on.
+            let Some(own) = u32_at(at + 4).map(|s| s as usize) else {
+                return Err(bad());
+            };
+            if !(ATTR_VERSIONS[0]..=attr_size).contains(&own) {
+                // Smaller than perf's first version or larger than its slot: the crate
+                // refuses it before reading on.
+                return Ok(());
+            }
+            let read = if own >= ATTR_VERSIONS[ATTR_VERSIONS.len() - 1] {
+                own
+            } else {
+                ATTR_VERSIONS
+                    .iter()
+                    .copied()
+                    .filter(|&v| v <= own)
+                    .max()
+                    .unwrap_or(own)
+            };
+            at = at.checked_add(read + (attr_size - own)).ok_or_else(bad)?;
             let ids = u32_at(at).ok_or_else(bad)? as usize;
             let name = u32_at(at + 4).ok_or_else(bad)? as usize;
             at = (at + 8)
