@@ -63,15 +63,35 @@ fn check_file_layout(b: &[u8]) -> Result<()> {
         }
     };
     let attr_size = u64_at(b, 16).unwrap_or(0);
-    let (_, attrs) = section(24, "attribute")?;
+    let (attrs_off, attrs) = section(24, "attribute")?;
     if attr_size == 0 || attrs == 0 {
         bail!("corrupt perf.data: it describes no events (attribute size {attr_size}, section {attrs} bytes)");
+    }
+    if attr_size < ATTR_VERSIONS[0] as u64 {
+        // The crate reserves a slot per `attr_size` bytes before reading any: a 1-byte size
+        // is ~250 bytes of memory per byte of file.
+        bail!(
+            "corrupt perf.data: its attribute size {attr_size} is below perf's smallest ({})",
+            ATTR_VERSIONS[0]
+        );
     }
     let (data_off, data_size) = section(40, "data")?;
     if data_size == 0 {
         bail!("perf.data has an empty data section: the `perf record` that wrote it did not finish (it was killed before it could write its header), or recorded nothing");
     }
-    section(56, "event types")?;
+    let (types_off, types) = section(56, "event types")?;
+    // Without event descriptions the crate reads the events' id lists through the (offset,
+    // size) after each attribute: in the old event types section, or in simpleperf's
+    // attribute section (whose attr_size includes those 16 bytes).
+    let has =
+        |bit: u32| u64_at(b, 72 + 8 * (bit as usize / 64)).unwrap_or(0) >> (bit % 64) & 1 == 1;
+    if !has(EVENT_DESC) {
+        if types != 0 {
+            check_id_sections(b, types_off, types, attr_size)?;
+        } else if has(SIMPLEPERF_META_INFO) {
+            check_id_sections(b, attrs_off, attrs, attr_size - 16)?;
+        }
+    }
     // The feature sections' table follows the data: one (offset, size) per bit set.
     let bits: u32 = (0..4)
         .map(|i| u64_at(b, 72 + 8 * i).unwrap_or(0).count_ones())
@@ -94,6 +114,55 @@ fn check_file_layout(b: &[u8]) -> Result<()> {
         check_feature(bit, body)?;
     }
     Ok(())
+}
+
+/// Walks a sequence of (attribute, id section) entries as linux-perf-data reads them (each
+/// attribute by its own size, see [`ATTR_VERSIONS`], then to `attr_size`) and checks that each
+/// id section lies inside the file: the crate reserves room for `size / 8` ids before reading.
+/// Where the crate would itself stop with an error first, so does the walk (without one).
+fn check_id_sections(b: &[u8], off: u64, size: u64, attr_size: u64) -> Result<()> {
+    let len = b.len() as u64;
+    let count = size / (attr_size + 16);
+    let mut at = off;
+    for _ in 0..count {
+        let Some(own) = usize::try_from(at + 4)
+            .ok()
+            .and_then(|i| b.get(i..i.checked_add(4)?))
+            .map(|x| u64::from(u32::from_le_bytes([x[0], x[1], x[2], x[3]])))
+        else {
+            return Ok(());
+        };
+        if own < ATTR_VERSIONS[0] as u64 || own > attr_size {
+            return Ok(());
+        }
+        at += attr_read(own) + (attr_size - own);
+        let (Some(ids_off), Some(ids_size)) = (
+            usize::try_from(at).ok().and_then(|i| u64_at(b, i)),
+            usize::try_from(at + 8).ok().and_then(|i| u64_at(b, i)),
+        ) else {
+            return Ok(());
+        };
+        if ids_off.checked_add(ids_size).is_none_or(|end| end > len) {
+            bail!("corrupt perf.data: an event's id list ({ids_size} bytes at byte {ids_off}) lies beyond the end of the file ({len} bytes)");
+        }
+        at += 16;
+    }
+    Ok(())
+}
+
+/// How many bytes linux-perf-event-reader consumes for an attribute claiming `own` bytes:
+/// whole field groups up to the largest version `own` reaches, all of it from the last on.
+fn attr_read(own: u64) -> u64 {
+    let last = ATTR_VERSIONS[ATTR_VERSIONS.len() - 1] as u64;
+    if own >= last {
+        return own;
+    }
+    ATTR_VERSIONS
+        .iter()
+        .map(|&v| v as u64)
+        .filter(|&v| v <= own)
+        .max()
+        .unwrap_or(own)
 }
 
 /// The pipe-mode counterpart of [`check_file_layout`]: in a `perf record -o -` stream the
@@ -179,6 +248,8 @@ const EVENT_DESC: u32 = 12;
 /// The sizes of `perf_event_attr`'s versions (`PERF_ATTR_SIZE_VER0..=VER7`): an attribute is
 /// read field group by field group up to the largest version its size reaches.
 const ATTR_VERSIONS: [usize; 8] = [64, 72, 80, 96, 104, 112, 120, 128];
+/// simpleperf's feature of meta information (its event names).
+const SIMPLEPERF_META_INFO: u32 = 129;
 
 /// Checks the counts and lengths inside the feature sections the crate parses (the event
 /// descriptions when the file is opened; the strings when rprof asks for them) against the
@@ -236,16 +307,7 @@ fn check_feature(bit: u32, body: &[u8]) -> Result<()> {
                 // refuses it before reading on.
                 return Ok(());
             }
-            let read = if own >= ATTR_VERSIONS[ATTR_VERSIONS.len() - 1] {
-                own
-            } else {
-                ATTR_VERSIONS
-                    .iter()
-                    .copied()
-                    .filter(|&v| v <= own)
-                    .max()
-                    .unwrap_or(own)
-            };
+            let read = attr_read(own as u64) as usize;
             at = at.checked_add(read + (attr_size - own)).ok_or_else(bad)?;
             let ids = u32_at(at).ok_or_else(bad)? as usize;
             let name = u32_at(at + 4).ok_or_else(bad)? as usize;
