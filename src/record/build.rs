@@ -246,7 +246,18 @@ fn short_module(path: &str) -> &str {
 /// fallback, period (the weight), and for off-CPU time its reason code.
 /// (pid, tid, time, located stack, located fallback, summed period, count, cpu, event,
 /// off-CPU reason)
-type RawSample = (u32, u32, u64, u32, Option<u32>, u64, u32, u16, u8, Option<u8>);
+type RawSample = (
+    u32,
+    u32,
+    u64,
+    u32,
+    Option<u32>,
+    u64,
+    u32,
+    u16,
+    u8,
+    Option<u8>,
+);
 
 /// Builds the symbolized profile.
 pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {

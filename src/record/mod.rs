@@ -414,13 +414,8 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             let setup = (|| -> Result<Vec<EventConfig>> {
                 let cfgs = choose_events(opts, probe, &mut notes)?;
                 for &cpu in &cpus {
-                    open_on_cpu(
-                        &mut sess,
-                        &cfgs,
-                        off.as_ref(),
-                        Placement { cpu, ..probe },
-                        )
-                    .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
+                    open_on_cpu(&mut sess, &cfgs, off.as_ref(), Placement { cpu, ..probe })
+                        .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
                     if let Some(o) = off.as_mut() {
                         o.open(&cfgs[0], Placement { cpu, ..probe })
                             .map_err(|e| offcpu_open_error(&e, None))?;
@@ -532,14 +527,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 &mut notes,
             )?;
             for &tid in tids {
-                open_threads(
-                    &mut sess,
-                    &mut off,
-                    &cfgs,
-                    &cpus,
-                    || vec![tid],
-                    false,
-                )?;
+                open_threads(&mut sess, &mut off, &cfgs, &cpus, || vec![tid], false)?;
             }
             sess.enable_all().context("enabling the events")?;
             if let Some(o) = off.as_mut() {
@@ -621,9 +609,10 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     let mut collected = Collected::default();
     // The DWARF modes unwind while draining: every drain thread gets its own unwinder, all
     // sharing the parsed unwind tables.
-    let proto = opts.call_graph.stack_bytes().map(|_| {
-        live_unwind::LiveUnwinder::new(matches!(opts.call_graph, CallGraph::Auto { .. }))
-    });
+    let proto = opts
+        .call_graph
+        .stack_bytes()
+        .map(|_| live_unwind::LiveUnwinder::new(matches!(opts.call_graph, CallGraph::Auto { .. })));
     let mut drainer = rings::Drainer::new(
         rings::lanes_for(sess.rings.len()),
         &sess.parser,

@@ -15,8 +15,8 @@
 //! Only perf_event_open and tracefs are needed: no BPF, so this works where perf's own
 //! `--off-cpu` is not built in.
 
-use std::io;
 use std::collections::HashMap;
+use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use anyhow::{anyhow, bail, Context, Result};

@@ -118,12 +118,7 @@ impl RingSet {
         out: &mut Collected,
         mut live: Option<&mut LiveUnwinder>,
     ) {
-        drain_rings(
-            self.rings.iter_mut(),
-            parser,
-            out,
-            live.as_deref_mut(),
-        );
+        drain_rings(self.rings.iter_mut(), parser, out, live.as_deref_mut());
     }
 
     /// The buffers split over `lanes`: buffer `i` to lane `i % lanes`.
@@ -245,7 +240,12 @@ impl Drainer {
         let journals: Vec<Vec<_>> = self
             .lanes
             .iter_mut()
-            .map(|l| l.live.as_mut().map(|u| u.take_journal()).unwrap_or_default())
+            .map(|l| {
+                l.live
+                    .as_mut()
+                    .map(|u| u.take_journal())
+                    .unwrap_or_default()
+            })
             .collect();
         for (i, ops) in journals.iter().enumerate() {
             if ops.is_empty() {

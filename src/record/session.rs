@@ -529,8 +529,14 @@ impl Collected {
             };
             let bucket = u32::try_from(self.bucket_of(e.time)).unwrap_or(u32::MAX);
             let key = SampleKey { bucket, ..*k };
-            if let (Some(&j), RawEvent::Sample { period: p, count: c, .. }) =
-                (self.merge.get(&key), &e.ev)
+            if let (
+                Some(&j),
+                RawEvent::Sample {
+                    period: p,
+                    count: c,
+                    ..
+                },
+            ) = (self.merge.get(&key), &e.ev)
             {
                 if let Some(Timed {
                     time,
@@ -880,7 +886,12 @@ impl Session {
 }
 
 impl Parser for SampleParser {
-    fn parse(&mut self, rec: &Record<'_>, out: &mut Collected, mut live: Option<&mut LiveUnwinder>) {
+    fn parse(
+        &mut self,
+        rec: &Record<'_>,
+        out: &mut Collected,
+        mut live: Option<&mut LiveUnwinder>,
+    ) {
         use perf_event::data::Record as R;
         let misc = rec.misc();
         let parsed = match rec.parse_record() {
@@ -1195,7 +1206,11 @@ mod tests {
         assert_eq!(totals(&c), (n, n * 250_000));
         // At most MAX_BUCKETS entries per key, and no more after 10 minutes than after one.
         assert!(c.entries() <= MAX_BUCKETS as usize * 40, "{}", c.entries());
-        assert!(c.events.len() <= at_one_minute, "{} > {at_one_minute}", c.events.len());
+        assert!(
+            c.events.len() <= at_one_minute,
+            "{} > {at_one_minute}",
+            c.events.len()
+        );
         // Every entry's time is one of its samples', in order of the buckets.
         assert!(c.events.iter().all(|e| e.time >= 1_000_000_000));
     }
@@ -1222,7 +1237,13 @@ mod tests {
         lane.lost = 2;
         lane.push_sample(1_010, entry(7, y, 5));
         lane.push_sample(1_020, entry(7, x, 1));
-        lane.push_sample(1_030, SampleEntry { fallback: Some(x), ..entry(8, y, 1) });
+        lane.push_sample(
+            1_030,
+            SampleEntry {
+                fallback: Some(x),
+                ..entry(8, y, 1)
+            },
+        );
         main.absorb(lane);
         assert_eq!((main.samples, main.lost), (3, 2));
         assert_eq!(main.chains.len(), 2);
