@@ -116,9 +116,9 @@ impl RingSet {
         &mut self,
         parser: &mut impl Parser,
         out: &mut Collected,
-        mut live: Option<&mut LiveUnwinder>,
+        live: Option<&mut LiveUnwinder>,
     ) {
-        drain_rings(self.rings.iter_mut(), parser, out, live.as_deref_mut());
+        drain_rings(self.rings.iter_mut(), parser, out, live);
     }
 
     /// The buffers split over `lanes`: buffer `i` to lane `i % lanes`.

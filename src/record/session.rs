@@ -1030,7 +1030,7 @@ impl Parser for SampleParser {
             // Only the live unwinder needs exits (to free a finished process's
             // unwinder); the profile builder keeps address spaces until replaced.
             R::Exit(x) if x.pid == x.tid => {
-                if let Some(live) = live.as_deref_mut() {
+                if let Some(live) = live {
                     live.exit(x.pid);
                 }
             }
