@@ -369,7 +369,9 @@ impl Switches {
 }
 
 impl Parser for SwitchParser {
-    fn parse(&mut self, rec: &Record<'_>, out: &mut Collected, live: Option<&mut LiveUnwinder>) {
+    /// Switch records leave nothing in the drain's output (`_out`): switch-outs and switch-ins
+    /// wait here for [`SwitchParser::finish`] to pair them.
+    fn parse(&mut self, rec: &Record<'_>, _out: &mut Collected, live: Option<&mut LiveUnwinder>) {
         let ty = rec.ty();
         let misc = rec.misc();
         let bytes = rec.to_contiguous();
@@ -404,8 +406,6 @@ impl Parser for SwitchParser {
             }
             _ => {}
         }
-        // Switch records carry nothing for the drain's output; samples wait for the pairing.
-        let _ = out;
     }
 }
 
