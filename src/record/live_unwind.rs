@@ -55,7 +55,8 @@ pub struct LiveStats {
 }
 
 impl LiveStats {
-    /// Adds another drain thread's figures (`files` is the shared cache's, not summed).
+    /// Adds another drain thread's figures (the module and file counts are the largest
+    /// thread's, not summed).
     pub fn add(&mut self, o: &LiveStats) {
         self.unwound += o.unwound;
         self.stopped_early += o.stopped_early;
@@ -63,9 +64,11 @@ impl LiveStats {
         self.no_unwind_info += o.no_unwind_info;
         self.no_user_regs += o.no_user_regs;
         self.unwind_ns += o.unwind_ns;
-        self.modules += o.modules;
+        // Every drain thread registers the same modules: the count is of modules, not of
+        // registrations.
+        self.modules = self.modules.max(o.modules);
         self.files = self.files.max(o.files);
-        self.module_errors += o.module_errors;
+        self.module_errors = self.module_errors.max(o.module_errors);
     }
 }
 
