@@ -1,6 +1,8 @@
 //! perf_event_open sessions: which event, opened per CPU (inherited where threads and forks
 //! must be followed), one ring buffer per CPU that the other events of that CPU redirect into
-//! (`PERF_EVENT_IOC_SET_OUTPUT`), and the loop that drains those buffers into raw events.
+//! (`PERF_EVENT_IOC_SET_OUTPUT`, see [`super::rings`]), how their records are parsed into raw
+//! events ([`SampleParser`]), and where the raw events collect ([`Collected`], which merges
+//! identical samples so a recording's memory follows its distinct stacks, not its length).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
