@@ -738,6 +738,8 @@ fn read_records(
                         chain: id,
                         fallback,
                         period,
+                        // A file's samples stay one by one, with their exact times.
+                        count: 1,
                         // Without PERF_SAMPLE_CPU the CPU is unknown: u16::MAX leaves the
                         // column out of the profile.
                         cpu: s

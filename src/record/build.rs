@@ -246,7 +246,20 @@ fn short_module(path: &str) -> &str {
 
 /// A sample before symbolization: pid, tid, time, located stack, located frame-pointer
 /// fallback, period (the weight), and for off-CPU time its reason code.
-type RawSample = (u32, u32, u64, u32, Option<u32>, u64, u16, u8, Option<u8>);
+/// (pid, tid, time, located stack, located fallback, summed period, count, cpu, event,
+/// off-CPU reason)
+type RawSample = (
+    u32,
+    u32,
+    u64,
+    u32,
+    Option<u32>,
+    u64,
+    u32,
+    u16,
+    u8,
+    Option<u8>,
+);
 
 /// Builds the symbolized profile.
 pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
@@ -398,12 +411,23 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
                 let fallback_id = fallback.map(&mut locate);
                 let t = e.time.saturating_sub(rec.start_mono_ns);
                 // Off-CPU time joins the first event's profile (`--wall` shows both in ns).
-                let (event, reason) = match e.ev {
-                    RawEvent::Sample { event, .. } => (event, None),
-                    RawEvent::OffCpu { reason, .. } => (0, Some(reason)),
-                    _ => (0, None),
+                let (event, reason, count) = match e.ev {
+                    RawEvent::Sample { event, count, .. } => (event, None, count),
+                    RawEvent::OffCpu { reason, .. } => (0, Some(reason), 1),
+                    _ => (0, None, 1),
                 };
-                raw_samples.push((*pid, *tid, t, id, fallback_id, *period, *cpu, event, reason));
+                raw_samples.push((
+                    *pid,
+                    *tid,
+                    t,
+                    id,
+                    fallback_id,
+                    *period,
+                    count,
+                    *cpu,
+                    event,
+                    reason,
+                ));
             }
         }
     }
@@ -535,7 +559,7 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
     let mut leaves: HashMap<u8, FrameId> = HashMap::new();
     let several = rec.events > 1;
     stats.per_event = vec![[0; 4]; rec.events.max(1)];
-    for &(pid, tid, time, id, fallback, period, cpu, event, reason) in &raw_samples {
+    for &(pid, tid, time, id, fallback, period, count, cpu, event, reason) in &raw_samples {
         let th = *thread_ids.entry((pid, tid)).or_insert_with(|| {
             let name = names
                 .get(&(pid, tid))
@@ -575,30 +599,37 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
                 .or_insert_with(|| p.add_named_frame(&super::offcpu::leaf_name(r)));
             st = Some(p.add_stack(st, leaf));
         }
-        stats.samples += 1;
-        stats.truncated += u64::from(truncated);
-        stats.unsymbolized += unsym;
-        stats.frames += nframes;
+        let n = u64::from(count.max(1));
+        stats.samples += n;
+        stats.truncated += u64::from(truncated) * n;
+        stats.unsymbolized += unsym * n;
+        stats.frames += nframes * n;
         // Saturating: the loader refuses a file whose weights wrap, with a clear error.
         stats.weight = stats.weight.saturating_add(period);
         if let Some(e) = stats.per_event.get_mut(usize::from(event)) {
-            e[0] += 1;
+            e[0] += n;
             e[1] = e[1].saturating_add(period);
-            e[2] += u64::from(truncated);
-            e[3] += unsym;
+            e[2] += u64::from(truncated) * n;
+            e[3] += unsym * n;
         }
-        p.add_sample(Sample {
-            stack: st,
-            thread: th,
-            // The period, as `perf report` weighs: in frequency mode the kernel varies it to
-            // hold the rate, and for a counting event (page-faults) it is how many events
-            // this one sample stands for.
-            weight: period,
-            time: Some(time),
-        });
-        p.sample_cpus.push(u32::from(cpu));
-        if several {
-            p.sample_events.push(u16::from(event));
+        // An entry the recorder merged becomes its samples again, so counts and every view
+        // stay as they were; they share the summed period (the first ones take the
+        // remainder, so the total is exact) and the entry's time.
+        let (share, rest) = (period / n, period % n);
+        for k in 0..n {
+            p.add_sample(Sample {
+                stack: st,
+                thread: th,
+                // The period, as `perf report` weighs: in frequency mode the kernel varies it
+                // to hold the rate, and for a counting event (page-faults) it is how many
+                // events this one sample stands for.
+                weight: share + u64::from(k < rest),
+                time: Some(time),
+            });
+            p.sample_cpus.push(u32::from(cpu));
+            if several {
+                p.sample_events.push(u16::from(event));
+            }
         }
     }
     // A sample whose CPU is unknown (u16::MAX) leaves the whole column out: a CPU report of

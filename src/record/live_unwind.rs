@@ -54,6 +54,38 @@ pub struct LiveStats {
     pub module_errors: u64,
 }
 
+impl LiveStats {
+    /// Adds another drain thread's figures (the module and file counts are the largest
+    /// thread's, not summed).
+    pub fn add(&mut self, o: &LiveStats) {
+        self.unwound += o.unwound;
+        self.stopped_early += o.stopped_early;
+        self.stack_exhausted += o.stack_exhausted;
+        self.no_unwind_info += o.no_unwind_info;
+        self.no_user_regs += o.no_user_regs;
+        self.unwind_ns += o.unwind_ns;
+        // Every drain thread registers the same modules: the count is of modules, not of
+        // registrations.
+        self.modules = self.modules.max(o.modules);
+        self.files = self.files.max(o.files);
+        self.module_errors = self.module_errors.max(o.module_errors);
+    }
+}
+
+/// An address-space change one drain thread's unwinder saw, for the others (see
+/// `record::rings`).
+#[derive(Clone, Debug)]
+pub enum SideBand {
+    /// [`LiveUnwinder::mmap`].
+    Mmap(u32, Mapping),
+    /// [`LiveUnwinder::fork`].
+    Fork(u32, u32, u64),
+    /// [`LiveUnwinder::exec`].
+    Exec(u32, u64),
+    /// [`LiveUnwinder::exit`].
+    Exit(u32),
+}
+
 struct Proc {
     unwinder: ProcessUnwinder,
     /// `/proc/PID/root` when the process lives in another mount namespace, so its paths are
@@ -82,6 +114,8 @@ pub struct LiveUnwinder {
     vdso: Option<Arc<[u8]>>,
     frames: Vec<u64>,
     chain: Vec<u64>,
+    /// With several drain threads: the address-space changes this one saw, to pass on.
+    journal: Option<Vec<SideBand>>,
     /// Work figures.
     pub stats: LiveStats,
 }
@@ -110,7 +144,51 @@ impl LiveUnwinder {
             vdso: None,
             frames: Vec::with_capacity(256),
             chain: Vec::with_capacity(512),
+            journal: None,
             stats: LiveStats::default(),
+        }
+    }
+
+    /// A fresh state for another drain thread: same mode, sharing the parsed unwind tables.
+    pub fn sibling(&self) -> Self {
+        LiveUnwinder {
+            offline: self.offline,
+            files: self.files.clone(),
+            vdso: self.vdso.clone(),
+            ..Self::new(self.auto)
+        }
+    }
+
+    /// Keeps (or stops keeping) a journal of the address-space changes seen.
+    pub fn set_journal(&mut self, on: bool) {
+        self.journal = on.then(Vec::new);
+    }
+
+    /// The changes journaled since the last call.
+    pub fn take_journal(&mut self) -> Vec<SideBand> {
+        match self.journal.as_mut() {
+            Some(j) => std::mem::take(j),
+            None => Vec::new(),
+        }
+    }
+
+    /// Applies changes another drain thread saw (not journaled again).
+    pub fn replay(&mut self, ops: &[SideBand]) {
+        let saved = self.journal.take();
+        for op in ops {
+            match op {
+                SideBand::Mmap(pid, m) => self.mmap(*pid, m),
+                SideBand::Fork(ppid, pid, time) => self.fork(*ppid, *pid, *time),
+                SideBand::Exec(pid, time) => self.exec(*pid, *time),
+                SideBand::Exit(pid) => self.exit(*pid),
+            }
+        }
+        self.journal = saved;
+    }
+
+    fn note(&mut self, op: impl FnOnce() -> SideBand) {
+        if let Some(j) = self.journal.as_mut() {
+            j.push(op());
         }
     }
 
@@ -153,6 +231,7 @@ impl LiveUnwinder {
 
     /// An MMAP2 record (executable mappings only).
     pub fn mmap(&mut self, pid: u32, m: &Mapping) {
+        self.note(|| SideBand::Mmap(pid, m.clone()));
         let mut p = match self.procs.remove(&pid) {
             Some(p) => p,
             None => self.new_proc(pid),
@@ -164,6 +243,7 @@ impl LiveUnwinder {
     /// A new process (FORK record at kernel time `time`): it starts with a copy of its
     /// parent's modules.
     pub fn fork(&mut self, ppid: u32, pid: u32, time: u64) {
+        self.note(|| SideBand::Fork(ppid, pid, time));
         // The ring buffers are drained one CPU after the other, so the child's own exec (on
         // its CPU) can arrive before the parent's FORK record (on the parent's): the newer
         // address space stands.
@@ -204,6 +284,7 @@ impl LiveUnwinder {
     /// exec at kernel time `time`: the address space is new; the MMAP2 records of the new
     /// image follow.
     pub fn exec(&mut self, pid: u32, time: u64) {
+        self.note(|| SideBand::Exec(pid, time));
         let mut p = self.new_proc(pid);
         p.exec_time = Some(time);
         self.procs.insert(pid, p);
@@ -211,6 +292,7 @@ impl LiveUnwinder {
 
     /// A process's main thread exited.
     pub fn exit(&mut self, pid: u32) {
+        self.note(|| SideBand::Exit(pid));
         let now = Instant::now();
         if let Some(p) = self.procs.get(&pid) {
             self.exited.push_back((pid, p.generation, now));

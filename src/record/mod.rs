@@ -8,10 +8,11 @@ pub mod events;
 pub mod live_unwind;
 pub mod maps;
 pub mod offcpu;
+pub mod rings;
 pub mod session;
 pub mod target;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -290,7 +291,6 @@ fn open_on_cpu(
     cfgs: &[EventConfig],
     off: Option<&offcpu::Switches>,
     at: Placement,
-    slots: &mut HashMap<usize, usize>,
 ) -> std::io::Result<()> {
     for (i, cfg) in cfgs.iter().enumerate() {
         let c = if i == 0 {
@@ -299,7 +299,7 @@ fn open_on_cpu(
             session::open(cfg, at)?
         };
         // An io error from adding is about the ring buffer; the caller explains both alike.
-        sess.add_event(c, at.cpu, slots, cfg.buffer_bytes, i as u8)?;
+        sess.add_event(c, at.cpu, cfg.buffer_bytes, i as u8)?;
     }
     Ok(())
 }
@@ -311,7 +311,6 @@ fn open_threads(
     off: &mut Option<offcpu::Switches>,
     cfgs: &[EventConfig],
     cpus: &[usize],
-    slots: &mut HashMap<usize, usize>,
     mut list: impl FnMut() -> Vec<u32>,
     inherit: bool,
 ) -> Result<()> {
@@ -329,7 +328,7 @@ fn open_threads(
                     inherit,
                     enable_on_exec: false,
                 };
-                match open_on_cpu(sess, cfgs, off.as_ref(), at, slots) {
+                match open_on_cpu(sess, cfgs, off.as_ref(), at) {
                     Ok(()) => {}
                     // The thread exited meanwhile: nothing to sample.
                     Err(e) if e.raw_os_error() == Some(libc::ESRCH) => break,
@@ -395,7 +394,6 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     };
     let mut notes = Vec::new();
     let mut sess = Session::new();
-    let mut slots: HashMap<usize, usize> = HashMap::new();
     let mut initial_maps = Vec::new();
     let mut initial_threads = Vec::new();
     let mut launched: Option<Launched> = None;
@@ -416,14 +414,8 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
             let setup = (|| -> Result<Vec<EventConfig>> {
                 let cfgs = choose_events(opts, probe, &mut notes)?;
                 for &cpu in &cpus {
-                    open_on_cpu(
-                        &mut sess,
-                        &cfgs,
-                        off.as_ref(),
-                        Placement { cpu, ..probe },
-                        &mut slots,
-                    )
-                    .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
+                    open_on_cpu(&mut sess, &cfgs, off.as_ref(), Placement { cpu, ..probe })
+                        .map_err(|e| session::explain_open_error(&e, "the sampling event", None))?;
                     if let Some(o) = off.as_mut() {
                         o.open(&cfgs[0], Placement { cpu, ..probe })
                             .map_err(|e| offcpu_open_error(&e, None))?;
@@ -484,7 +476,6 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     &mut off,
                     &cfgs,
                     &cpus,
-                    &mut slots,
                     || process::threads_of(pid),
                     true,
                 )?;
@@ -536,15 +527,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                 &mut notes,
             )?;
             for &tid in tids {
-                open_threads(
-                    &mut sess,
-                    &mut off,
-                    &cfgs,
-                    &cpus,
-                    &mut slots,
-                    || vec![tid],
-                    false,
-                )?;
+                open_threads(&mut sess, &mut off, &cfgs, &cpus, || vec![tid], false)?;
             }
             sess.enable_all().context("enabling the events")?;
             if let Some(o) = off.as_mut() {
@@ -586,7 +569,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
                     inherit: false,
                     enable_on_exec: false,
                 };
-                open_on_cpu(&mut sess, &cfgs, off.as_ref(), at, &mut slots)
+                open_on_cpu(&mut sess, &cfgs, off.as_ref(), at)
                     .map_err(|e| session::explain_open_error(&e, "a system-wide event", None))?;
                 if let Some(o) = off.as_mut() {
                     o.open(&cfgs[0], at)
@@ -624,14 +607,27 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     let started = Instant::now();
     let status = crate::progress::status_line();
     let mut collected = Collected::default();
-    let mut live = opts.call_graph.stack_bytes().map(|_| {
-        let mut l =
-            live_unwind::LiveUnwinder::new(matches!(opts.call_graph, CallGraph::Auto { .. }));
-        for (pid, maps) in &initial_maps {
-            l.attach(*pid, maps);
-        }
-        l
-    });
+    // The DWARF modes unwind while draining: every drain thread gets its own unwinder, all
+    // sharing the parsed unwind tables.
+    let proto = opts
+        .call_graph
+        .stack_bytes()
+        .map(|_| live_unwind::LiveUnwinder::new(matches!(opts.call_graph, CallGraph::Auto { .. })));
+    let mut drainer = rings::Drainer::new(
+        rings::lanes_for(sess.rings.len()),
+        &sess.parser,
+        off.as_ref().map(|o| &o.parser),
+        || {
+            proto.as_ref().map(|p| {
+                let mut l = p.sibling();
+                for (pid, maps) in &initial_maps {
+                    l.attach(*pid, maps);
+                }
+                l
+            })
+        },
+    );
+    drop(proto);
     let mut handled_signals = sig_start;
     let mut stop: Option<StopReason> = None;
     let mut exit_status: Option<WaitStatus> = None;
@@ -646,10 +642,11 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     let off_fds = off.as_ref().map(|o| o.fds()).unwrap_or_default();
     loop {
         sess.wait_also(&off_fds, 100);
-        sess.drain(&mut collected, live.as_mut());
-        if let Some(o) = off.as_mut() {
-            o.drain(&mut collected, live.as_mut());
-        }
+        drainer.round(
+            &mut sess.rings,
+            off.as_mut().map(|o| &mut o.rings),
+            &mut collected,
+        );
         if let Some(iv) = opts.interval {
             if interval_start.elapsed() >= iv {
                 let part = collected.take_interval(lost_before, samples_before);
@@ -754,11 +751,19 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
     }
     let stopped_ns = process::monotonic_ns();
     sess.disable_all();
-    sess.drain(&mut collected, live.as_mut());
-    let offcpu_stats = off.map(|mut o| {
+    if let Some(o) = off.as_mut() {
         o.disable_all();
-        o.drain(&mut collected, live.as_mut());
-        o.finish(&mut collected, stopped_ns)
+    }
+    drainer.round(
+        &mut sess.rings,
+        off.as_mut().map(|o| &mut o.rings),
+        &mut collected,
+    );
+    let offcpu_stats = off.as_ref().map(|_| {
+        drainer
+            .take_switches()
+            .map(|p| p.finish(&mut collected, stopped_ns))
+            .unwrap_or_default()
     });
     status.finish_and_clear();
     // Attached targets usually outlive the recording: their maps now cover what the events
@@ -826,7 +831,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
         target_desc,
         command,
         notes,
-        unwind_stats: live.map(|l| l.finish()),
+        unwind_stats: drainer.finish_unwinders(),
         offcpu: offcpu_stats,
     })
 }

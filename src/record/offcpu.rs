@@ -21,9 +21,10 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use anyhow::{anyhow, bail, Context, Result};
 use perf_event::events::{Software, Tracepoint};
-use perf_event::{Builder, Clock, Counter, SampleFlag, Sampler};
+use perf_event::{Builder, Clock, Counter, Record, SampleFlag};
 
 use super::live_unwind::LiveUnwinder;
+use super::rings::{Parser, RingSet};
 use super::session::{Collected, EventConfig, Placement, RawEvent};
 use crate::profile::Profile;
 
@@ -216,16 +217,18 @@ pub struct OffCpuStats {
     pub no_switch_out: u64,
 }
 
-/// The off-CPU events of a recording and what they collected.
+/// The off-CPU events of a recording: their ring buffers and how their records are read.
 pub struct Switches {
-    samplers: Vec<Sampler>,
-    others: Vec<Counter>,
-    slots: HashMap<usize, usize>,
-    acc: Acc,
+    /// The ring buffers, one per CPU.
+    pub rings: RingSet,
+    /// The parser each drain thread copies ([`SwitchParser::fresh`]).
+    pub parser: SwitchParser,
 }
 
-/// What the drain collects (apart from the ring buffers it reads).
-struct Acc {
+/// How the switch events' records are read, and what they collected: each drain thread has
+/// one, joined when the recording ends ([`SwitchParser::join`]). The stacks of switch-outs are
+/// interned here, not in the drain's output, because they wait for the end to be paired.
+pub struct SwitchParser {
     opts: OffCpuOptions,
     format: Format,
     outs: Vec<Out>,
@@ -233,6 +236,8 @@ struct Acc {
     ins: Vec<(u32, u64)>,
     self_pid: u32,
     stats: OffCpuStats,
+    /// The switch-outs' callchains.
+    chains: Collected,
 }
 
 const PERF_RECORD_LOST: u32 = 2;
@@ -246,16 +251,15 @@ impl Switches {
     /// Finds the tracepoint (mounting tracefs when needed).
     pub fn new(opts: OffCpuOptions) -> Result<Self> {
         Ok(Switches {
-            samplers: Vec::new(),
-            others: Vec::new(),
-            slots: HashMap::new(),
-            acc: Acc {
+            rings: RingSet::new(),
+            parser: SwitchParser {
                 opts,
                 format: read_format()?,
                 outs: Vec::new(),
                 ins: Vec::new(),
                 self_pid: std::process::id(),
                 stats: OffCpuStats::default(),
+                chains: Collected::default(),
             },
         })
     }
@@ -263,7 +267,7 @@ impl Switches {
     /// True when no sampling event runs beside (`--off-cpu` alone): then a side-band-only
     /// event ([`Switches::open_sideband`]) tells mappings, names and forks.
     pub fn sideband_only(&self) -> bool {
-        self.acc.opts.mode == Mode::OffCpu
+        self.parser.opts.mode == Mode::OffCpu
     }
 
     /// A `dummy` software event that samples nothing and carries the MMAP2, COMM and FORK
@@ -289,7 +293,7 @@ impl Switches {
     /// meanwhile gives ESRCH, as `session::open` does.
     pub fn open(&mut self, cfg: &EventConfig, at: Placement) -> io::Result<()> {
         let stack = cfg.stack_bytes.map(|b| b.min(STACK_BYTES));
-        let mut b = Builder::new(Tracepoint::with_id(self.acc.format.id));
+        let mut b = Builder::new(Tracepoint::with_id(self.parser.format.id));
         place(&mut b, at);
         let mut flags = SampleFlag::IP
             | SampleFlag::TID
@@ -322,119 +326,134 @@ impl Switches {
             }
         }
         let counter = b.build()?;
-        if self.acc.opts.mode == Mode::OffCpu {
+        if self.parser.opts.mode == Mode::OffCpu {
             // Preemptions are no waits in this mode: filtering them in the kernel spares a
             // sample (stack and all) per preemption of a CPU-bound thread. Older kernels
             // without `&` in filters simply get every switch, sorted out in the drain.
             set_filter(&counter, "prev_state & 255");
         }
-        let cpu = at.cpu;
-        if let Some(&i) = self.slots.get(&cpu) {
-            let target = self.samplers[i].as_raw_fd();
-            // SAFETY: both fds are perf events we opened; SET_OUTPUT takes the target fd.
-            let r = unsafe { perf_event_open_sys::ioctls::SET_OUTPUT(counter.as_raw_fd(), target) };
-            if r != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            self.others.push(counter);
+        let bytes = if stack.is_some() {
+            DWARF_BUFFER_BYTES
         } else {
-            let bytes = if stack.is_some() {
-                DWARF_BUFFER_BYTES
-            } else {
-                BUFFER_BYTES
-            };
-            let s = counter.sampled(super::unprivileged_buffer_cap(bytes))?;
-            self.slots.insert(cpu, self.samplers.len());
-            self.samplers.push(s);
-        }
-        Ok(())
+            BUFFER_BYTES
+        };
+        self.rings
+            .add(counter, at.cpu, super::unprivileged_buffer_cap(bytes))
     }
 
     /// The ring buffers' fds, for the drain loop's poll.
     pub fn fds(&self) -> Vec<RawFd> {
-        self.samplers.iter().map(|s| s.as_raw_fd()).collect()
+        self.rings.fds()
     }
 
     /// Enables every switch event (attach modes).
     pub fn enable_all(&mut self) -> io::Result<()> {
-        for s in &mut self.samplers {
-            s.enable()?;
-        }
-        for c in &mut self.others {
-            c.enable()?;
-        }
-        Ok(())
+        self.rings.enable_all()
     }
 
     /// Disables them before the final drain.
     pub fn disable_all(&mut self) {
-        for s in &mut self.samplers {
-            let _ = s.disable();
+        self.rings.disable_all()
+    }
+
+    /// Moves the switch samples and records out of the ring buffers on this thread; stacks
+    /// are unwound now (with `live` in the DWARF modes).
+    pub fn drain(&mut self, out: &mut Collected, live: Option<&mut LiveUnwinder>) {
+        self.rings.drain(&mut self.parser, out, live)
+    }
+
+    /// [`SwitchParser::finish`] of this recorder's own parser (when it drained alone).
+    pub fn finish(self, out: &mut Collected, end: u64) -> OffCpuStats {
+        self.parser.finish(out, end)
+    }
+}
+
+impl Parser for SwitchParser {
+    /// Switch records leave nothing in the drain's output (`_out`): switch-outs and switch-ins
+    /// wait here for [`SwitchParser::finish`] to pair them.
+    fn parse(&mut self, rec: &Record<'_>, _out: &mut Collected, live: Option<&mut LiveUnwinder>) {
+        let ty = rec.ty();
+        let misc = rec.misc();
+        let bytes = rec.to_contiguous();
+        match ty {
+            PERF_RECORD_SAMPLE => {
+                let Some(smp) = parse_sample(&bytes, live.is_some()) else {
+                    self.stats.unparsed += 1;
+                    return;
+                };
+                self.take_sample(&smp, live);
+            }
+            PERF_RECORD_SWITCH | PERF_RECORD_SWITCH_CPU_WIDE => {
+                if misc & PERF_RECORD_MISC_SWITCH_OUT != 0 {
+                    // The tracepoint sample tells the switch-out, with its stack.
+                    return;
+                }
+                let Some((pid, tid, time)) = trailer(&bytes) else {
+                    self.stats.unparsed += 1;
+                    return;
+                };
+                if tid == 0 || pid == self.self_pid {
+                    return;
+                }
+                self.stats.switch_ins += 1;
+                self.ins.push((tid, time));
+            }
+            PERF_RECORD_LOST => {
+                self.stats.lost += word(&bytes, 8).unwrap_or(0);
+            }
+            PERF_RECORD_LOST_SAMPLES => {
+                self.stats.lost += word(&bytes, 0).unwrap_or(0);
+            }
+            _ => {}
         }
-        for c in &mut self.others {
-            let _ = c.disable();
+    }
+}
+
+impl SwitchParser {
+    /// An empty parser with the same options and tracepoint layout, for another drain thread.
+    pub fn fresh(&self) -> SwitchParser {
+        SwitchParser {
+            opts: self.opts,
+            format: self.format,
+            outs: Vec::new(),
+            ins: Vec::new(),
+            self_pid: self.self_pid,
+            stats: OffCpuStats::default(),
+            chains: Collected::default(),
         }
     }
 
-    /// Moves the switch samples and records out of the ring buffers; stacks are unwound now
-    /// (with `live` in the DWARF modes) and interned in `out`, as CPU samples are.
-    pub fn drain(&mut self, out: &mut Collected, mut live: Option<&mut LiveUnwinder>) {
-        let acc = &mut self.acc;
-        for s in &mut self.samplers {
-            while let Some(rec) = s.next_record() {
-                let ty = rec.ty();
-                let misc = rec.misc();
-                let bytes = rec.to_contiguous();
-                match ty {
-                    PERF_RECORD_SAMPLE => {
-                        let Some(smp) = parse_sample(&bytes, live.is_some()) else {
-                            acc.stats.unparsed += 1;
-                            continue;
-                        };
-                        acc.take_sample(&smp, out, live.as_deref_mut());
-                    }
-                    PERF_RECORD_SWITCH | PERF_RECORD_SWITCH_CPU_WIDE => {
-                        if misc & PERF_RECORD_MISC_SWITCH_OUT != 0 {
-                            // The tracepoint sample tells the switch-out, with its stack.
-                            continue;
-                        }
-                        let Some((pid, tid, time)) = trailer(&bytes) else {
-                            acc.stats.unparsed += 1;
-                            continue;
-                        };
-                        if tid == 0 || pid == acc.self_pid {
-                            continue;
-                        }
-                        acc.stats.switch_ins += 1;
-                        acc.ins.push((tid, time));
-                    }
-                    PERF_RECORD_LOST => {
-                        acc.stats.lost += word(&bytes, 8).unwrap_or(0);
-                    }
-                    PERF_RECORD_LOST_SAMPLES => {
-                        acc.stats.lost += word(&bytes, 0).unwrap_or(0);
-                    }
-                    _ => {}
-                }
-            }
-        }
+    /// Takes in what another drain thread's parser collected.
+    pub fn join(&mut self, other: SwitchParser) {
+        let ids: Vec<u32> = other
+            .chains
+            .chains
+            .iter()
+            .map(|c| self.chains.intern_chain(c))
+            .collect();
+        let map = |c: u32| ids.get(c as usize).copied().unwrap_or(c);
+        self.outs.extend(other.outs.into_iter().map(|o| Out {
+            chain: map(o.chain),
+            fallback: o.fallback.map(map),
+            ..o
+        }));
+        self.ins.extend(other.ins);
+        let (a, b) = (&mut self.stats, other.stats);
+        a.switch_outs += b.switch_outs;
+        a.switch_ins += b.switch_ins;
+        a.lost += b.lost;
+        a.unparsed += b.unparsed;
     }
 
     /// Pairs every switch-out with the thread's next switch-in and adds the intervals to `out`
     /// as off-CPU samples; an interval still open at `end` (CLOCK_MONOTONIC ns) is weighted up
     /// to it, unless the thread was exiting.
     pub fn finish(self, out: &mut Collected, end: u64) -> OffCpuStats {
-        self.acc.finish(out, end)
+        self.finish_into(out, end)
     }
-}
 
-impl Acc {
-    fn take_sample(
-        &mut self,
-        s: &SwitchSample<'_>,
-        out: &mut Collected,
-        live: Option<&mut LiveUnwinder>,
-    ) {
+    fn take_sample(&mut self, s: &SwitchSample<'_>, live: Option<&mut LiveUnwinder>) {
+        let out = &mut self.chains;
         let raw = s.raw;
         // Another tracepoint's data in our buffer would be a bug; never guess at it.
         let common_type = raw.get(0..2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
@@ -482,7 +501,10 @@ impl Acc {
         });
     }
 
-    fn finish(mut self, out: &mut Collected, end: u64) -> OffCpuStats {
+    fn finish_into(mut self, out: &mut Collected, end: u64) -> OffCpuStats {
+        let chains = std::mem::take(&mut self.chains.chains);
+        let ids: Vec<u32> = chains.iter().map(|c| out.intern_chain(c)).collect();
+        let map = |c: u32| ids.get(c as usize).copied().unwrap_or(c);
         let intervals = pair(
             std::mem::take(&mut self.outs),
             std::mem::take(&mut self.ins),
@@ -495,7 +517,7 @@ impl Acc {
             let (chain, fallback) = if o.reason == SHORT {
                 (empty, None)
             } else {
-                (o.chain, o.fallback)
+                (map(o.chain), o.fallback.map(map))
             };
             out.push(
                 o.time,

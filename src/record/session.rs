@@ -1,17 +1,19 @@
 //! perf_event_open sessions: which event, opened per CPU (inherited where threads and forks
 //! must be followed), one ring buffer per CPU that the other events of that CPU redirect into
-//! (`PERF_EVENT_IOC_SET_OUTPUT`), and the loop that drains those buffers into raw events.
+//! (`PERF_EVENT_IOC_SET_OUTPUT`, see [`super::rings`]), how their records are parsed into raw
+//! events ([`SampleParser`]), and where the raw events collect ([`Collected`], which merges
+//! identical samples so a recording's memory follows its distinct stacks, not its length).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::AsRawFd;
 
 use anyhow::anyhow;
-use perf_event::{Clock, Counter, SampleFlag, Sampler};
+use perf_event::{Clock, Counter, Record, SampleFlag};
 
 use super::live_unwind::LiveUnwinder;
 use super::maps::Mapping;
+use super::rings::{Parser, RingSet};
 
 /// The event a session samples (see [`super::events`] for every name `-e` takes).
 pub use super::events::EventSpec as EventKind;
@@ -218,9 +220,14 @@ pub enum RawEvent {
         chain: u32,
         /// Interned frame-pointer callchain offered as a fallback (`--call-graph auto`).
         fallback: Option<u32>,
-        /// The sample's period: the events it stands for (ns of cpu-clock, faults, cycles),
-        /// which becomes its weight.
+        /// The samples' summed period: the events they stand for (ns of cpu-clock, faults,
+        /// cycles), which becomes their weight.
         period: u64,
+        /// How many samples this entry stands for: identical samples (same thread, stack,
+        /// CPU and event, close in time) are merged while recording (see
+        /// [`Collected::push_sample`]), so memory follows the distinct stacks, not the
+        /// duration.
+        count: u32,
         /// The CPU it ran on.
         cpu: u16,
         /// Which of the recorded events (index into the recording's list).
@@ -288,10 +295,38 @@ pub struct Timed {
     pub ev: RawEvent,
 }
 
+/// Identical samples closer in time than the current bucket width are merged into one entry
+/// (count and summed period); the width starts at [`FIRST_BUCKET_NS`] and doubles whenever the
+/// recording would span more than [`MAX_BUCKETS`] buckets, so the entries a recording keeps
+/// are at most `MAX_BUCKETS` times its distinct (thread, stack, CPU, event) keys, however long
+/// it runs. A merged entry keeps the time of its earliest sample: `--time` ranges and sample
+/// times in conversions are exact to one bucket (at most 1/[`MAX_BUCKETS`]-th of the
+/// recording, 1 ms for the first 64 ms).
+pub const MAX_BUCKETS: u64 = 64;
+/// The first bucket width, ns.
+pub const FIRST_BUCKET_NS: u64 = 1_000_000;
+
+/// What makes two samples the same entry. `generation` changes whenever the process's
+/// address space or names may have changed (a mapping, exec, rename or fork was drained), so
+/// a sample never joins an entry that the profile builder would resolve against another
+/// address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct SampleKey {
+    pid: u32,
+    tid: u32,
+    chain: u32,
+    fallback: Option<u32>,
+    cpu: u16,
+    event: u8,
+    generation: u32,
+    bucket: u32,
+}
+
 /// Everything drained from the ring buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Collected {
-    /// Events in arrival order (sorted by time before use).
+    /// Events in arrival order (sorted by time before use); samples merged (see
+    /// [`MAX_BUCKETS`]).
     pub events: Vec<Timed>,
     /// Interned callchains.
     pub chains: Vec<Box<[u64]>>,
@@ -302,6 +337,53 @@ pub struct Collected {
     pub lost: u64,
     /// Records rprof could not parse (counted, never guessed at).
     pub unparsed: u64,
+    /// Merging: the entry (index into `events`) of each key in the current buckets. Every
+    /// sample entry since the last [`Collected::take_interval`] is in it.
+    merge: HashMap<SampleKey, usize>,
+    /// Per process, bumped by every side-band event (see [`SampleKey`]).
+    generations: HashMap<u32, u32>,
+    /// Time of the first sample, the buckets' origin.
+    origin: Option<u64>,
+    /// Current bucket width, ns.
+    bucket_ns: u64,
+}
+
+impl Default for Collected {
+    fn default() -> Self {
+        Collected {
+            events: Vec::new(),
+            chains: Vec::new(),
+            chain_index: HashMap::new(),
+            samples: 0,
+            lost: 0,
+            unparsed: 0,
+            merge: HashMap::new(),
+            generations: HashMap::new(),
+            origin: None,
+            bucket_ns: FIRST_BUCKET_NS,
+        }
+    }
+}
+
+/// One sample for [`Collected::push_sample`].
+#[derive(Clone, Copy, Debug)]
+pub struct SampleEntry {
+    /// Process.
+    pub pid: u32,
+    /// Thread.
+    pub tid: u32,
+    /// Interned callchain.
+    pub chain: u32,
+    /// Interned fallback chain (`--call-graph auto`).
+    pub fallback: Option<u32>,
+    /// Summed period.
+    pub period: u64,
+    /// Samples it stands for.
+    pub count: u32,
+    /// CPU.
+    pub cpu: u16,
+    /// Event index.
+    pub event: u8,
 }
 
 impl Collected {
@@ -322,13 +404,15 @@ impl Collected {
             }
         }
         self.events = keep;
+        // The entries left with the part: later samples start new ones.
+        self.merge.clear();
         Collected {
             events: part,
             chains: std::mem::take(&mut self.chains),
             chain_index: std::mem::take(&mut self.chain_index),
             samples: self.samples.saturating_sub(samples_before),
             lost: self.lost.saturating_sub(lost_before),
-            unparsed: 0,
+            ..Collected::default()
         }
     }
 
@@ -344,10 +428,194 @@ impl Collected {
         i
     }
 
-    /// Appends an event at kernel time `time`, in arrival order.
+    /// Appends an event at kernel time `time`, in arrival order. A process event (mapping,
+    /// name, fork) ends the merging of that process's samples so far.
     pub fn push(&mut self, time: u64, ev: RawEvent) {
+        match &ev {
+            RawEvent::Mmap { pid, .. } | RawEvent::Comm { pid, .. } => self.bump(*pid),
+            RawEvent::Fork { pid, ppid, .. } => {
+                self.bump(*pid);
+                self.bump(*ppid);
+            }
+            RawEvent::Sample { .. } | RawEvent::OffCpu { .. } => {}
+        }
         let seq = self.events.len() as u64;
         self.events.push(Timed { time, seq, ev });
+    }
+
+    fn bump(&mut self, pid: u32) {
+        let g = self.generations.entry(pid).or_insert(0);
+        *g = g.wrapping_add(1);
+    }
+
+    /// Number of sample entries kept (merged samples count once).
+    pub fn entries(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.ev, RawEvent::Sample { .. }))
+            .count()
+    }
+
+    fn bucket_of(&self, time: u64) -> u64 {
+        time.saturating_sub(self.origin.unwrap_or(time)) / self.bucket_ns
+    }
+
+    fn key(&self, time: u64, s: &SampleEntry) -> SampleKey {
+        SampleKey {
+            pid: s.pid,
+            tid: s.tid,
+            chain: s.chain,
+            fallback: s.fallback,
+            cpu: s.cpu,
+            event: s.event,
+            generation: self.generations.get(&s.pid).copied().unwrap_or(0),
+            // Below MAX_BUCKETS by construction (see push_sample).
+            bucket: u32::try_from(self.bucket_of(time)).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Adds a sample at kernel time `time`, merged into the entry of an identical sample in the
+    /// same time bucket when there is one (see [`MAX_BUCKETS`]).
+    pub fn push_sample(&mut self, time: u64, s: SampleEntry) {
+        let origin = *self.origin.get_or_insert(time);
+        if time.saturating_sub(origin) / self.bucket_ns >= MAX_BUCKETS {
+            while time.saturating_sub(origin) / self.bucket_ns >= MAX_BUCKETS {
+                self.bucket_ns = self.bucket_ns.saturating_mul(2);
+            }
+            self.remerge();
+        }
+        let key = self.key(time, &s);
+        if let Some(&i) = self.merge.get(&key) {
+            if let Some(Timed {
+                time: t,
+                ev: RawEvent::Sample { period, count, .. },
+                ..
+            }) = self.events.get_mut(i)
+            {
+                if let Some(c) = count.checked_add(s.count) {
+                    *period = period.saturating_add(s.period);
+                    *count = c;
+                    *t = (*t).min(time);
+                    return;
+                }
+            }
+        }
+        self.merge.insert(key, self.events.len());
+        self.push(
+            time,
+            RawEvent::Sample {
+                pid: s.pid,
+                tid: s.tid,
+                chain: s.chain,
+                fallback: s.fallback,
+                period: s.period,
+                count: s.count,
+                cpu: s.cpu,
+                event: s.event,
+            },
+        );
+    }
+
+    /// After the bucket width grew: merges the entries that now share a bucket. The
+    /// generation of an entry already stored is not known any more, so only entries that are
+    /// still in the merge map (keyed with it) are merged; the others stay apart, which is
+    /// never wrong, only less compact.
+    fn remerge(&mut self) {
+        let old: HashMap<usize, SampleKey> = self.merge.drain().map(|(k, i)| (i, k)).collect();
+        let mut events = Vec::with_capacity(self.events.len());
+        for (i, e) in std::mem::take(&mut self.events).into_iter().enumerate() {
+            let Some(k) = old.get(&i) else {
+                let seq = events.len() as u64;
+                events.push(Timed { seq, ..e });
+                continue;
+            };
+            let bucket = u32::try_from(self.bucket_of(e.time)).unwrap_or(u32::MAX);
+            let key = SampleKey { bucket, ..*k };
+            if let (
+                Some(&j),
+                RawEvent::Sample {
+                    period: p,
+                    count: c,
+                    ..
+                },
+            ) = (self.merge.get(&key), &e.ev)
+            {
+                if let Some(Timed {
+                    time,
+                    ev: RawEvent::Sample { period, count, .. },
+                    ..
+                }) = events.get_mut(j)
+                {
+                    if let Some(n) = count.checked_add(*c) {
+                        *period = period.saturating_add(*p);
+                        *count = n;
+                        *time = (*time).min(e.time);
+                        continue;
+                    }
+                }
+            }
+            let seq = events.len() as u64;
+            self.merge.insert(key, events.len());
+            events.push(Timed { seq, ..e });
+        }
+        self.events = events;
+    }
+
+    /// Moves everything of `other` (another drain thread's share) into `self`: its chains
+    /// interned here, its samples merged with these.
+    pub fn absorb(&mut self, other: Collected) {
+        let ids: Vec<u32> = other.chains.iter().map(|c| self.intern_chain(c)).collect();
+        let map = |c: u32| ids.get(c as usize).copied().unwrap_or(c);
+        self.samples += other.samples;
+        self.lost += other.lost;
+        self.unparsed += other.unparsed;
+        for e in other.events {
+            match e.ev {
+                RawEvent::Sample {
+                    pid,
+                    tid,
+                    chain,
+                    fallback,
+                    period,
+                    count,
+                    cpu,
+                    event,
+                } => self.push_sample(
+                    e.time,
+                    SampleEntry {
+                        pid,
+                        tid,
+                        chain: map(chain),
+                        fallback: fallback.map(map),
+                        period,
+                        count,
+                        cpu,
+                        event,
+                    },
+                ),
+                RawEvent::OffCpu {
+                    pid,
+                    tid,
+                    chain,
+                    fallback,
+                    blocked,
+                    cpu,
+                    reason,
+                } => self.push(
+                    e.time,
+                    RawEvent::OffCpu {
+                        pid,
+                        tid,
+                        chain: map(chain),
+                        fallback: fallback.map(map),
+                        blocked,
+                        cpu,
+                        reason,
+                    },
+                ),
+                ev => self.push(e.time, ev),
+            }
+        }
     }
 }
 
@@ -390,14 +658,15 @@ fn push_sample(
             (out.intern_chain(&smp.callchain), None)
         }
     };
-    out.push(
+    out.push_sample(
         smp.time,
-        RawEvent::Sample {
+        SampleEntry {
             pid: smp.pid,
             tid: smp.tid,
             chain,
             fallback,
             period: smp.period,
+            count: 1,
             cpu: u16::try_from(smp.cpu).unwrap_or(u16::MAX),
             event,
         },
@@ -508,8 +777,16 @@ fn parse_sample_fallback(
 
 /// The open events and their per-CPU ring buffers.
 pub struct Session {
-    samplers: Vec<Sampler>,
-    others: Vec<Counter>,
+    /// The ring buffers.
+    pub rings: RingSet,
+    /// How their records are read.
+    pub parser: SampleParser,
+}
+
+/// How the sampling events' records are read: which event a sample belongs to and its
+/// weight when samples carry no period. Each drain thread has a copy.
+#[derive(Clone, Debug, Default)]
+pub struct SampleParser {
     /// Kernel event id to the index of its event in the recording (several `-e`).
     event_of: HashMap<u64, u8>,
     /// The weight of every sample when they carry no period (see [`fixed_period`]); the same
@@ -533,28 +810,20 @@ impl Session {
     /// An empty session.
     pub fn new() -> Self {
         Session {
-            samplers: Vec::new(),
-            others: Vec::new(),
-            event_of: HashMap::new(),
-            fixed_period: None,
+            rings: RingSet::new(),
+            parser: SampleParser::default(),
         }
     }
 
     /// Declares that samples carry no period and each stands for `period` events (`-c`).
     pub fn set_fixed_period(&mut self, period: Option<u64>) {
-        self.fixed_period = period;
+        self.parser.fixed_period = period;
     }
 
     /// Adds an event; the first one on each CPU owns that CPU's ring buffer, the others
     /// redirect their output into it.
-    pub fn add(
-        &mut self,
-        counter: Counter,
-        cpu: usize,
-        cpu_slot: &mut HashMap<usize, usize>,
-        buffer_bytes: usize,
-    ) -> io::Result<()> {
-        self.add_event(counter, cpu, cpu_slot, buffer_bytes, 0)
+    pub fn add(&mut self, counter: Counter, cpu: usize, buffer_bytes: usize) -> io::Result<()> {
+        self.add_event(counter, cpu, buffer_bytes, 0)
     }
 
     /// [`Session::add`] for the `event`-th of several recorded events: its samples carry
@@ -563,46 +832,21 @@ impl Session {
         &mut self,
         counter: Counter,
         cpu: usize,
-        cpu_slot: &mut HashMap<usize, usize>,
         buffer_bytes: usize,
         event: u8,
     ) -> io::Result<()> {
-        self.event_of.insert(counter.id(), event);
-        if let Some(&i) = cpu_slot.get(&cpu) {
-            let target = self.samplers[i].as_raw_fd();
-            // SAFETY: both fds are perf events we opened; SET_OUTPUT takes the target fd.
-            let r = unsafe { perf_event_open_sys::ioctls::SET_OUTPUT(counter.as_raw_fd(), target) };
-            if r != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            self.others.push(counter);
-        } else {
-            let s = counter.sampled(buffer_bytes)?;
-            cpu_slot.insert(cpu, self.samplers.len());
-            self.samplers.push(s);
-        }
-        Ok(())
+        self.parser.event_of.insert(counter.id(), event);
+        self.rings.add(counter, cpu, buffer_bytes)
     }
 
     /// Enables every event (attach mode; launched commands use enable_on_exec).
     pub fn enable_all(&mut self) -> io::Result<()> {
-        for s in &mut self.samplers {
-            s.enable()?;
-        }
-        for c in &mut self.others {
-            c.enable()?;
-        }
-        Ok(())
+        self.rings.enable_all()
     }
 
     /// Disables every event before the final drain.
     pub fn disable_all(&mut self) {
-        for s in &mut self.samplers {
-            let _ = s.disable();
-        }
-        for c in &mut self.others {
-            let _ = c.disable();
-        }
+        self.rings.disable_all()
     }
 
     /// Waits up to `timeout_ms` for data in any buffer.
@@ -614,9 +858,9 @@ impl Session {
     /// events' own).
     pub fn wait_also(&self, extra: &[std::os::fd::RawFd], timeout_ms: i32) {
         let mut fds: Vec<libc::pollfd> = self
-            .samplers
-            .iter()
-            .map(|s| s.as_raw_fd())
+            .rings
+            .fds()
+            .into_iter()
             .chain(extra.iter().copied())
             .map(|fd| libc::pollfd {
                 fd,
@@ -635,158 +879,166 @@ impl Session {
         }
     }
 
-    /// Moves everything in the ring buffers into `out`, unwinding samples with `live` when
-    /// DWARF unwinding is on (it also sees every mapping, fork, exec and exit, in order).
-    pub fn drain(&mut self, out: &mut Collected, mut live: Option<&mut LiveUnwinder>) {
+    /// Moves everything in the ring buffers into `out` on this thread, unwinding samples with
+    /// `live` when DWARF unwinding is on (it also sees every mapping, fork, exec and exit, in
+    /// order).
+    pub fn drain(&mut self, out: &mut Collected, live: Option<&mut LiveUnwinder>) {
+        self.rings.drain(&mut self.parser, out, live)
+    }
+}
+
+impl Parser for SampleParser {
+    fn parse(
+        &mut self,
+        rec: &Record<'_>,
+        out: &mut Collected,
+        mut live: Option<&mut LiveUnwinder>,
+    ) {
         use perf_event::data::Record as R;
-        for s in &mut self.samplers {
-            while let Some(rec) = s.next_record() {
-                let misc = rec.misc();
-                let parsed = match rec.parse_record() {
-                    Ok(p) => p,
-                    Err(_) => {
-                        // perf-event-data 0.1 reads a register block even when its ABI word
-                        // says there is none (samples of kernel threads and the idle task),
-                        // and fails: parse those samples by hand rather than drop them.
-                        let bytes = rec.to_contiguous();
-                        let has_period = self.fixed_period.is_none();
-                        match parse_sample_fallback(rec.ty(), &bytes, live.is_some(), has_period) {
-                            Some(mut smp) => {
-                                if let Some(p) = self.fixed_period {
-                                    smp.period = p;
-                                }
-                                out.samples += 1;
-                                let ev = self.event_of.get(&smp.id).copied().unwrap_or(0);
-                                push_sample(out, live.as_deref_mut(), &smp, ev);
-                            }
-                            None => out.unparsed += 1,
+        let misc = rec.misc();
+        let parsed = match rec.parse_record() {
+            Ok(p) => p,
+            Err(_) => {
+                // perf-event-data 0.1 reads a register block even when its ABI word
+                // says there is none (samples of kernel threads and the idle task),
+                // and fails: parse those samples by hand rather than drop them.
+                let bytes = rec.to_contiguous();
+                let has_period = self.fixed_period.is_none();
+                match parse_sample_fallback(rec.ty(), &bytes, live.is_some(), has_period) {
+                    Some(mut smp) => {
+                        if let Some(p) = self.fixed_period {
+                            smp.period = p;
                         }
-                        continue;
-                    }
-                };
-                match parsed {
-                    R::Sample(smp) => {
                         out.samples += 1;
-                        let (Some(pid), Some(tid)) = (smp.pid(), smp.tid()) else {
-                            continue;
-                        };
-                        let regs: &[u64] = smp.regs_user().map_or(&[], |r| &r.regs);
-                        let ip_chain;
-                        let mut callchain = match (smp.callchain(), smp.ip()) {
-                            (Some(c), _) => c,
-                            (None, Some(ip)) => {
-                                ip_chain = [ip];
-                                &ip_chain[..]
-                            }
-                            (None, None) => &[],
-                        };
-                        let lbr_chain;
-                        if let Some(lbr) = smp.lbr().filter(|b| !b.is_empty()) {
-                            lbr_chain = lbr_callchain(callchain, smp.ip(), lbr);
-                            callchain = &lbr_chain[..];
-                        }
-                        let one = OneSample {
-                            pid,
-                            tid,
-                            time: smp.time().unwrap_or(0),
-                            // Always requested; a missing one (impossible with our
-                            // sample_type) counts as one event rather than none.
-                            period: smp.period().or(self.fixed_period).unwrap_or(1),
-                            id: smp.id().unwrap_or(0),
-                            cpu: smp.cpu().unwrap_or(0),
-                            regs: Cow::Borrowed(regs),
-                            stack: smp.stack_user().unwrap_or(&[]),
-                            callchain: Cow::Borrowed(callchain),
-                        };
-                        let ev = self.event_of.get(&one.id).copied().unwrap_or(0);
-                        push_sample(out, live.as_deref_mut(), &one, ev);
+                        let ev = self.event_of.get(&smp.id).copied().unwrap_or(0);
+                        push_sample(out, live.as_deref_mut(), &smp, ev);
                     }
-                    R::Mmap2(m) => {
-                        let time = trailer_time(&rec.to_contiguous());
-                        if m.prot & libc::PROT_EXEC as u32 == 0 {
-                            continue;
-                        }
-                        let map = Mapping {
-                            start: m.addr,
-                            end: m.addr + m.len,
-                            pgoff: m.pgoff,
-                            path: String::from_utf8_lossy(&m.filename).into_owned(),
-                            ino: m.ino().unwrap_or(0),
-                        };
-                        if let Some(live) = live.as_deref_mut() {
-                            live.mmap(m.pid, &map);
-                        }
-                        out.push(
-                            time,
-                            RawEvent::Mmap {
-                                pid: m.pid,
-                                map: Box::new(map),
-                            },
-                        );
+                    None => out.unparsed += 1,
+                }
+                return;
+            }
+        };
+        match parsed {
+            R::Sample(smp) => {
+                out.samples += 1;
+                let (Some(pid), Some(tid)) = (smp.pid(), smp.tid()) else {
+                    return;
+                };
+                let regs: &[u64] = smp.regs_user().map_or(&[], |r| &r.regs);
+                let ip_chain;
+                let mut callchain = match (smp.callchain(), smp.ip()) {
+                    (Some(c), _) => c,
+                    (None, Some(ip)) => {
+                        ip_chain = [ip];
+                        &ip_chain[..]
                     }
-                    R::Mmap(m) => {
-                        let time = trailer_time(&rec.to_contiguous());
-                        let map = Mapping {
-                            start: m.addr,
-                            end: m.addr + m.len,
-                            pgoff: m.pgoff,
-                            path: String::from_utf8_lossy(&m.filename).into_owned(),
-                            ino: 0,
-                        };
-                        out.push(
-                            time,
-                            RawEvent::Mmap {
-                                pid: m.pid,
-                                map: Box::new(map),
-                            },
-                        );
+                    (None, None) => &[],
+                };
+                let lbr_chain;
+                if let Some(lbr) = smp.lbr().filter(|b| !b.is_empty()) {
+                    lbr_chain = lbr_callchain(callchain, smp.ip(), lbr);
+                    callchain = &lbr_chain[..];
+                }
+                let one = OneSample {
+                    pid,
+                    tid,
+                    time: smp.time().unwrap_or(0),
+                    // Always requested; a missing one (impossible with our
+                    // sample_type) counts as one event rather than none.
+                    period: smp.period().or(self.fixed_period).unwrap_or(1),
+                    id: smp.id().unwrap_or(0),
+                    cpu: smp.cpu().unwrap_or(0),
+                    regs: Cow::Borrowed(regs),
+                    stack: smp.stack_user().unwrap_or(&[]),
+                    callchain: Cow::Borrowed(callchain),
+                };
+                let ev = self.event_of.get(&one.id).copied().unwrap_or(0);
+                push_sample(out, live.as_deref_mut(), &one, ev);
+            }
+            R::Mmap2(m) => {
+                let time = trailer_time(&rec.to_contiguous());
+                if m.prot & libc::PROT_EXEC as u32 == 0 {
+                    return;
+                }
+                let map = Mapping {
+                    start: m.addr,
+                    end: m.addr + m.len,
+                    pgoff: m.pgoff,
+                    path: String::from_utf8_lossy(&m.filename).into_owned(),
+                    ino: m.ino().unwrap_or(0),
+                };
+                if let Some(live) = live.as_deref_mut() {
+                    live.mmap(m.pid, &map);
+                }
+                out.push(
+                    time,
+                    RawEvent::Mmap {
+                        pid: m.pid,
+                        map: Box::new(map),
+                    },
+                );
+            }
+            R::Mmap(m) => {
+                let time = trailer_time(&rec.to_contiguous());
+                let map = Mapping {
+                    start: m.addr,
+                    end: m.addr + m.len,
+                    pgoff: m.pgoff,
+                    path: String::from_utf8_lossy(&m.filename).into_owned(),
+                    ino: 0,
+                };
+                out.push(
+                    time,
+                    RawEvent::Mmap {
+                        pid: m.pid,
+                        map: Box::new(map),
+                    },
+                );
+            }
+            R::Comm(c) => {
+                let time = trailer_time(&rec.to_contiguous());
+                if misc & PERF_RECORD_MISC_COMM_EXEC != 0 {
+                    if let Some(live) = live.as_deref_mut() {
+                        live.exec(c.pid, time);
                     }
-                    R::Comm(c) => {
-                        let time = trailer_time(&rec.to_contiguous());
-                        if misc & PERF_RECORD_MISC_COMM_EXEC != 0 {
-                            if let Some(live) = live.as_deref_mut() {
-                                live.exec(c.pid, time);
-                            }
-                        }
-                        out.push(
-                            time,
-                            RawEvent::Comm {
-                                pid: c.pid,
-                                tid: c.tid,
-                                name: String::from_utf8_lossy(&c.comm).into(),
-                                exec: misc & PERF_RECORD_MISC_COMM_EXEC != 0,
-                            },
-                        );
+                }
+                out.push(
+                    time,
+                    RawEvent::Comm {
+                        pid: c.pid,
+                        tid: c.tid,
+                        name: String::from_utf8_lossy(&c.comm).into(),
+                        exec: misc & PERF_RECORD_MISC_COMM_EXEC != 0,
+                    },
+                );
+            }
+            R::Fork(f) => {
+                let time = trailer_time(&rec.to_contiguous());
+                if f.pid != f.ppid {
+                    if let Some(live) = live.as_deref_mut() {
+                        live.fork(f.ppid, f.pid, time);
                     }
-                    R::Fork(f) => {
-                        let time = trailer_time(&rec.to_contiguous());
-                        if f.pid != f.ppid {
-                            if let Some(live) = live.as_deref_mut() {
-                                live.fork(f.ppid, f.pid, time);
-                            }
-                        }
-                        out.push(
-                            time,
-                            RawEvent::Fork {
-                                pid: f.pid,
-                                ppid: f.ppid,
-                                tid: f.tid,
-                                ptid: f.ptid,
-                            },
-                        );
-                    }
-                    // Only the live unwinder needs exits (to free a finished process's
-                    // unwinder); the profile builder keeps address spaces until replaced.
-                    R::Exit(x) if x.pid == x.tid => {
-                        if let Some(live) = live.as_deref_mut() {
-                            live.exit(x.pid);
-                        }
-                    }
-                    R::Lost(l) => out.lost += l.lost,
-                    R::LostSamples(l) => out.lost += l.lost,
-                    _ => {}
+                }
+                out.push(
+                    time,
+                    RawEvent::Fork {
+                        pid: f.pid,
+                        ppid: f.ppid,
+                        tid: f.tid,
+                        ptid: f.ptid,
+                    },
+                );
+            }
+            // Only the live unwinder needs exits (to free a finished process's
+            // unwinder); the profile builder keeps address spaces until replaced.
+            R::Exit(x) if x.pid == x.tid => {
+                if let Some(live) = live {
+                    live.exit(x.pid);
                 }
             }
+            R::Lost(l) => out.lost += l.lost,
+            R::LostSamples(l) => out.lost += l.lost,
+            _ => {}
         }
     }
 }
@@ -836,13 +1088,187 @@ mod tests {
 
     #[test]
     fn a_stored_event_stays_small() {
-        // One per sample for the whole recording: 48 bytes, not the 88 an unboxed mapping
-        // made every event.
+        // One per sample entry: 56 bytes, not the 88 an unboxed mapping made every event.
         assert!(
-            std::mem::size_of::<Timed>() <= 48,
+            std::mem::size_of::<Timed>() <= 56,
             "{}",
             std::mem::size_of::<Timed>()
         );
+    }
+
+    fn entry(tid: u32, chain: u32, period: u64) -> SampleEntry {
+        SampleEntry {
+            pid: 100,
+            tid,
+            chain,
+            fallback: None,
+            period,
+            count: 1,
+            cpu: 0,
+            event: 0,
+        }
+    }
+
+    /// (count, period) summed over the sample entries.
+    fn totals(c: &Collected) -> (u64, u64) {
+        let mut t = (0, 0);
+        for e in &c.events {
+            if let RawEvent::Sample { count, period, .. } = e.ev {
+                t.0 += u64::from(count);
+                t.1 += period;
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn identical_samples_merge_with_counts_and_summed_periods() {
+        let mut c = Collected::default();
+        // 1000 samples of one stack within 0.5 ms: one entry.
+        for i in 0..1000u64 {
+            c.push_sample(5_000 + i * 500, entry(7, 3, 1_000 + i));
+        }
+        assert_eq!(c.entries(), 1);
+        assert_eq!(totals(&c), (1000, (0..1000).map(|i| 1_000 + i).sum()));
+        // The entry keeps its earliest time.
+        assert_eq!(c.events[0].time, 5_000);
+    }
+
+    #[test]
+    fn samples_that_differ_stay_apart() {
+        let mut c = Collected::default();
+        let base = entry(7, 3, 10);
+        let variants = [
+            base,
+            SampleEntry { tid: 8, ..base },
+            SampleEntry { chain: 4, ..base },
+            SampleEntry {
+                fallback: Some(5),
+                ..base
+            },
+            SampleEntry { cpu: 1, ..base },
+            SampleEntry { event: 1, ..base },
+            SampleEntry { pid: 101, ..base },
+        ];
+        for v in variants {
+            c.push_sample(1_000, v);
+            c.push_sample(1_001, v);
+        }
+        assert_eq!(c.entries(), variants.len());
+        assert_eq!(totals(&c), (14, 140));
+    }
+
+    #[test]
+    fn a_process_event_ends_the_merging_of_its_samples() {
+        let mut c = Collected::default();
+        c.push_sample(1_000, entry(7, 3, 10));
+        // exec (or a new mapping) of pid 100: the same addresses may mean something else.
+        c.push(
+            1_100,
+            RawEvent::Comm {
+                pid: 100,
+                tid: 100,
+                name: "x".into(),
+                exec: true,
+            },
+        );
+        c.push_sample(1_200, entry(7, 3, 10));
+        // Another process's mapping changes nothing for pid 100.
+        c.push(
+            1_300,
+            RawEvent::Mmap {
+                pid: 200,
+                map: Box::new(Mapping {
+                    start: 0,
+                    end: 4096,
+                    pgoff: 0,
+                    path: "/x".into(),
+                    ino: 0,
+                }),
+            },
+        );
+        c.push_sample(1_400, entry(7, 3, 10));
+        assert_eq!(c.entries(), 2);
+        assert_eq!(totals(&c), (3, 30));
+    }
+
+    #[test]
+    fn entries_stay_bounded_however_long_the_recording() {
+        // 4 threads, 10 stacks each, 4000 samples/s for 10 minutes (simulated time).
+        let mut c = Collected::default();
+        let mut at_one_minute = 0;
+        let n: u64 = 4000 * 600;
+        for i in 0..n {
+            let t = 1_000_000_000 + i * 250_000;
+            c.push_sample(t, entry((i % 4) as u32, ((i / 4) % 10) as u32, 250_000));
+            if i == 4000 * 60 {
+                at_one_minute = c.events.len();
+            }
+        }
+        assert_eq!(totals(&c), (n, n * 250_000));
+        // At most MAX_BUCKETS entries per key, and no more after 10 minutes than after one.
+        assert!(c.entries() <= MAX_BUCKETS as usize * 40, "{}", c.entries());
+        assert!(
+            c.events.len() <= at_one_minute,
+            "{} > {at_one_minute}",
+            c.events.len()
+        );
+        // Every entry's time is one of its samples', in order of the buckets.
+        assert!(c.events.iter().all(|e| e.time >= 1_000_000_000));
+    }
+
+    #[test]
+    fn bucket_times_stay_fine_for_short_recordings() {
+        // 50 ms of samples: 1 ms buckets, so entries 1 ms apart stay apart.
+        let mut c = Collected::default();
+        for i in 0..50u64 {
+            c.push_sample(i * 1_000_000, entry(7, 3, 1));
+        }
+        assert_eq!(c.entries(), 50);
+    }
+
+    #[test]
+    fn absorbing_another_drain_re_interns_chains_and_merges() {
+        let mut main = Collected::default();
+        let a = main.intern_chain(&[1, 2, 3]);
+        main.push_sample(1_000, entry(7, a, 10));
+        let mut lane = Collected::default();
+        let x = lane.intern_chain(&[9, 9]);
+        let y = lane.intern_chain(&[1, 2, 3]);
+        lane.samples = 3;
+        lane.lost = 2;
+        lane.push_sample(1_010, entry(7, y, 5));
+        lane.push_sample(1_020, entry(7, x, 1));
+        lane.push_sample(
+            1_030,
+            SampleEntry {
+                fallback: Some(x),
+                ..entry(8, y, 1)
+            },
+        );
+        main.absorb(lane);
+        assert_eq!((main.samples, main.lost), (3, 2));
+        assert_eq!(main.chains.len(), 2);
+        assert_eq!(main.entries(), 3);
+        let stacks: Vec<(u32, u32, Option<u32>, u32)> = main
+            .events
+            .iter()
+            .filter_map(|e| match e.ev {
+                RawEvent::Sample {
+                    tid,
+                    chain,
+                    fallback,
+                    count,
+                    ..
+                } => Some((tid, chain, fallback, count)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            stacks,
+            vec![(7, 0, None, 2), (7, 1, None, 1), (8, 0, Some(1), 1)]
+        );
+        assert_eq!(&*main.chains[1], &[9, 9]);
     }
 
     #[test]
