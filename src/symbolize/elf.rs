@@ -31,7 +31,7 @@ pub struct ElfModule {
     segments: Vec<(u64, u64, u64)>,
     /// Text symbols, sorted by address: (address, size, demangled name).
     symbols: Vec<(u64, u64, String)>,
-    dwarf: Option<addr2line::Loader>,
+    dwarf: Option<super::dwarf::DwarfFile>,
     cache: HashMap<u64, Arc<[SymFrame]>>,
     /// Where DWARF came from (for diagnostics).
     pub debug_file: Option<PathBuf>,
@@ -282,7 +282,7 @@ impl ElfModule {
             (None, false) => None,
         };
         if let Some(dp) = &dwarf_path {
-            m.dwarf = addr2line::Loader::new(dp).ok();
+            m.dwarf = super::dwarf::DwarfFile::open(dp);
             if debug.is_some() {
                 // The debug file's symtab is usually complete where the stripped binary only
                 // has .dynsym.
@@ -395,24 +395,13 @@ impl ElfModule {
         };
         let mut out: Vec<SymFrame> = Vec::new();
         if let Some(d) = &self.dwarf {
-            if let Ok(mut frames) = d.find_frames(addr) {
-                while let Ok(Some(f)) = frames.next() {
-                    let function = f
-                        .function
-                        .as_ref()
-                        .and_then(|n| n.demangle().ok().map(|c| c.into_owned()));
-                    let (file, line) = f
-                        .location
-                        .as_ref()
-                        .map(|l| (l.file.unwrap_or("").to_string(), l.line.unwrap_or(0)))
-                        .unwrap_or_default();
-                    out.push(SymFrame {
-                        function: function.unwrap_or_default(),
-                        file,
-                        line,
-                        inlined: true,
-                    });
-                }
+            for f in d.find_frames(addr) {
+                out.push(SymFrame {
+                    function: f.function.unwrap_or_default(),
+                    file: f.file.unwrap_or_default(),
+                    line: f.line.unwrap_or(0),
+                    inlined: true,
+                });
             }
         }
         // addr2line gives innermost first; the profile wants outermost first.
@@ -421,7 +410,7 @@ impl ElfModule {
             self.dwarf
                 .as_ref()
                 .and_then(|d| d.find_symbol(addr))
-                .map(demangle)
+                .map(|n| demangle(&n))
         });
         if out.is_empty() {
             if let Some(s) = sym {
