@@ -379,6 +379,18 @@ impl ElfModule {
         (s.1 == 0 || addr < s.0 + s.1).then_some(s.2.as_str())
     }
 
+    /// Readies DWARF for looking up these file offsets (and others later, at a cost): only
+    /// the units that hold them are read (see [`super::dwarf::DwarfFile::prepare`]).
+    pub fn prepare(&mut self, offs: &[u64]) {
+        let addrs: Vec<u64> = offs
+            .iter()
+            .filter_map(|&o| self.file_offset_to_addr(o))
+            .collect();
+        if let Some(d) = &mut self.dwarf {
+            d.prepare(&addrs);
+        }
+    }
+
     /// Symbolizes the code at file offset `off`; empty when nothing is known. Cached.
     pub fn lookup(&mut self, off: u64) -> Arc<[SymFrame]> {
         if let Some(r) = self.cache.get(&off) {

@@ -57,6 +57,7 @@ fn run_jobs(jobs: Vec<Job>, kallsyms: Option<Option<std::path::PathBuf>>) -> Job
         };
         let opened_in = t.elapsed();
         if let Some(m) = &mut m {
+            m.prepare(&job.offs);
             for &off in &job.offs {
                 m.lookup(off);
             }
