@@ -576,7 +576,6 @@ fn read_records(
     let mut out = Collected::default();
     let mut facts = Facts::default();
     let mut chain: Vec<u64> = Vec::with_capacity(256);
-    let mut stack_buf: Vec<u8> = Vec::new();
     // Resolves a recorded path once: Some(open path) or None (not to be used).
     let mut resolve =
         |meta: &mut FileMeta, path: &str, mmap_bid: Option<&[u8]>| -> Option<String> {
@@ -680,13 +679,19 @@ fn read_records(
                             },
                             None => Vec::new(),
                         };
-                        stack_buf.clear();
-                        if let Some((data, dyn_size)) = &s.user_stack {
-                            let all = data.as_slice();
-                            let n = usize::try_from(*dyn_size).unwrap_or(0).min(all.len());
-                            stack_buf.extend_from_slice(&all[..n]);
-                        }
-                        let c = u.unwind_sample(pid, &regs, &stack_buf, &chain);
+                        // The stack bytes are unwound where they lie in the file (a record
+                        // read from a file is one piece, borrowed); only the dynamic size the
+                        // kernel filled counts.
+                        let stack = s.user_stack.as_ref().map(|(data, _)| data.as_slice());
+                        let dyn_size = s.user_stack.as_ref().map_or(0, |(_, n)| *n);
+                        let stack: &[u8] = match &stack {
+                            Some(all) => {
+                                let n = usize::try_from(dyn_size).unwrap_or(0).min(all.len());
+                                &all[..n]
+                            }
+                            None => &[],
+                        };
+                        let c = u.unwind_sample(pid, &regs, stack, &chain);
                         (out.intern_chain(c.primary), None)
                     }
                     None => (out.intern_chain(&chain), None),
