@@ -23,6 +23,7 @@ use crate::record::build::{self, BuildStats, Offline};
 use crate::record::live_unwind::LiveUnwinder;
 use crate::record::maps::Mapping;
 use crate::record::session::{Collected, RawEvent};
+use crate::symbolize::Symbolizer;
 
 /// perf's magic in a little-endian file; `2ELIFREP` is the same written big-endian.
 const MAGIC: &[u8; 8] = b"PERFILE2";
@@ -371,6 +372,15 @@ fn locate_file(path: &str, build_id: &[u8]) -> Option<String> {
         .find(|c| file_build_id(c).as_deref() == Some(build_id))
 }
 
+/// [`locate_file`] for a build-id as perf records it: its table pads build-ids to 20 bytes
+/// with zeros, so a shorter one (an MD5 or xxhash build-id) is tried without the padding too.
+fn locate_recorded(path: &str, b: &[u8]) -> Option<String> {
+    locate_file(path, b).or_else(|| {
+        let n = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+        (n != b.len()).then(|| locate_file(path, &b[..n])).flatten()
+    })
+}
+
 /// The running kernel's build-id, from `/sys/kernel/notes` (the kernel's ELF notes).
 fn running_kernel_build_id() -> Option<Vec<u8>> {
     let notes = std::fs::read("/sys/kernel/notes").ok()?;
@@ -391,15 +401,22 @@ fn running_kernel_build_id() -> Option<Vec<u8>> {
     None
 }
 
-/// The running kernel's `_text` address from `/proc/kallsyms` (0 when hidden).
-fn running_kernel_text() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    text.lines().find_map(|l| {
-        let mut f = l.split_whitespace();
-        let addr = f.next()?;
-        let _ty = f.next()?;
-        (f.next()? == "_text").then(|| u64::from_str_radix(addr, 16).ok())?
-    })
+/// perf's copy of the recorded kernel's kallsyms in its build-id cache
+/// (`~/.debug/[kernel.kallsyms]/BUILD-ID/kallsyms`, written by `perf record`), when there is
+/// one: the recorded kernel's own symbols, usable on another kernel too, and a plain file read
+/// in milliseconds where `/proc/kallsyms` is formatted by the kernel on every read.
+fn cached_kallsyms(build_id: &[u8]) -> Option<std::path::PathBuf> {
+    if build_id.is_empty() || build_id.iter().all(|&b| b == 0) {
+        return None;
+    }
+    let home = std::env::var_os("HOME")?;
+    let p = std::path::Path::new(&home)
+        .join(".debug/[kernel.kallsyms]")
+        .join(hex(build_id))
+        .join("kallsyms");
+    std::fs::metadata(&p)
+        .is_ok_and(|m| m.is_file())
+        .then_some(p)
 }
 
 /// What the reader found besides the samples, for the summary.
@@ -493,6 +510,54 @@ pub fn load_with(
     }
     .unwrap_or(0);
     let bad = || format!("{name}: bad perf.data");
+    // The build-id table lists the files the samples hit (perf writes it for those): their
+    // symbols and the kernel's start loading now, on other threads, while the records are
+    // read and the stacks unwound.
+    let build_ids = reader.perf_file.build_ids().unwrap_or_default();
+    let kernel_build_id = build_ids.get(&DsoKey::Kernel).map(|d| d.build_id.clone());
+    let os_release = reader
+        .perf_file
+        .os_release()
+        .ok()
+        .flatten()
+        .map(str::to_string);
+    let cached = if use_files {
+        kernel_build_id.as_deref().and_then(cached_kallsyms)
+    } else {
+        None
+    };
+    // Kernel symbols: the recorded kernel's own kallsyms from perf's build-id cache, else this
+    // machine's only for the kernel the file was recorded on.
+    let kernel_symbols = use_files
+        && (cached.is_some()
+            || match (&kernel_build_id, running_kernel_build_id()) {
+                (Some(rec), Some(run)) => *rec == run,
+                // No build-id recorded (perf record --no-buildid): the same release will have to do.
+                _ => {
+                    let here =
+                        std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+                    os_release.as_deref() == Some(here.trim())
+                }
+            });
+    let mut sym = Symbolizer::new();
+    if let Some(k) = cached {
+        sym.set_kallsyms_file(k);
+    }
+    if use_files {
+        let files: Vec<String> = build_ids
+            .iter()
+            .filter(|(k, _)| matches!(k, DsoKey::User { .. }))
+            .filter_map(|(_, d)| {
+                let path = String::from_utf8_lossy(&d.path);
+                (!d.build_id.iter().all(|&x| x == 0))
+                    .then(|| locate_recorded(&path, &d.build_id))
+                    .flatten()
+            })
+            .collect();
+        let kernel = kernel_symbols && kernel_build_id.is_some();
+        sym.preload(files, kernel);
+    }
+    let t_records = std::time::Instant::now();
     let first = read_records(reader, chosen, use_files).with_context(bad)?;
     // Without --event: when the first event had no samples but another had, show that one.
     let (chosen, (mut collected, facts, unwinder, meta)) = match first.1.samples.keys().min() {
@@ -505,30 +570,23 @@ pub fn load_with(
     collected.lost = facts.lost;
     let shown = names.get(chosen).cloned().unwrap_or_default();
 
-    // Kernel symbols from this machine only for the kernel the file was recorded on.
-    let running = running_kernel_build_id();
-    let kernel_symbols = use_files
-        && match (&meta.kernel_build_id, &running) {
-            (Some(rec), Some(run)) => rec == run,
-            // No build-id recorded (perf record --no-buildid): the same release will have to do.
-            _ => {
-                let here =
-                    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-                meta.os_release.as_deref() == Some(here.trim())
-            }
-        };
-    let kernel_shift = match (facts.kernel_text, kernel_symbols.then(running_kernel_text)) {
-        (Some(rec), Some(Some(run))) if rec != 0 && run != 0 => run.wrapping_sub(rec) as i64,
-        _ => 0,
-    };
     let offline = Offline {
         files: meta.files.clone(),
         kernel_symbols,
-        kernel_shift,
+        kernel_text: facts.kernel_text,
         perf_maps: use_files,
     };
     let start = facts.first_time.unwrap_or(0);
-    let (mut p, stats) = build::build_offline(&collected, start, &offline);
+    let t_build = std::time::Instant::now();
+    let (mut p, stats) = build::build_offline(&collected, start, &offline, sym);
+    // RPROF_TIMINGS=1: where a perf.data read spends its time, for the benchmarks.
+    if super::detect::timings() {
+        eprintln!(
+            "rprof-timing: perf.data records+unwind {:.1} ms, build+symbolize {:.1} ms",
+            (t_build - t_records).as_secs_f64() * 1e3,
+            t_build.elapsed().as_secs_f64() * 1e3
+        );
+    }
     fill_meta(
         &mut p, &meta, &facts, &stats, &names, &shown, name, &collected,
     );
@@ -606,7 +664,6 @@ fn read_records(
     let mut out = Collected::default();
     let mut facts = Facts::default();
     let mut chain: Vec<u64> = Vec::with_capacity(256);
-    let mut stack_buf: Vec<u8> = Vec::new();
     // Resolves a recorded path once: Some(open path) or None (not to be used).
     let mut resolve =
         |meta: &mut FileMeta, path: &str, mmap_bid: Option<&[u8]>| -> Option<String> {
@@ -625,15 +682,7 @@ fn read_records(
             let r = match bid {
                 // perf pads build-ids to 20 bytes with zeros in its table.
                 Some(b) if !b.iter().all(|&x| x == 0) => {
-                    let found = locate_file(path, &b).or_else(|| {
-                        let trimmed: &[u8] = {
-                            let n = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
-                            &b[..n]
-                        };
-                        (trimmed.len() != b.len())
-                            .then(|| locate_file(path, trimmed))
-                            .flatten()
-                    });
+                    let found = locate_recorded(path, &b);
                     if found.is_none() {
                         let why = if std::path::Path::new(path).exists() {
                             "build-id differs"
@@ -718,13 +767,19 @@ fn read_records(
                             },
                             None => Vec::new(),
                         };
-                        stack_buf.clear();
-                        if let Some((data, dyn_size)) = &s.user_stack {
-                            let all = data.as_slice();
-                            let n = usize::try_from(*dyn_size).unwrap_or(0).min(all.len());
-                            stack_buf.extend_from_slice(&all[..n]);
-                        }
-                        let c = u.unwind_sample(pid, &regs, &stack_buf, &chain);
+                        // The stack bytes are unwound where they lie in the file (a record
+                        // read from a file is one piece, borrowed); only the dynamic size the
+                        // kernel filled counts.
+                        let stack = s.user_stack.as_ref().map(|(data, _)| data.as_slice());
+                        let dyn_size = s.user_stack.as_ref().map_or(0, |(_, n)| *n);
+                        let stack: &[u8] = match &stack {
+                            Some(all) => {
+                                let n = usize::try_from(dyn_size).unwrap_or(0).min(all.len());
+                                &all[..n]
+                            }
+                            None => &[],
+                        };
+                        let c = u.unwind_sample(pid, &regs, stack, &chain);
                         (out.intern_chain(c.primary), None)
                     }
                     None => (out.intern_chain(&chain), None),

@@ -73,12 +73,14 @@ pub struct Offline {
     /// build-id was found (its frames stay `module+offset` and the summary names it). A path
     /// not listed (no build-id was recorded) is opened as recorded.
     pub files: HashMap<String, Option<String>>,
-    /// Whether kernel addresses may be named from this machine's `/proc/kallsyms` (the
-    /// recorded kernel is the running one).
+    /// Whether kernel addresses may be named: from the symbolizer's kernel symbols (a saved
+    /// copy of the recorded kernel's, or this machine's `/proc/kallsyms` when the recorded
+    /// kernel is the running one).
     pub kernel_symbols: bool,
-    /// Added to each recorded kernel address before the lookup: the difference of the kernel's
-    /// load address (KASLR) between the recording's boot and this one.
-    pub kernel_shift: i64,
+    /// The recorded kernel's `_text` address (from its MMAP record): its difference to
+    /// `_text` in the kernel symbols read is the KASLR shift between the two boots, added to
+    /// each recorded kernel address before the lookup.
+    pub kernel_text: Option<u64>,
     /// Whether JIT code may be named from `/tmp/perf-PID.map` (perf does the same for its
     /// files; the recorded pid's map is read with the usual ownership checks).
     pub perf_maps: bool,
@@ -276,15 +278,18 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
             events: rec.events.len(),
         },
         None,
+        Symbolizer::new(),
     )
 }
 
 /// Builds the symbolized profile of events read back from a file (perf.data): every mapping,
-/// name and fork is in `collected`, sample times are relative to `start_ns`.
+/// name and fork is in `collected`, sample times are relative to `start_ns`. `sym` may come
+/// with modules opened (or opening) already and its kernel symbols' source chosen.
 pub fn build_offline(
     collected: &Collected,
     start_ns: u64,
     offline: &Offline,
+    sym: Symbolizer,
 ) -> (Profile, BuildStats) {
     build_events(
         &Input {
@@ -298,6 +303,7 @@ pub fn build_offline(
             events: 1,
         },
         Some(offline),
+        sym,
     )
 }
 
@@ -313,7 +319,11 @@ struct Input<'a> {
     events: usize,
 }
 
-fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildStats) {
+fn build_events(
+    rec: &Input<'_>,
+    offline: Option<&Offline>,
+    mut sym: Symbolizer,
+) -> (Profile, BuildStats) {
     let mut stats = BuildStats::default();
     let mut spaces = AddressSpaces::default();
     for (pid, m) in rec.initial_maps {
@@ -482,7 +492,6 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
         .map(|(m, _)| m.path.clone())
         .collect();
     let mut p = Profile::new();
-    let mut sym = Symbolizer::new();
     // Every distinct (module, offset) and whether any kernel address is there, so modules
     // open and resolve in parallel before the frames are built in order below.
     // One job per file opened: two modules (same path, different inodes) can resolve to it.
@@ -500,6 +509,7 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
             _ => {}
         }
     }
+    let t_prefetch = std::time::Instant::now();
     sym.prefetch(
         per_file
             .into_iter()
@@ -507,6 +517,21 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
             .collect(),
         any_kernel,
     );
+    // The kernel image's KASLR shift between the recording's boot and the symbols read,
+    // asked only when kernel frames are to be named (it loads the kernel symbols).
+    let kernel_shift = match offline {
+        Some(o) if any_kernel => match (o.kernel_text, sym.kernel_text()) {
+            (Some(rec), Some(now)) if rec != 0 => now.wrapping_sub(rec) as i64,
+            _ => 0,
+        },
+        _ => 0,
+    };
+    if crate::profile::detect::timings() {
+        eprintln!(
+            "rprof-timing: symbolize: modules and kernel symbols loaded in {:.1} ms",
+            t_prefetch.elapsed().as_secs_f64() * 1e3
+        );
+    }
     let bar = crate::progress::bar(located.len() as u64, "symbolizing");
     let mut module_ids: HashMap<String, crate::profile::ModuleId> = HashMap::new();
     // Per located stack: its stack id, whether it is truncated, and its unsymbolized count.
@@ -528,6 +553,7 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
                         &modules,
                         &usable,
                         offline,
+                        kernel_shift,
                         &mut sym,
                         &mut p,
                         &mut module_ids,
@@ -650,11 +676,13 @@ fn build_events(rec: &Input<'_>, offline: Option<&Offline>) -> (Profile, BuildSt
 }
 
 /// The profile frames (outermost first) for one located address, and whether it resolved.
+#[allow(clippy::too_many_arguments)]
 fn frames_for(
     loc: &Loc,
     modules: &[ModuleRef],
     usable: &[bool],
     offline: Option<&Offline>,
+    kernel_shift: i64,
     sym: &mut Symbolizer,
     p: &mut Profile,
     module_ids: &mut HashMap<String, crate::profile::ModuleId>,
@@ -676,7 +704,7 @@ fn frames_for(
             let found = match offline {
                 None => sym.lookup_kernel(a.lookup()),
                 Some(o) if o.kernel_symbols => {
-                    sym.lookup_kernel(a.lookup().wrapping_add_signed(o.kernel_shift))
+                    sym.lookup_kernel(a.lookup().wrapping_add_signed(kernel_shift))
                 }
                 Some(_) => None,
             };

@@ -31,7 +31,7 @@ pub struct ElfModule {
     segments: Vec<(u64, u64, u64)>,
     /// Text symbols, sorted by address: (address, size, demangled name).
     symbols: Vec<(u64, u64, String)>,
-    dwarf: Option<addr2line::Loader>,
+    dwarf: Option<super::dwarf::DwarfFile>,
     cache: HashMap<u64, Arc<[SymFrame]>>,
     /// Where DWARF came from (for diagnostics).
     pub debug_file: Option<PathBuf>,
@@ -282,7 +282,7 @@ impl ElfModule {
             (None, false) => None,
         };
         if let Some(dp) = &dwarf_path {
-            m.dwarf = addr2line::Loader::new(dp).ok();
+            m.dwarf = super::dwarf::DwarfFile::open(dp);
             if debug.is_some() {
                 // The debug file's symtab is usually complete where the stripped binary only
                 // has .dynsym.
@@ -379,6 +379,18 @@ impl ElfModule {
         (s.1 == 0 || addr < s.0 + s.1).then_some(s.2.as_str())
     }
 
+    /// Readies DWARF for looking up these file offsets (and others later, at a cost): only
+    /// the units that hold them are read (see [`super::dwarf::DwarfFile::prepare`]).
+    pub fn prepare(&mut self, offs: &[u64]) {
+        let addrs: Vec<u64> = offs
+            .iter()
+            .filter_map(|&o| self.file_offset_to_addr(o))
+            .collect();
+        if let Some(d) = &mut self.dwarf {
+            d.prepare(&addrs);
+        }
+    }
+
     /// Symbolizes the code at file offset `off`; empty when nothing is known. Cached.
     pub fn lookup(&mut self, off: u64) -> Arc<[SymFrame]> {
         if let Some(r) = self.cache.get(&off) {
@@ -395,24 +407,13 @@ impl ElfModule {
         };
         let mut out: Vec<SymFrame> = Vec::new();
         if let Some(d) = &self.dwarf {
-            if let Ok(mut frames) = d.find_frames(addr) {
-                while let Ok(Some(f)) = frames.next() {
-                    let function = f
-                        .function
-                        .as_ref()
-                        .and_then(|n| n.demangle().ok().map(|c| c.into_owned()));
-                    let (file, line) = f
-                        .location
-                        .as_ref()
-                        .map(|l| (l.file.unwrap_or("").to_string(), l.line.unwrap_or(0)))
-                        .unwrap_or_default();
-                    out.push(SymFrame {
-                        function: function.unwrap_or_default(),
-                        file,
-                        line,
-                        inlined: true,
-                    });
-                }
+            for f in d.find_frames(addr) {
+                out.push(SymFrame {
+                    function: f.function.unwrap_or_default(),
+                    file: f.file.unwrap_or_default(),
+                    line: f.line.unwrap_or(0),
+                    inlined: true,
+                });
             }
         }
         // addr2line gives innermost first; the profile wants outermost first.
@@ -421,7 +422,7 @@ impl ElfModule {
             self.dwarf
                 .as_ref()
                 .and_then(|d| d.find_symbol(addr))
-                .map(demangle)
+                .map(|n| demangle(&n))
         });
         if out.is_empty() {
             if let Some(s) = sym {

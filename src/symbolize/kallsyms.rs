@@ -1,4 +1,13 @@
-//! Kernel symbols from `/proc/kallsyms`.
+//! Kernel symbols from `/proc/kallsyms`, or from a saved copy of it (perf's build-id cache
+//! keeps one per kernel build-id, written when the recording was made).
+
+use std::io::Read;
+use std::path::Path;
+
+/// The most bytes read from a kallsyms file: today's kernels write 5-20 MB; a copy in the
+/// build-id cache is a plain file that could have been replaced by anything, so the read is
+/// bounded.
+const MAX_KALLSYMS: u64 = 256 << 20;
 
 /// Sorted kernel text symbols, names packed in one string: the kernel has ~200k symbols and a
 /// `String` each would cost several MB more.
@@ -8,20 +17,40 @@ pub struct Kallsyms {
     syms: Vec<(u64, u32, u16, u16)>,
     names: String,
     modules: Vec<String>,
+    /// The address of `_text` (the kernel image's start, what KASLR moves), 0 when absent.
+    text: u64,
 }
 
 impl Kallsyms {
     /// Loads `/proc/kallsyms`; empty when unreadable or when addresses are hidden
     /// (kptr_restrict shows them all as zero).
     pub fn load() -> Self {
-        use std::io::BufRead;
+        Self::load_from(Path::new("/proc/kallsyms"))
+    }
+
+    /// Loads kallsyms text from `path` (`/proc/kallsyms` or a saved copy); empty when it is
+    /// not a regular file or procfs file that reads. Read in one go: the kernel formats
+    /// `/proc/kallsyms` on every read, and parsing bytes in place avoids a `String` per line.
+    pub fn load_from(path: &Path) -> Self {
         let mut k = Kallsyms::default();
-        let Ok(f) = std::fs::File::open("/proc/kallsyms") else {
+        // Opened without blocking (a FIFO planted under the name would hang a blocking open),
+        // then only a regular file is read (procfs files are regular files).
+        let Ok(f) = crate::profile::detect::open_nonblocking(&path.to_string_lossy()) else {
             return k;
         };
-        for line in std::io::BufReader::with_capacity(1 << 16, f).lines() {
-            let Ok(line) = line else { break };
-            k.add_line(&line);
+        if !f.metadata().is_ok_and(|m| m.is_file()) {
+            return k;
+        }
+        let mut bytes = Vec::with_capacity(8 << 20);
+        if f.take(MAX_KALLSYMS).read_to_end(&mut bytes).is_err() {
+            return k;
+        }
+        k.names.reserve(bytes.len() / 2);
+        k.syms.reserve(bytes.len() / 40);
+        for line in bytes.split(|&b| b == b'\n') {
+            if let Ok(line) = std::str::from_utf8(line) {
+                k.add_line(line);
+            }
         }
         k.finish();
         k
@@ -38,6 +67,13 @@ impl Kallsyms {
         k
     }
 
+    /// The address of `_text`, where the kernel image starts; None when not listed (or
+    /// hidden). The difference between a recording's `_text` and this one is the KASLR shift
+    /// of the kernel image between the two boots.
+    pub fn text(&self) -> Option<u64> {
+        (self.text != 0).then_some(self.text)
+    }
+
     fn add_line(&mut self, line: &str) {
         let mut it = line.split_ascii_whitespace();
         let (Some(a), Some(ty), Some(name)) = (it.next(), it.next(), it.next()) else {
@@ -51,6 +87,9 @@ impl Kallsyms {
         };
         if addr == 0 || name.len() > u16::MAX as usize {
             return;
+        }
+        if name == "_text" && self.text == 0 {
+            self.text = addr;
         }
         let module = match it.next() {
             Some(m) => {
@@ -106,5 +145,23 @@ mod tests {
         assert_eq!(k.lookup(0xffffffff81000150), Some(("do_thing", None)));
         assert_eq!(k.lookup(0xffffffffc0000010), Some(("ext4_x", Some("ext4"))));
         assert_eq!(k.lookup(0x10), None);
+        assert_eq!(k.text(), None);
+    }
+
+    #[test]
+    fn loads_a_saved_copy_and_finds_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("kallsyms");
+        std::fs::write(
+            &p,
+            "ffffffff81000000 T _stext\nffffffff81000000 T _text\nffffffff81000100 t do_thing\nffffffffc0000000 t ext4_x\t[ext4]\n",
+        )
+        .expect("write");
+        let k = Kallsyms::load_from(&p);
+        assert_eq!(k.text(), Some(0xffffffff81000000));
+        assert_eq!(k.lookup(0xffffffff81000150), Some(("do_thing", None)));
+        assert_eq!(k.lookup(0xffffffffc0000010), Some(("ext4_x", Some("ext4"))));
+        // Not a regular file: nothing read (a FIFO would block).
+        assert!(Kallsyms::load_from(dir.path()).syms.is_empty());
     }
 }

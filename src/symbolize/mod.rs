@@ -6,6 +6,7 @@
 //! target's exit and the data file.
 
 pub mod demangle;
+pub mod dwarf;
 pub mod elf;
 pub mod kallsyms;
 pub mod perfmap;
@@ -33,15 +34,94 @@ fn open_module(path: &str) -> Option<ElfModule> {
     }
 }
 
+/// A module to open (unless `module` holds it already) and the file offsets to resolve in it.
+struct Job {
+    path: String,
+    module: Option<Option<ElfModule>>,
+    offs: Vec<u64>,
+}
+
+/// What [`run_jobs`] returns: each job's module (None when it did not open) and the kernel
+/// symbols when asked for.
+type JobsDone = (Vec<(String, Option<ElfModule>)>, Option<Kallsyms>);
+
+/// Runs `jobs` on up to one thread per CPU (at most 8), and loads the kernel symbols (when
+/// `kallsyms` is Some: from that file, or `/proc/kallsyms` for None) on a thread of its own,
+/// since that is mostly the kernel formatting the file. On one CPU everything runs here.
+fn run_jobs(jobs: Vec<Job>, kallsyms: Option<Option<std::path::PathBuf>>) -> JobsDone {
+    let run = |job: Job| -> (String, Option<ElfModule>) {
+        let t = std::time::Instant::now();
+        let mut m = match job.module {
+            Some(m) => m,
+            None => open_module(&job.path),
+        };
+        let opened_in = t.elapsed();
+        if let Some(m) = &mut m {
+            m.prepare(&job.offs);
+            for &off in &job.offs {
+                m.lookup(off);
+            }
+        }
+        // RPROF_TIMINGS=1: which module costs what, for the benchmarks.
+        if crate::profile::detect::timings() {
+            eprintln!(
+                "rprof-timing: symbolize: {}: opened in {:.1} ms, {} addresses in {:.1} ms",
+                job.path,
+                opened_in.as_secs_f64() * 1e3,
+                job.offs.len(),
+                (t.elapsed() - opened_in).as_secs_f64() * 1e3
+            );
+        }
+        (job.path, m)
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus <= 1 || jobs.len() + usize::from(kallsyms.is_some()) <= 1 {
+        let k = kallsyms.map(|f| Symbolizer::load_kallsyms(f.as_deref()));
+        return (jobs.into_iter().map(run).collect(), k);
+    }
+    let workers = cpus.min(jobs.len()).min(8);
+    let n = jobs.len();
+    let queue: Vec<Mutex<Option<Job>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(String, Option<ElfModule>)>> = Mutex::new(Vec::with_capacity(n));
+    let mut k = None;
+    std::thread::scope(|s| {
+        let kh = kallsyms.map(|f| s.spawn(move || Symbolizer::load_kallsyms(f.as_deref())));
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = queue.get(i) else {
+                    break;
+                };
+                let Some(job) = slot.lock().ok().and_then(|mut j| j.take()) else {
+                    continue;
+                };
+                let r = run(job);
+                if let Ok(mut v) = done.lock() {
+                    v.push(r);
+                }
+            });
+        }
+        // A loader that panicked leaves kallsyms to the lazy path.
+        k = kh.and_then(|h| h.join().ok());
+    });
+    (done.into_inner().unwrap_or_default(), k)
+}
+
 /// Caches of every symbol source used by one recording.
 #[derive(Default)]
 pub struct Symbolizer {
     modules: HashMap<String, Option<ElfModule>>,
     kallsyms: Option<Kallsyms>,
+    /// Where kernel symbols are read from: `/proc/kallsyms` unless set (a recording's saved
+    /// copy, for perf.data).
+    kallsyms_file: Option<std::path::PathBuf>,
     perf_maps: HashMap<u32, Option<PerfMap>>,
     refused_perf_maps: Vec<perfmap::Refused>,
     /// Bytes read from perf maps so far, against [`perfmap::MAX_PERF_MAPS_TOTAL`].
     perf_map_bytes: u64,
+    /// Modules and kernel symbols being loaded in the background ([`Symbolizer::preload`]).
+    pending: Option<std::thread::JoinHandle<JobsDone>>,
 }
 
 impl Symbolizer {
@@ -50,58 +130,106 @@ impl Symbolizer {
         Self::default()
     }
 
+    /// Reads kernel symbols from `path` (a saved copy of a kallsyms file) instead of
+    /// `/proc/kallsyms`.
+    pub fn set_kallsyms_file(&mut self, path: std::path::PathBuf) {
+        self.adopt_pending();
+        self.kallsyms_file = Some(path);
+        self.kallsyms = None;
+    }
+
+    fn load_kallsyms(file: Option<&Path>) -> Kallsyms {
+        match file {
+            Some(p) => Kallsyms::load_from(p),
+            None => Kallsyms::load(),
+        }
+    }
+
+    fn kallsyms(&mut self) -> &Kallsyms {
+        self.adopt_pending();
+        let file = self.kallsyms_file.as_deref();
+        self.kallsyms
+            .get_or_insert_with(|| Self::load_kallsyms(file))
+    }
+
+    /// The kernel's `_text` address in the kernel symbols in use (None when unknown).
+    pub fn kernel_text(&mut self) -> Option<u64> {
+        self.kallsyms().text()
+    }
+
     fn module(&mut self, path: &str) -> Option<&mut ElfModule> {
+        self.adopt_pending();
         if !self.modules.contains_key(path) {
             self.modules.insert(path.to_string(), open_module(path));
         }
         self.modules.get_mut(path).and_then(Option::as_mut)
     }
 
-    /// Loads kallsyms (when `kernel`) and opens each module of `work`, resolving its listed
-    /// file offsets into the module's cache, spread over the CPUs; later lookups of those
-    /// offsets are cache hits. The biggest modules go first so one large library does not
-    /// start last and leave the other CPUs idle.
-    pub fn prefetch(&mut self, mut work: Vec<(String, Vec<u64>)>, kernel: bool) {
-        work.retain(|(path, _)| !self.modules.contains_key(path));
-        work.sort_by_key(|(_, offs)| std::cmp::Reverse(offs.len()));
-        let want_kallsyms = kernel && self.kallsyms.is_none();
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cpus <= 1 || work.len() + usize::from(want_kallsyms) <= 1 {
-            // Nothing to overlap: the lazy paths do the same work in order.
+    /// Starts opening `paths` (and loading the kernel symbols when `kernel`) on background
+    /// threads and returns at once: a perf.data file names the files its samples hit in its
+    /// build-id table, so they can be read while its records are parsed and its stacks
+    /// unwound. The first call that needs a module or the kernel symbols waits for them.
+    pub fn preload(&mut self, paths: Vec<String>, kernel: bool) {
+        self.adopt_pending();
+        let jobs: Vec<Job> = paths
+            .into_iter()
+            .filter(|p| !self.modules.contains_key(p))
+            .map(|path| Job {
+                path,
+                module: None,
+                offs: Vec::new(),
+            })
+            .collect();
+        let kallsyms = (kernel && self.kallsyms.is_none()).then(|| self.kallsyms_file.clone());
+        if jobs.is_empty() && kallsyms.is_none() {
             return;
         }
-        // kallsyms gets its own thread on top: it is mostly the kernel formatting the file.
-        let workers = cpus.min(work.len()).min(8);
-        let next = AtomicUsize::new(0);
-        let opened: Mutex<Vec<(String, Option<ElfModule>)>> = Mutex::new(Vec::new());
-        let mut kallsyms = None;
-        std::thread::scope(|s| {
-            let k = want_kallsyms.then(|| s.spawn(Kallsyms::load));
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, offs)) = work.get(i) else {
-                        break;
-                    };
-                    let mut m = open_module(path);
-                    if let Some(m) = &mut m {
-                        for &off in offs {
-                            m.lookup(off);
-                        }
-                    }
-                    if let Ok(mut v) = opened.lock() {
-                        v.push((path.clone(), m));
-                    }
-                });
+        self.pending = Some(std::thread::spawn(move || run_jobs(jobs, kallsyms)));
+    }
+
+    /// Takes in what [`Symbolizer::preload`] opened, waiting for it to finish.
+    fn adopt_pending(&mut self) {
+        let Some(h) = self.pending.take() else {
+            return;
+        };
+        // A loader that panicked leaves its modules to the lazy path.
+        if let Ok((modules, kallsyms)) = h.join() {
+            for (path, m) in modules {
+                self.modules.entry(path).or_insert(m);
             }
-            // A loader that panicked leaves kallsyms to the lazy path.
-            kallsyms = k.and_then(|h| h.join().ok());
-        });
-        if kallsyms.is_some() {
-            self.kallsyms = kallsyms;
+            if self.kallsyms.is_none() {
+                self.kallsyms = kallsyms;
+            }
         }
-        for (path, m) in opened.into_inner().unwrap_or_default() {
+    }
+
+    /// Loads kallsyms (when `kernel`) and opens each module of `work` not yet open, resolving
+    /// its listed file offsets into the module's cache, spread over the CPUs; later lookups
+    /// of those offsets are cache hits. The biggest jobs go first so one large library does
+    /// not start last and leave the other CPUs idle.
+    pub fn prefetch(&mut self, work: Vec<(String, Vec<u64>)>, kernel: bool) {
+        self.adopt_pending();
+        let mut jobs: Vec<Job> = Vec::new();
+        for (path, offs) in work {
+            let module = match self.modules.remove(&path) {
+                // Opened already (preloaded): its lookups still run in parallel here.
+                Some(Some(m)) => Some(Some(m)),
+                Some(None) => {
+                    self.modules.insert(path, None);
+                    continue;
+                }
+                None => None,
+            };
+            jobs.push(Job { path, module, offs });
+        }
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.offs.len()));
+        let kallsyms = (kernel && self.kallsyms.is_none()).then(|| self.kallsyms_file.clone());
+        let (modules, k) = run_jobs(jobs, kallsyms);
+        for (path, m) in modules {
             self.modules.insert(path, m);
+        }
+        if k.is_some() {
+            self.kallsyms = k;
         }
     }
 
@@ -123,8 +251,7 @@ impl Symbolizer {
 
     /// A kernel address: the function and its module (`[kernel.kallsyms]` or `[ext4]`).
     pub fn lookup_kernel(&mut self, addr: u64) -> Option<(String, String)> {
-        let k = self.kallsyms.get_or_insert_with(Kallsyms::load);
-        k.lookup(addr).map(|(f, m)| {
+        self.kallsyms().lookup(addr).map(|(f, m)| {
             (
                 f.to_string(),
                 match m {

@@ -1,0 +1,471 @@
+//! DWARF of one ELF file for symbolization, loaded with only the sections addr2line reads.
+//!
+//! `addr2line::Loader` loads every DWARF section gimli knows, so a distribution's debug file
+//! (zlib-compressed, as Debian ships them) has its location lists, macros and type units
+//! inflated too, and builds a symbol map of the whole file up front, which rprof only needs
+//! when its own symbol table has nothing at an address. Profiling `rprof flamegraph` on a
+//! perf.data of python3 showed that loading as a third of the run; here the sections that
+//! name functions, inlined calls and lines are the only ones read, and the symbol map is built
+//! on first use.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use object::{Object, ObjectSection};
+
+/// The reader over the file's sections: a slice of the mapping, or of a buffer inflated from
+/// a compressed section, both owned by [`DwarfFile`] and alive as long as it is.
+type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
+
+/// One inlined-or-not frame at an address, innermost first as addr2line gives them.
+pub struct DwarfFrame {
+    /// Demangled function name, None when DWARF has none.
+    pub function: Option<String>,
+    /// Source file, None when unknown.
+    pub file: Option<String>,
+    /// Source line, None when unknown.
+    pub line: Option<u32>,
+}
+
+/// An ELF file's DWARF, ready for lookups.
+///
+/// The addr2line context is built on the first lookup, over every unit, or by
+/// [`DwarfFile::prepare`] over only the units that cover the addresses to come: building it
+/// parses each unit's abbreviations, line-program header and root entry, which for glibc's
+/// 4,000 units cost more than the lookups themselves.
+///
+/// Field order matters: fields drop in declaration order, so the contexts and the symbol map,
+/// which borrow the buffers and the mapping, go before them.
+pub struct DwarfFile {
+    ctx: OnceLock<Option<addr2line::Context<Reader>>>,
+    /// The whole file's context when `ctx` covers only some units and an address outside
+    /// `covered` is asked for.
+    full: OnceLock<Option<addr2line::Context<Reader>>>,
+    /// Sorted addresses a restricted `ctx` was built for; None when `ctx` has every unit.
+    covered: Option<Vec<u64>>,
+    symbols: OnceLock<object::SymbolMap<object::SymbolMapName<'static>>>,
+    /// The sections addr2line reads, by [`gimli::SectionId`] (empty when absent).
+    sections: Vec<(gimli::SectionId, &'static [u8])>,
+    endian: gimli::RunTimeEndian,
+    /// `.debug_info` with the units no address needs turned into empty ones.
+    patched: Option<Box<[u8]>>,
+    /// Sections inflated from compressed ones (boxed slices never move their bytes).
+    _inflated: Vec<Box<[u8]>>,
+    map: memmap2::Mmap,
+}
+
+/// The sections `addr2line::Context` reads (see `Context::from_sections`): location lists,
+/// macros, type units and name indexes are never looked at to name code.
+const NEEDED: [gimli::SectionId; 10] = [
+    gimli::SectionId::DebugAbbrev,
+    gimli::SectionId::DebugAddr,
+    gimli::SectionId::DebugAranges,
+    gimli::SectionId::DebugInfo,
+    gimli::SectionId::DebugLine,
+    gimli::SectionId::DebugLineStr,
+    gimli::SectionId::DebugRanges,
+    gimli::SectionId::DebugRngLists,
+    gimli::SectionId::DebugStr,
+    gimli::SectionId::DebugStrOffsets,
+];
+
+impl DwarfFile {
+    /// Maps `path` and reads (inflating where compressed) the sections addr2line needs;
+    /// None when it is not a readable ELF file.
+    pub fn open(path: &Path) -> Option<Self> {
+        let file = std::fs::File::open(path).ok()?;
+        // SAFETY: a read-only mapping; a file changed underneath gives wrong names, the same
+        // accepted risk as every mapped reader in rprof.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        // SAFETY: the slice points into `map`, which `DwarfFile` owns and drops last; nothing
+        // borrowed from it leaves this type with the invented lifetime (lookups copy names
+        // into owned strings).
+        let bytes: &'static [u8] = unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) };
+        let obj = object::File::parse(bytes).ok()?;
+        let endian = if obj.is_little_endian() {
+            gimli::RunTimeEndian::Little
+        } else {
+            gimli::RunTimeEndian::Big
+        };
+        let mut inflated: Vec<Box<[u8]>> = Vec::new();
+        let mut sections = Vec::new();
+        for id in NEEDED {
+            let data: &'static [u8] = match obj.section_by_name(id.name()) {
+                Some(sec) => match sec.uncompressed_data() {
+                    Ok(Cow::Borrowed(b)) => b,
+                    Ok(Cow::Owned(v)) => {
+                        let b = v.into_boxed_slice();
+                        // SAFETY: the boxed bytes stay where they are when the box moves into
+                        // `inflated`, which `DwarfFile` owns and drops after the contexts.
+                        let s: &'static [u8] =
+                            unsafe { std::slice::from_raw_parts(b.as_ptr(), b.len()) };
+                        inflated.push(b);
+                        s
+                    }
+                    // A section that does not inflate is left out, as if absent.
+                    Err(_) => &[],
+                },
+                None => &[],
+            };
+            sections.push((id, data));
+        }
+        Some(DwarfFile {
+            ctx: OnceLock::new(),
+            full: OnceLock::new(),
+            covered: None,
+            symbols: OnceLock::new(),
+            sections,
+            endian,
+            patched: None,
+            _inflated: inflated,
+            map,
+        })
+    }
+
+    fn section(&self, id: gimli::SectionId) -> &'static [u8] {
+        self.sections
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map_or(&[], |(_, d)| *d)
+    }
+
+    /// A context over the sections, with `info` as `.debug_info`.
+    fn context(&self, info: &'static [u8]) -> Option<addr2line::Context<Reader>> {
+        let mut dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
+            let data = if id == gimli::SectionId::DebugInfo {
+                info
+            } else {
+                self.section(id)
+            };
+            Ok(gimli::EndianSlice::new(data, self.endian))
+        })
+        .ok()?;
+        dwarf.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::Duplicates);
+        addr2line::Context::from_dwarf(dwarf).ok()
+    }
+
+    /// Builds the context over only the units that cover `addrs` (the file's own addresses)
+    /// by `.debug_aranges`, and the units it lists no ranges for; the others become empty
+    /// units addr2line passes over. Later lookups of these addresses give what the whole
+    /// file's context gives (a unit's aranges and its own ranges are written from the same
+    /// data by compilers); any other address is answered from the whole file's context,
+    /// built then. Nothing is restricted when a unit may refer into another
+    /// (`DW_FORM_ref_addr`, as dwz and LTO write): a skipped unit could hold a name a kept
+    /// one needs.
+    pub fn prepare(&mut self, addrs: &[u64]) {
+        if self.ctx.get().is_some() || self.patched.is_some() || addrs.is_empty() {
+            return;
+        }
+        let mut addrs = addrs.to_vec();
+        addrs.sort_unstable();
+        addrs.dedup();
+        let Some(patched) = patch_units(
+            self.section(gimli::SectionId::DebugInfo),
+            self.section(gimli::SectionId::DebugAbbrev),
+            self.section(gimli::SectionId::DebugAranges),
+            self.endian,
+            &addrs,
+        ) else {
+            return;
+        };
+        // SAFETY: the boxed bytes stay put when the box moves into `patched`, which drops
+        // after the contexts.
+        let view: &'static [u8] =
+            unsafe { std::slice::from_raw_parts(patched.as_ptr(), patched.len()) };
+        self.patched = Some(patched);
+        let ctx = self.context(view);
+        self.covered = Some(addrs);
+        let _ = self.ctx.set(ctx);
+    }
+
+    /// The context that answers `addr`.
+    fn ctx_for(&self, addr: u64) -> Option<&addr2line::Context<Reader>> {
+        let whole = || self.context(self.section(gimli::SectionId::DebugInfo));
+        match &self.covered {
+            Some(c) if c.binary_search(&addr).is_err() => self.full.get_or_init(whole).as_ref(),
+            _ => self.ctx.get_or_init(whole).as_ref(),
+        }
+    }
+
+    /// The frames at `addr` (the file's own address), innermost first; empty when DWARF
+    /// knows nothing there. Split DWARF units (`.dwo`) are not followed.
+    pub fn find_frames(&self, addr: u64) -> Vec<DwarfFrame> {
+        let mut out = Vec::new();
+        let Some(ctx) = self.ctx_for(addr) else {
+            return out;
+        };
+        let Ok(mut frames) = ctx.find_frames(addr).skip_all_loads() else {
+            return out;
+        };
+        while let Ok(Some(f)) = frames.next() {
+            let function = f
+                .function
+                .as_ref()
+                .and_then(|n| n.demangle().ok().map(|c| c.into_owned()));
+            let (file, line) = match &f.location {
+                Some(l) => (l.file.map(str::to_string), l.line),
+                None => (None, None),
+            };
+            out.push(DwarfFrame {
+                function,
+                file,
+                line,
+            });
+        }
+        out
+    }
+
+    /// The symbol-table name at `addr` from this file's symbols (of any kind), as
+    /// `addr2line::Loader::find_symbol` answers; the map is built on the first call.
+    pub fn find_symbol(&self, addr: u64) -> Option<String> {
+        let map = self.symbols.get_or_init(|| {
+            // SAFETY: as in `open`: the mapping outlives the symbol map, which drops first.
+            let bytes: &'static [u8] =
+                unsafe { std::slice::from_raw_parts(self.map.as_ptr(), self.map.len()) };
+            object::File::parse(bytes)
+                .map(|o| o.symbol_map())
+                .unwrap_or_else(|_| object::SymbolMap::new(Vec::new()))
+        });
+        map.containing(addr).map(|s| s.name().to_string())
+    }
+}
+
+/// Reads an unsigned LEB128 at `*at`, advancing it; None past the end.
+fn uleb(b: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let byte = *b.get(*at)?;
+        *at += 1;
+        if shift < 64 {
+            v |= u64::from(byte & 0x7f) << shift;
+        }
+        shift += 7;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+}
+
+/// Whether any abbreviation in `.debug_abbrev` uses a form that refers into another unit
+/// (`DW_FORM_ref_addr`, or dwz's `DW_FORM_GNU_ref_alt`); None when the section does not parse.
+fn refers_across_units(abbrev: &[u8]) -> Option<bool> {
+    const DW_FORM_REF_ADDR: u64 = 0x10;
+    const DW_FORM_IMPLICIT_CONST: u64 = 0x21;
+    const DW_FORM_GNU_REF_ALT: u64 = 0x1f20;
+    let mut at = 0usize;
+    while at < abbrev.len() {
+        // One table: entries until a zero code.
+        loop {
+            let code = uleb(abbrev, &mut at)?;
+            if code == 0 {
+                break;
+            }
+            uleb(abbrev, &mut at)?; // tag
+            abbrev.get(at)?; // has-children byte
+            at += 1;
+            loop {
+                let name = uleb(abbrev, &mut at)?;
+                let form = uleb(abbrev, &mut at)?;
+                if name == 0 && form == 0 {
+                    break;
+                }
+                if form == DW_FORM_REF_ADDR || form == DW_FORM_GNU_REF_ALT {
+                    return Some(true);
+                }
+                if form == DW_FORM_IMPLICIT_CONST {
+                    // The constant is a signed LEB128; its length is what matters here.
+                    uleb(abbrev, &mut at)?;
+                }
+            }
+        }
+    }
+    Some(false)
+}
+
+/// A copy of `.debug_info` in which every compile unit that `.debug_aranges` lists and whose
+/// ranges hold none of `addrs` (sorted) is made empty for addr2line: its root entry's
+/// abbreviation code becomes 0 (gimli then reports no unit entry and addr2line passes over
+/// the unit) and its abbreviation offset that of the first unit, so one table is parsed for
+/// all of them. None when nothing would be skipped or the layout is not understood.
+fn patch_units(
+    info: &[u8],
+    abbrev: &[u8],
+    aranges: &[u8],
+    endian: gimli::RunTimeEndian,
+    addrs: &[u64],
+) -> Option<Box<[u8]>> {
+    use gimli::Endianity;
+    use std::collections::HashSet;
+    if info.is_empty() || aranges.is_empty() || !endian.is_little_endian() {
+        return None;
+    }
+    if refers_across_units(abbrev)? {
+        return None;
+    }
+    // Units with ranges in .debug_aranges, and those among them some address falls in.
+    let mut listed: HashSet<usize> = HashSet::new();
+    let mut hit: HashSet<usize> = HashSet::new();
+    let sec = gimli::DebugAranges::new(aranges, endian);
+    let mut headers = sec.headers();
+    while let Ok(Some(h)) = headers.next() {
+        let unit = h.debug_info_offset().0;
+        listed.insert(unit);
+        let mut entries = h.entries();
+        loop {
+            match entries.next() {
+                Ok(Some(e)) => {
+                    let r = e.range();
+                    let i = addrs.partition_point(|&a| a < r.begin);
+                    if addrs.get(i).is_some_and(|&a| a < r.end) {
+                        hit.insert(unit);
+                    }
+                }
+                Ok(None) => break,
+                // A set that does not parse: its unit stays whole.
+                Err(_) => {
+                    hit.insert(unit);
+                    break;
+                }
+            }
+        }
+    }
+    let u32_at = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut out: Box<[u8]> = info.into();
+    let mut shared_abbrev: Option<u32> = None;
+    let mut skipped = 0usize;
+    let mut at = 0usize;
+    while at + 12 <= out.len() {
+        let len = u32_at(&out, at)? as usize;
+        // 64-bit DWARF (and reserved lengths): stop here, the units before stay patched.
+        if len >= 0xffff_fff0 {
+            break;
+        }
+        let next = at.checked_add(4)?.checked_add(len)?;
+        if next > out.len() {
+            return None;
+        }
+        let version = u16::from_le_bytes([out[at + 4], out[at + 5]]);
+        // Where a compile unit's abbreviation offset is and where its root entry starts.
+        let layout = match version {
+            2..=4 => Some((at + 6, at + 11)),
+            5 if out[at + 6] == 1 => Some((at + 8, at + 12)), // DW_UT_compile
+            _ => None,
+        };
+        if let Some((abbrev_at, root_at)) = layout {
+            let own = u32_at(&out, abbrev_at)?;
+            let shared = *shared_abbrev.get_or_insert(own);
+            if listed.contains(&at) && !hit.contains(&at) && root_at < next {
+                out[abbrev_at..abbrev_at + 4].copy_from_slice(&shared.to_le_bytes());
+                out[root_at] = 0;
+                skipped += 1;
+            }
+        }
+        at = next;
+    }
+    (skipped > 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This test process's own executable and the files it maps (libc...).
+    fn own_files() -> Vec<std::path::PathBuf> {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+        let mut v: Vec<std::path::PathBuf> = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .filter(|p| p.starts_with('/'))
+            .map(std::path::PathBuf::from)
+            .collect();
+        // Separate debug files too (glibc's, when installed): found the way rprof finds them.
+        let debug: Vec<std::path::PathBuf> = v
+            .iter()
+            .filter_map(|p| super::super::elf::ElfModule::open(p)?.debug_file)
+            .collect();
+        v.extend(debug);
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    type Shown = Vec<(Option<String>, Option<String>, Option<u32>)>;
+
+    fn show(fs: Vec<DwarfFrame>) -> Shown {
+        fs.into_iter()
+            .map(|f| (f.function, f.file, f.line))
+            .collect()
+    }
+
+    /// Lookups through a context restricted to some addresses' units give exactly what the
+    /// whole file's context gives, for those addresses and (through the fallback) others.
+    #[test]
+    fn restricted_context_answers_as_the_whole_one() {
+        let (mut checked, mut patched) = (0, 0);
+        for f in own_files() {
+            let Some(whole) = DwarfFile::open(&f) else {
+                continue;
+            };
+            if whole.section(gimli::SectionId::DebugInfo).is_empty()
+                || whole.section(gimli::SectionId::DebugAranges).is_empty()
+            {
+                continue;
+            }
+            let Ok(data) = std::fs::read(&f) else {
+                continue;
+            };
+            let Ok(obj) = object::File::parse(&*data) else {
+                continue;
+            };
+            let Some(code) = obj.section_by_name(".text") else {
+                continue;
+            };
+            // Addresses spread over the code; a third of them prepared for.
+            let all: Vec<u64> = (code.address()..code.address() + code.size())
+                .step_by(4099)
+                .collect();
+            let (some, others) = all.split_at(all.len() / 3);
+            let mut part = DwarfFile::open(&f).expect("opens twice");
+            part.prepare(some);
+            let why = refers_across_units(part.section(gimli::SectionId::DebugAbbrev));
+            eprintln!(
+                "{}: units skipped: {}, cross-unit references: {why:?}",
+                f.display(),
+                part.patched.is_some()
+            );
+            patched += usize::from(part.patched.is_some());
+            let mut named = 0;
+            for &a in some.iter().chain(others) {
+                let (p, w) = (show(part.find_frames(a)), show(whole.find_frames(a)));
+                named += usize::from(!w.is_empty());
+                assert_eq!(p, w, "{}: 0x{a:x}", f.display());
+            }
+            assert!(named > 0, "{}: nothing resolved", f.display());
+            checked += 1;
+        }
+        assert!(
+            checked > 0,
+            "no mapped file with DWARF and aranges to check"
+        );
+        // glibc's debug files (Debian's libc6-dbg) had units to skip; a Rust binary has none
+        // (rustc writes cross-unit references).
+        let glibc_debug = own_files().iter().any(|f| f.starts_with("/usr/lib/debug"));
+        assert!(patched > 0 || !glibc_debug, "no file had units to skip");
+    }
+
+    #[test]
+    fn abbreviation_scan_finds_cross_unit_references() {
+        // code 1, tag 0x11, no children, (name 0x03, form 0x08 string), end; end of table.
+        let plain = [1u8, 0x11, 0, 0x03, 0x08, 0, 0, 0];
+        assert_eq!(refers_across_units(&plain), Some(false));
+        // The same with an attribute in DW_FORM_ref_addr.
+        let cross = [1u8, 0x11, 0, 0x31, 0x10, 0, 0, 0];
+        assert_eq!(refers_across_units(&cross), Some(true));
+        // Truncated inside an entry.
+        assert_eq!(refers_across_units(&[1u8, 0x11]), None);
+    }
+}
