@@ -90,13 +90,18 @@ pub struct Tracer {
 }
 
 /// How many thread-id slots to allocate: one per possible thread id (pid_max), within
-/// MAX_SLOTS. An unreadable pid_max gets the kernel's default of 32768.
+/// MAX_SLOTS. An unreadable pid_max gets the kernel's default of 32768. RPROF_BPF_SLOTS
+/// lowers the bound: with 1, every thread takes the task-storage path (tests exercise both).
 fn slot_count() -> u32 {
+    let bound = std::env::var("RPROF_BPF_SLOTS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .map_or(MAX_SLOTS, |n| n.clamp(1, MAX_SLOTS));
     std::fs::read_to_string("/proc/sys/kernel/pid_max")
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())
         .unwrap_or(32768)
-        .clamp(1, MAX_SLOTS)
+        .clamp(1, bound)
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
