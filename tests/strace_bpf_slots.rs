@@ -83,12 +83,7 @@ fn strace_bpf_exec_from_a_thread_keeps_tracing() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let bin = compile(
-        "strace/threadstate.c",
-        dir.path(),
-        "threadstate",
-        &["-O2"],
-    );
+    let bin = compile("strace/threadstate.c", dir.path(), "threadstate", &["-O2"]);
     let bin = bin.to_str().expect("utf-8 path");
     for (way, slots) in WAYS {
         for mode in MODES {
@@ -111,12 +106,7 @@ fn strace_bpf_attach_counts_threads_present_before() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let bin = compile(
-        "strace/threadstate.c",
-        dir.path(),
-        "threadstate",
-        &["-O2"],
-    );
+    let bin = compile("strace/threadstate.c", dir.path(), "threadstate", &["-O2"]);
     for (way, slots) in WAYS {
         for mode in MODES {
             let what = format!("{way} {mode:?}");
