@@ -7,6 +7,7 @@
 #
 #   bench/strace/floor.sh               # N=500000, 5 rounds, variants interleaved
 #   N=100000 ROUNDS=3 bench/strace/floor.sh
+#   RPROF_BEFORE=/path/to/older/rprof bench/strace/floor.sh   # adds that build's two modes
 #
 # Reports wall and CPU seconds (user + system of the workload; for rprof, of rprof and the
 # workload), means over the rounds. On a shared, loaded machine the CPU time is the steadier
@@ -27,11 +28,14 @@ L="$TMP/loader"
 O="$TMP/probe.bpf.o"
 
 VARIANTS=(bare hook clock rprof_counts rprof)
+if [[ -n ${RPROF_BEFORE:-} ]]; then
+  VARIANTS+=(before_counts before)
+fi
 if "$L" "$O" tramp_enter,tramp_exit -- true >/dev/null 2>"$TMP/tramp.err"; then
   VARIANTS+=(tramp)
   TRAMP=""
 else
-  TRAMP=$(tr '\n' ' ' <"$TMP/tramp.err")
+  TRAMP=$(tail -1 "$TMP/tramp.err")
 fi
 declare -A W C
 for v in "${VARIANTS[@]}"; do W[$v]=0; C[$v]=0; done
@@ -45,6 +49,8 @@ for _ in $(seq "$ROUNDS"); do
       tramp) r=$("$L" "$O" tramp_enter,tramp_exit -- "$TMP/mix" "$N");;
       rprof) r=$("$L" "$O" none -- "$RPROF" strace-summary -o "$TMP/t.txt" -- "$TMP/mix" "$N" 2>/dev/null);;
       rprof_counts) r=$("$L" "$O" none -- "$RPROF" strace-summary --counts-only -o "$TMP/c.txt" -- "$TMP/mix" "$N" 2>/dev/null);;
+      before) r=$("$L" "$O" none -- "$RPROF_BEFORE" strace-summary -o "$TMP/t.txt" -- "$TMP/mix" "$N" 2>/dev/null);;
+      before_counts) r=$("$L" "$O" none -- "$RPROF_BEFORE" strace-summary --counts-only -o "$TMP/c.txt" -- "$TMP/mix" "$N" 2>/dev/null);;
     esac
     W[$v]=$(awk -v a="${W[$v]}" -v b="$(cut -d' ' -f2 <<<"$r")" 'BEGIN{print a+b}')
     C[$v]=$(awk -v a="${C[$v]}" -v b="$(cut -d' ' -f4 <<<"$r")" 'BEGIN{print a+b}')
@@ -60,6 +66,8 @@ for v in "${VARIANTS[@]}"; do
     tramp) label="empty \`fentry\` + \`fexit\` on \`x64_sys_call\`";;
     rprof) label="\`rprof strace-summary\` (bpf, latencies)";;
     rprof_counts) label="\`rprof strace-summary --counts-only\`";;
+    before) label="\`rprof strace-summary\` (\$RPROF_BEFORE)";;
+    before_counts) label="\`rprof strace-summary --counts-only\` (\$RPROF_BEFORE)";;
   esac
   awk -v w="${W[$v]}" -v c="${C[$v]}" -v bc="${C[bare]}" -v r="$ROUNDS" -v n="$CALLS" -v l="$label" \
     'BEGIN { printf "| %s | %.3f | %.3f | %.2f | %.0f |\n", l, w/r, c/r, c/bc, (c-bc)/r/n*1e9 }'
