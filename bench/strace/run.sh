@@ -4,11 +4,14 @@
 #
 #   bench/strace/run.sh            # N=500000, 3 repetitions of the fast runs (min is reported)
 #   N=50000 REPS=1 bench/strace/run.sh
+#   RPROF_BEFORE=/path/to/older/rprof bench/strace/run.sh   # adds that build's bpf rows
 #
 # Then percentile accuracy: bpf histograms against the perf backend on the same run, and
 # against latencies a program measured itself (fixtures/strace/sleeps.c).
 # Prints a markdown table: wall time of each run (rprof's includes its start-up and teardown),
-# ratio to the bare run, and what each tool counted. Not a test: numbers depend on the machine.
+# CPU time (user + system of the tool and the workload, from /usr/bin/time), their ratios to
+# the bare run, and what each tool counted. On a loaded machine the CPU ratio is the steadier
+# one: wall time then also measures waiting for a CPU. Not a test: numbers depend on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-500000}
@@ -22,18 +25,29 @@ gcc -O2 -o "$TMP/mix" fixtures/strace/mix.c -lpthread
 MIX="$TMP/mix"
 
 now() { date +%s%N; }
-# run NAME REPS CMD...: min wall seconds over REPS runs; stderr of the last run kept.
-declare -A T NOTE
+# run NAME REPS CMD...: min wall seconds over REPS runs and the CPU seconds of that run;
+# stderr of the last run kept.
+declare -A T NOTE CPU
+TIME=/usr/bin/time
 run() {
   local name=$1 reps=$2; shift 2
   local best=""
   for _ in $(seq "$reps"); do
     local s e
     s=$(now)
-    "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || true
+    if [[ -x $TIME ]]; then
+      "$TIME" -f "%U %S" -o "$TMP/$name.cpu1" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || true
+    else
+      "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || true
+    fi
     e=$(now)
     local d=$(( e - s ))
-    if [[ -z $best || $d -lt $best ]]; then best=$d; fi
+    if [[ -z $best || $d -lt $best ]]; then
+      best=$d
+      if [[ -s $TMP/$name.cpu1 ]]; then
+        CPU[$name]=$(tail -1 "$TMP/$name.cpu1" | awk '{print $1 + $2}')
+      fi
+    fi
   done
   T[$name]=$best
 }
@@ -46,6 +60,12 @@ run rprof_perf "$REPS" "$RPROF" strace-summary --backend perf -o "$TMP/perf.txt"
 NOTE[rprof_perf]=$(grep -h "calls," "$TMP/rprof_perf.err" | sed 's/^rprof: //')
 run rprof_counts "$REPS" "$RPROF" strace-summary --counts-only -o "$TMP/counts.txt" -- "$MIX" "$N"
 NOTE[rprof_counts]=$(grep -h "calls," "$TMP/rprof_counts.err" | sed 's/^rprof: //')
+if [[ -n ${RPROF_BEFORE:-} ]]; then
+  run before_bpf "$REPS" "$RPROF_BEFORE" strace-summary -o "$TMP/bbpf.txt" -- "$MIX" "$N"
+  NOTE[before_bpf]=$(grep -h "calls," "$TMP/before_bpf.err" | sed 's/^rprof: //')
+  run before_counts "$REPS" "$RPROF_BEFORE" strace-summary --counts-only -o "$TMP/bcounts.txt" -- "$MIX" "$N"
+  NOTE[before_counts]=$(grep -h "calls," "$TMP/before_counts.err" | sed 's/^rprof: //')
+fi
 if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
   # The floor for any tracepoint-based tool: merely counting the two tracepoints.
   run perf_stat "$REPS" perf stat -x, -o "$TMP/stat.txt" -e raw_syscalls:sys_enter,raw_syscalls:sys_exit "$MIX" "$N"
@@ -93,8 +113,8 @@ if [[ -n $SC ]]; then
 fi
 
 bare=${T[bare]}
-printf '| run | wall s | x bare | counted |\n|---|---:|---:|---|\n'
-for name in bare perf_stat rprof_bpf rprof_counts rprof_perf rprof_ptrace strace perf_trace syscount; do
+printf '| run | wall s | x bare | cpu s | x bare (cpu) | counted |\n|---|---:|---:|---:|---:|---|\n'
+for name in bare perf_stat rprof_bpf rprof_counts before_bpf before_counts rprof_perf rprof_ptrace strace perf_trace syscount; do
   [[ -n ${T[$name]:-} ]] || continue
   label=$name
   case $name in
@@ -103,13 +123,19 @@ for name in bare perf_stat rprof_bpf rprof_counts rprof_perf rprof_ptrace strace
     rprof_bpf) label="\`rprof strace-summary\` (default: bpf, latency histograms in the kernel)";;
     rprof_perf) label="\`rprof strace-summary --backend perf\` (tracepoints through ring buffers)";;
     rprof_counts) label="\`rprof strace-summary --counts-only\` (bpf, counts only)";;
+    before_bpf) label="\`rprof strace-summary\` (\$RPROF_BEFORE)";;
+    before_counts) label="\`rprof strace-summary --counts-only\` (\$RPROF_BEFORE)";;
     syscount) label="bcc \`syscount -L\` (attached; time includes its start-up)";;
     rprof_ptrace) label="\`rprof strace-summary --backend ptrace\`";;
     strace) label="\`strace -c -f\`";;
     perf_trace) label="\`perf trace -s\`";;
   esac
   awk -v t="${T[$name]}" -v b="$bare" -v l="$label" -v n="${NOTE[$name]:-}" \
-    'BEGIN { printf "| %s | %.3f | %.1f | %s |\n", l, t/1e9, t/b, n }'
+    -v c="${CPU[$name]:-}" -v bc="${CPU[bare]:-}" \
+    'BEGIN {
+      cpu = (c == "" || bc == "" || bc == 0) ? "| - | -" : sprintf("| %.3f | %.2f", c, c / bc)
+      printf "| %s | %.3f | %.2f %s | %s |\n", l, t/1e9, t/b, cpu, n
+    }'
 done
 echo
 echo "N=$N: the workers make write=$(( 2*N )), getppid=$N, open=$(( N/5 )) (all ENOENT), $(( 2*N + N + N/5 )) syscalls in all;"

@@ -35,6 +35,13 @@ const MISC_LOST: u32 = 2;
 const MISC_PENDING: u32 = 3;
 /// Counts-only totals are indexed by syscall number below this.
 const TOTAL_SLOTS: u32 = 1024;
+/// Value of a thread's entry in `slots` (C: IDLE): traced, no call in progress.
+const SLOT_IDLE: u32 = 1;
+/// Size of a `slots` value (C: struct pending: u64 time, u32 number, u32 state).
+const SLOT_SIZE: usize = 16;
+/// At most this many thread ids get an array slot (16 MiB of kernel memory); threads with
+/// larger ids, on machines whose pid_max is larger, use task-local storage instead.
+const MAX_SLOTS: u32 = 1 << 20;
 /// In-kernel histogram buckets: exponents up to 39 (C: NBUCKETS).
 const MAX_EXP: u32 = 39;
 const NBUCKETS: usize = ((MAX_EXP - SUB_BITS + 2) << SUB_BITS) as usize;
@@ -76,6 +83,25 @@ pub struct Tracer {
     obj: Object,
     mode: Mode,
     links: Vec<libbpf_rs::Link>,
+    /// Processes given with -p, whose present threads get their slots marked at start.
+    attached: Vec<u32>,
+    /// Size of the `slots` array: thread ids below it have a slot.
+    slots: u32,
+}
+
+/// How many thread-id slots to allocate: one per possible thread id (pid_max), within
+/// MAX_SLOTS. An unreadable pid_max gets the kernel's default of 32768. RPROF_BPF_SLOTS
+/// lowers the bound: with 1, every thread takes the task-storage path (tests exercise both).
+fn slot_count() -> u32 {
+    let bound = std::env::var("RPROF_BPF_SLOTS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .map_or(MAX_SLOTS, |n| n.clamp(1, MAX_SLOTS));
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(32768)
+        .clamp(1, bound)
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
@@ -148,11 +174,13 @@ impl Tracer {
         let result = Self::open_and_load(mode);
         libbpf_rs::set_print(previous);
         let log = LIBBPF_LOG.lock().map(|l| l.clone()).unwrap_or_default();
-        let obj = result.map_err(|e| explain(&e, &log))?;
+        let (obj, slots) = result.map_err(|e| explain(&e, &log))?;
         let t = Tracer {
             obj,
             mode,
             links: Vec::new(),
+            attached: Vec::new(),
+            slots,
         };
         let stats = t.map("stats")?;
         if stats.value_size() as usize != STAT_SIZE {
@@ -161,11 +189,19 @@ impl Tracer {
                 stats.value_size()
             );
         }
+        let slots = t.map("slots")?;
+        if slots.value_size() as usize != SLOT_SIZE {
+            bail!(
+                "BPF object mismatch: slot value of {} bytes, expected {SLOT_SIZE}",
+                slots.value_size()
+            );
+        }
         Ok(t)
     }
 
-    fn open_and_load(mode: Mode) -> libbpf_rs::Result<Object> {
+    fn open_and_load(mode: Mode) -> libbpf_rs::Result<(Object, u32)> {
         let mut open = ObjectBuilder::default().open_memory(OBJECT)?;
+        let slots = slot_count();
         let (timed, per_thread) = match mode {
             Mode::Timed => (1u32, 1u32),
             Mode::CountsOnly { per_thread } => (0, per_thread as u32),
@@ -186,6 +222,9 @@ impl Tracer {
         .collect();
         let mut found = false;
         for mut m in open.maps_mut() {
+            if m.name() == "slots" {
+                m.set_max_entries(slots)?;
+            }
             if m.name().to_string_lossy().ends_with(".rodata.cfg") {
                 if let Some(v) = m.initial_value_mut() {
                     if v.len() >= cfg.len() {
@@ -200,7 +239,7 @@ impl Tracer {
                 "BPF object has no .rodata.cfg section",
             )));
         }
-        open.load()
+        Ok((open.load()?, slots))
     }
 
     fn map(&self, name: &str) -> Result<libbpf_rs::Map<'_>> {
@@ -211,8 +250,11 @@ impl Tracer {
     }
 
     /// Adds a process to the traced set; `launched`: a held command, traced from its exec.
-    pub fn add_pid(&self, pid: u32, launched: bool) -> Result<()> {
+    pub fn add_pid(&mut self, pid: u32, launched: bool) -> Result<()> {
         let state = if launched { ARMED } else { TRACED };
+        if !launched {
+            self.attached.push(pid);
+        }
         self.map("pids")?
             .update(&pid.to_ne_bytes(), &state.to_ne_bytes(), MapFlags::ANY)
             .context("adding the target to the BPF pid set")
@@ -224,17 +266,47 @@ impl Tracer {
         self.map("pids").map_or(0, |m| m.keys().count() as u64)
     }
 
+    /// Marks the present threads of the attached processes as traced in `slots` (threads
+    /// created from now on are marked by the fork program, which must be attached first).
+    fn mark_attached_threads(&self) -> Result<()> {
+        let slots = self.map("slots")?;
+        let mut value = [0u8; SLOT_SIZE];
+        value[12..16].copy_from_slice(&SLOT_IDLE.to_ne_bytes());
+        for &pid in &self.attached {
+            for tid in target::threads_of(pid).unwrap_or_default() {
+                if tid >= self.slots {
+                    continue; // task storage serves it, from `pids`
+                }
+                slots
+                    .update(&tid.to_ne_bytes(), &value, MapFlags::ANY)
+                    .with_context(|| format!("marking thread {tid} as traced"))?;
+                // A thread that ended meanwhile leaves no traced slot for the next task that
+                // gets its id (its exit may have run before the mark).
+                if !std::path::Path::new(&format!("/proc/{pid}/task/{tid}")).exists() {
+                    let _ = slots.update(&tid.to_ne_bytes(), &[0u8; SLOT_SIZE], MapFlags::ANY);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Attaches the programs: tracing starts.
     pub fn start(&mut self) -> Result<()> {
-        // Fork first, so no child is missed; exit before entry, so every entry seen has its
-        // exit seen (an exit without entry is counted as in flight at the start).
+        // Fork first, so no child is missed; then the present threads are marked; exit
+        // before entry, so every entry seen has its exit seen (an exit without entry is
+        // counted as in flight at the start).
         for name in [
             "sched_process_fork",
             "sched_process_exec",
             "sched_process_exit",
+            "",
             "sys_exit",
             "sys_enter",
         ] {
+            if name.is_empty() {
+                self.mark_attached_threads()?;
+                continue;
+            }
             let prog = self
                 .obj
                 .progs_mut()
@@ -489,6 +561,11 @@ mod tests {
             .find(|m| m.name() == "stats")
             .expect("stats map");
         assert_eq!(stats.value_size() as usize, STAT_SIZE);
+        let slots = open
+            .maps()
+            .find(|m| m.name() == "slots")
+            .expect("slots map");
+        assert_eq!(slots.value_size() as usize, SLOT_SIZE);
         assert!(open
             .maps()
             .any(|m| m.name().to_string_lossy().ends_with(".rodata.cfg")));

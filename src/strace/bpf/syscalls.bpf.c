@@ -15,6 +15,15 @@
  * (until its exec it is still a copy of rprof and none of its calls are the command's) and
  * becomes TRACED at exec; forks and threads of traced processes are added as they are born.
  *
+ * The per-call path is kept to what cannot be avoided, because on a kernel whose returns and
+ * indirect calls carry speculation mitigations every helper call costs tens of nanoseconds:
+ * a thread's state (traced or not, the call in progress) lives in `slots`, an array indexed by
+ * thread id, whose lookup the verifier inlines into a bounds check and an address computation
+ * (no call, no hashing). Thread ids at or above its size (set by the loader from pid_max) fall
+ * back to task-local storage and the `pids` hash. What remains per call in timed mode is the
+ * two clock reads and one hash lookup of the statistics; in counts-only mode one per-CPU
+ * increment (or one hash update per thread and syscall when thread ids are kept).
+ *
  * Build: clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -c syscalls.bpf.c (see build.rs).
  */
 #include "vmlinux_min.h"
@@ -55,10 +64,12 @@ const volatile struct config cfg SEC(".rodata.cfg") = {
 #define MAX_EXP 39
 #define NBUCKETS ((MAX_EXP - SUB_BITS + 2) * SUB)
 
-/* Per thread: the call in progress. */
-#define IDLE 0
-#define PENDING 1
-#define EXEC_DONE 2 /* the exit of an exec counted at sched_process_exec: skip it */
+/* Per thread: whether it is traced, and the call in progress. A zeroed slot is an untraced
+ * thread, so the array starts out tracing nothing. */
+#define UNTRACED 0
+#define IDLE 1
+#define PENDING 2
+#define EXEC_DONE 3 /* the exit of an exec counted at sched_process_exec: skip it */
 struct pending {
 	u64 ts;
 	u32 nr;
@@ -105,8 +116,20 @@ struct {
 	__type(value, u32);
 } pids SEC(".maps");
 
-/* Task-local storage: found from the task itself (no hashing), and freed by the kernel when
- * the thread ends, so a reused thread id never inherits a stale entry. */
+/* Per thread id below max_entries (the loader sets it from pid_max, within a memory bound):
+ * the thread's state. A traced thread's slot is set by the loader (threads present when
+ * tracing starts), sched_process_fork (new threads and processes) and sched_process_exec (a
+ * launched command); sched_process_exit clears it, so a reused thread id starts untraced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 32768);
+	__type(key, u32);
+	__type(value, struct pending);
+} slots SEC(".maps");
+
+/* The same state for thread ids beyond `slots`: found from the task itself, and freed by the
+ * kernel when the thread ends, so a reused thread id never inherits a stale entry. Such a
+ * thread is traced when its process is in `pids`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -167,6 +190,42 @@ static __always_inline bool is_traced(u32 tgid)
 {
 	u32 *st = bpf_map_lookup_elem(&pids, &tgid);
 	return st && *st == TRACED;
+}
+
+/* The thread's slot, or NULL when its id is beyond the array (then task storage serves). */
+static __always_inline struct pending *slot_of(u32 tid)
+{
+	return bpf_map_lookup_elem(&slots, &tid);
+}
+
+/* Whether the current thread is traced: its slot says so, or for thread ids beyond the array,
+ * its process's entry in `pids`. */
+static __always_inline bool thread_traced(u32 tgid, u32 tid)
+{
+	struct pending *sl = slot_of(tid);
+	if (sl)
+		return sl->state != UNTRACED;
+	return is_traced(tgid);
+}
+
+/* At a call's entry, the state of the current thread: its slot, or task storage, created on
+ * demand when its process is traced. NULL for an untraced thread. */
+static __always_inline struct pending *entry_state(u32 tgid, u32 tid)
+{
+	struct pending *p = slot_of(tid);
+	if (p)
+		return p->state == UNTRACED ? NULL : p;
+	struct task_struct *task = bpf_get_current_task_btf();
+	p = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (p || !is_traced(tgid))
+		return p;
+	p = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p) {
+		misc_add(MISC_LOST);
+		return NULL;
+	}
+	p->state = IDLE;
+	return p;
 }
 
 /* Keys include the thread id, and a thread runs one program at a time, so each entry has a
@@ -243,7 +302,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	u32 nr = (u32)id;
 
 	if (!cfg.timed) {
-		if (!is_traced(tgid))
+		if (!thread_traced(tgid, tid))
 			return 0;
 		if (!cfg.per_thread && nr < TOTAL_SLOTS) {
 			/* Totals only: a per-CPU array slot, the cheapest counter there is. */
@@ -256,19 +315,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	}
 
-	/* A thread with `inflight` storage is traced (it is created only for traced threads
-	 * and goes with the thread), so the common path is one task-storage lookup. */
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
-	if (!p) {
-		if (!is_traced(tgid))
-			return 0;
-		p = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!p) {
-			misc_add(MISC_LOST);
-			return 0;
-		}
-	}
+	struct pending *p = entry_state(tgid, tid);
+	if (!p)
+		return 0;
 	if (p->state == PENDING)
 		misc_sub(MISC_PENDING); /* the previous call's exit was never seen */
 	if (nr == cfg.nr_exit || nr == cfg.nr_exit_group) {
@@ -300,12 +349,13 @@ static __always_inline bool is_child_return(struct pt_regs *regs, long ret)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 tgid = pid_tgid >> 32, tid = (u32)pid_tgid;
-
 	if (!cfg.timed) {
 		/* Only errors are counted at exit. */
-		if (ret >= 0 || ret < -4095 || !is_traced(tgid))
+		if (ret >= 0 || ret < -4095)
+			return 0;
+		u64 pid_tgid = bpf_get_current_pid_tgid();
+		u32 tgid = pid_tgid >> 32, tid = (u32)pid_tgid;
+		if (!thread_traced(tgid, tid))
 			return 0;
 		/* The exit's own number; -1 for rt_sigreturn (named in user space). */
 		u32 nr = (u32)BPF_CORE_READ(regs, orig_ax);
@@ -313,11 +363,26 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 
+	/* The clock first, so the latency leaves out this program's own work. */
 	u64 now = bpf_ktime_get_ns();
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
-	if (!p || p->state == IDLE) {
-		if (is_traced(tgid) && !is_child_return(regs, ret))
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32, tid = (u32)pid_tgid;
+	struct pending *p = slot_of(tid);
+	if (p) {
+		if (p->state == UNTRACED)
+			return 0;
+	} else {
+		p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+		if (!p) {
+			/* No state yet: a traced thread's first exit, its entry made before
+			 * tracing started (or a new task's return from clone). */
+			if (is_traced(tgid) && !is_child_return(regs, ret))
+				misc_add(MISC_UNPAIRED);
+			return 0;
+		}
+	}
+	if (p->state == IDLE) {
+		if (!is_child_return(regs, ret))
 			misc_add(MISC_UNPAIRED);
 		return 0;
 	}
@@ -349,6 +414,11 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	u32 child_pid = BPF_CORE_READ(child, pid);
 	u32 v = TRACED;
 	bpf_map_update_elem(&pids, &child_pid, &v, BPF_ANY);
+	struct pending *sl = slot_of(child_pid);
+	if (sl) {
+		sl->nr = 0;
+		sl->state = IDLE;
+	}
 	return 0;
 }
 
@@ -359,36 +429,75 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, void *
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 tgid = pid_tgid >> 32, tid = (u32)pid_tgid;
+	/* A thread other than the leader that execs takes the leader's id (the leader has ended,
+	 * and its exit cleared that id's slot): its state moves from the old id to the new, and
+	 * the old id's slot must not stay traced for whatever task gets that id next. */
+	u32 old = (u32)old_pid;
+	if (old != tid) {
+		struct pending moved = {};
+		struct pending *from = slot_of(old);
+		if (from) {
+			moved = *from;
+			from->state = UNTRACED;
+		} else {
+			from = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+			if (from)
+				moved = *from;
+		}
+		if (moved.state != UNTRACED) {
+			struct pending *to = slot_of(tid);
+			if (!to)
+				to = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+							  BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (to)
+				*to = moved;
+		}
+	}
 	u32 *st = bpf_map_lookup_elem(&pids, &tgid);
 	if (!st || *st != ARMED)
 		return 0;
 	*st = TRACED;
+	struct pending *sl = slot_of(tid);
 	if (!cfg.timed) {
+		if (sl)
+			sl->state = IDLE;
 		count_add(tgid, tid, cfg.nr_execve, 0);
 		return 0;
 	}
 	struct stat *s = stat_of(tgid, tid, cfg.nr_execve);
 	if (s)
 		s->calls += 1;
-	struct pending *p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-						 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct pending *p = sl;
+	if (!p)
+		p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (p)
 		p->state = EXEC_DONE;
 	return 0;
 }
 
 /* A thread ends, possibly inside a call (killed): that call is not counted, and no longer
- * in flight. (Its storage goes with it.) */
+ * in flight. Its slot is cleared, so the next task given its id starts untraced. (Task
+ * storage goes with the thread.) */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
-	if (!cfg.timed)
-		return 0;
-	struct pending *p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	if (p && p->state == PENDING) {
-		p->state = IDLE;
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct pending *p = slot_of(tid);
+	if (p) {
+		if (p->state == UNTRACED)
+			return 0;
+	} else {
+		if (!cfg.timed)
+			return 0;
+		p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+		if (!p)
+			return 0;
+	}
+	if (p->state == PENDING) {
 		misc_sub(MISC_PENDING);
 		misc_add(MISC_DIED_INSIDE);
 	}
+	p->state = UNTRACED;
 	return 0;
 }
