@@ -295,6 +295,11 @@ fn check_feature(bit: u32, body: &[u8]) -> Result<()> {
         };
         let nr = u32_at(0).ok_or_else(bad)?;
         let attr_size = u32_at(4).ok_or_else(bad)? as usize;
+        // The crate reserves room for `nr` events before it reads the first; each takes at
+        // least a version-0 attribute and two u32s of the section.
+        if nr as usize > body.len() / (ATTR_VERSIONS[0] + 8) {
+            return Err(bad());
+        }
         let mut at = 8usize;
         for _ in 0..nr {
             // The crate reads each attribute by the size the attribute itself claims, in the
