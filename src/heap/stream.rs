@@ -57,6 +57,11 @@ pub struct Image {
     pub pid: u32,
     /// The image it was forked from, when it is a forked child.
     pub forked_from: Option<usize>,
+    /// The image of the same pid that exec'd into this one, when it was started by exec.
+    pub exec_from: Option<usize>,
+    /// The parent's pid as the image saw it at its start (not for forked children, which have
+    /// [`Image::forked_from`]).
+    pub parent_pid: Option<u32>,
     /// Its command line, read from /proc when it announced itself.
     pub command: String,
     /// Events in arrival order (sorted by `seq` before analysis).
@@ -175,6 +180,11 @@ fn command_of(pid: u32) -> String {
     if let Ok(f) = std::fs::File::open(format!("/proc/{pid}/cmdline")) {
         let _ = f.take(4096).read_to_end(&mut buf);
     }
+    command_text(&buf)
+}
+
+/// A NUL-separated command line as one line of text.
+fn command_text(buf: &[u8]) -> String {
     let s: Vec<String> = buf
         .split(|&b| b == 0)
         .filter(|a| !a.is_empty())
@@ -202,13 +212,19 @@ impl Stream {
         let mut im = Image {
             pid,
             forked_from,
-            command: command_of(pid),
+            command: if forked_from.is_some() {
+                String::new()
+            } else {
+                command_of(pid)
+            },
             matcher: Some(Matcher::default()),
             ..Image::default()
         };
         if let Some(p) = forked_from {
-            // A forked child runs the parent's code at the same addresses.
+            // A forked child runs the parent's code at the same addresses, under the parent's
+            // command line (until it execs).
             im.maps = self.images[p].maps.clone();
+            im.command = self.images[p].command.clone();
         }
         self.images.push(im);
         self.current.insert(pid, i);
@@ -232,10 +248,21 @@ impl Stream {
         let body = &d[HDR..];
         match kind {
             K_START => {
-                if let Some(&old) = self.current.get(&pid) {
+                let old = self.current.get(&pid).copied();
+                if let Some(old) = old {
                     self.images[old].exec_replaced = true;
                 }
-                self.new_image(pid, None);
+                let i = self.new_image(pid, None);
+                self.images[i].exec_from = old;
+                // The parent's pid, then the command line as the image saw it at its start
+                // (rprof's own look at /proc may come after another exec, or after the exit).
+                if let Some(pp) = u32_at(body, 0) {
+                    self.images[i].parent_pid = Some(pp);
+                    let cmd = command_text(&body[4..]);
+                    if !cmd.is_empty() {
+                        self.images[i].command = cmd;
+                    }
+                }
             }
             K_FORK => {
                 let parent = u32_at(body, 0).and_then(|pp| self.current.get(&pp).copied());
