@@ -25,7 +25,8 @@
 //! The stream (little-endian): each datagram starts with a 16-byte header, `magic u32, kind
 //! u32, pid u32, tid u32`. Kinds: [`K_EVENTS`] (records below), [`K_MAPS`] (a chunk of
 //! `/proc/self/maps`), [`K_MAPS_END`], [`K_START`] (a new process image: after exec or at
-//! startup; payload: the parent's pid u32, then the start of its `/proc/self/cmdline`), [`K_FORK`] (payload: the parent's pid u32), [`K_END`] (the image reached its
+//! startup; payload: the parent's pid u32, then the start of its `/proc/self/cmdline`), [`K_FORK`] (payload: the parent's pid u32, the event counter
+//! at the fork u64), [`K_END`] (the image reached its
 //! exit). Records in an events batch: `1 ALLOC seq u64 ptr u64 size u64 stack u32`, `2 FREE seq
 //! u64 ptr u64`, `3 STACK id u32 depth u8 ips u64*depth`, `4 MISSED count u64`, `5 MISMATCH count u64`. `seq` comes from
 //! one counter per process image, so rprof can put the events of all threads in order.
@@ -929,7 +930,12 @@ unsafe extern "C" fn after_fork_child() {
     }
     // SAFETY: getppid has no preconditions.
     let ppid = unsafe { getppid() } as u32;
-    send_control(K_FORK, &ppid.to_le_bytes());
+    // The event counter as the fork left it: the parent's events numbered below it happened
+    // before the fork, so rprof knows which of its blocks the child inherited.
+    let mut b = [0u8; 12];
+    b[..4].copy_from_slice(&ppid.to_le_bytes());
+    b[4..].copy_from_slice(&SEQ.load(Ordering::Relaxed).to_le_bytes());
+    send_control(K_FORK, &b);
 }
 
 fn init() {

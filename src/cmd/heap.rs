@@ -298,8 +298,9 @@ fn report(
     // Every image that allocated or freed is analysed on its own, symbolized against its own
     // mappings: forked children against the parent's (plus what they loaded), exec'd images
     // against the new program's.
+    s.inherit();
     let mut analysed: Vec<usize> = (0..s.images.len())
-        .filter(|&i| !s.images[i].events.is_empty())
+        .filter(|&i| s.images[i].events.len() > s.images[i].inherited)
         .collect();
     if analysed.is_empty() {
         analysed.push(0);
@@ -371,7 +372,7 @@ fn report(
         let mut events = std::mem::take(&mut im.events);
         events_total += events.len() as u64;
         let matched = im.take_matched();
-        let a = analysis::analyze(&mut events, matched, &stacks, &cmd);
+        let a = analysis::analyze(&mut events, im.inherited, matched, &stacks, &cmd);
         unknown_frees += a.unknown_frees;
         unsymbolized += stacks.unsymbolized;
         sites += stacks.sites.len();
@@ -474,8 +475,14 @@ fn report(
             out.push_str(&heap::summary_procs(&procs, args.top));
         } else {
             let p = &procs[0];
+            // The one process that allocated may be a child: say which it is.
+            let origin = if p.origin == "launched" {
+                String::new()
+            } else {
+                format!(", {}", p.origin)
+            };
             out.push_str(&format!(
-                "Command: {} (pid {}, {} thread{})\n",
+                "Command: {} (pid {}, {} thread{}{origin})\n",
                 p.command,
                 p.pid,
                 p.threads,
@@ -491,9 +498,7 @@ fn report(
             for i in others {
                 out.push_str(&format!(
                     "  {} ({}): {}\n",
-                    roots[i],
-                    origins[i],
-                    s.images[i].command
+                    roots[i], origins[i], s.images[i].command
                 ));
             }
         }

@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::profile::pprof::{
-    self, Function, Label, Line, Location, PProfile, PSample, ValueType,
-};
+use crate::profile::pprof::{self, Function, Label, Line, Location, PProfile, PSample, ValueType};
 use crate::render::thousands;
 use analysis::{Analysis, Stacks};
 
@@ -255,8 +253,10 @@ pub fn pprof_bytes(procs: &[Proc], duration_ns: u64) -> Result<Vec<u8>> {
             if ps.allocs == 0 && ps.leak_blocks == 0 {
                 continue;
             }
-            let mut location_id: Vec<u64> =
-                st.stacks[i].iter().map(|&x| base + u64::from(x) + 1).collect();
+            let mut location_id: Vec<u64> = st.stacks[i]
+                .iter()
+                .map(|&x| base + u64::from(x) + 1)
+                .collect();
             location_id.extend(root);
             samples.push(PSample {
                 location_id,
@@ -372,6 +372,14 @@ pub fn summary(st: &Stacks, a: &Analysis, top: usize) -> String {
         thousands(a.temporary),
         pct(a.temporary, a.allocs)
     );
+    if a.inherited_blocks > 0 {
+        let _ = writeln!(
+            o,
+            "Inherited at the fork: {} B in {} blocks (the parent's live blocks, counted in the heap below, not as allocations)",
+            thousands(a.inherited_bytes),
+            thousands(a.inherited_blocks)
+        );
+    }
     let _ = writeln!(
         o,
         "Peak heap: {} B ({}) in {} blocks, after {} B allocated and freed ({:.1}% of the run)",

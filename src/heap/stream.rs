@@ -57,6 +57,12 @@ pub struct Image {
     pub pid: u32,
     /// The image it was forked from, when it is a forked child.
     pub forked_from: Option<usize>,
+    /// The parent's event counter at the fork (a forked child's): the parent's events numbered
+    /// below it came before the fork.
+    pub fork_seq: Option<u64>,
+    /// Blocks the image inherited from its parent at the fork, placed at the start of
+    /// [`Image::events`] by [`Stream::inherit`]: live from the start, not its allocations.
+    pub inherited: usize,
     /// The image of the same pid that exec'd into this one, when it was started by exec.
     pub exec_from: Option<usize>,
     /// The parent's pid as the image saw it at its start (not for forked children, which have
@@ -266,7 +272,8 @@ impl Stream {
             }
             K_FORK => {
                 let parent = u32_at(body, 0).and_then(|pp| self.current.get(&pp).copied());
-                self.new_image(pid, parent);
+                let i = self.new_image(pid, parent);
+                self.images[i].fork_seq = u64_at(body, 4);
             }
             K_END => {
                 let i = self.image_for(pid);
@@ -387,6 +394,76 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Gives every forked child the blocks its parent held at the fork, as allocations with
+    /// sequence number 0 at the start of its events ([`Image::inherited`] of them): they are
+    /// in the child's heap, as massif counts them, and the child's frees of them are known
+    /// frees. Parents come before their children in `images`, so a grandchild also gets what
+    /// its parent inherited.
+    pub fn inherit(&mut self) {
+        for p in 0..self.images.len() {
+            let mut kids: Vec<(u64, usize)> = (p + 1..self.images.len())
+                .filter(|&c| self.images[c].forked_from == Some(p))
+                .filter_map(|c| self.images[c].fork_seq.map(|s| (s, c)))
+                .collect();
+            if kids.is_empty() {
+                continue;
+            }
+            kids.sort_unstable();
+            let parent = &self.images[p];
+            let mut order: Vec<u32> = (0..parent.events.len() as u32).collect();
+            if !parent.events.windows(2).all(|w| w[0].seq <= w[1].seq) {
+                order.sort_by_key(|&i| parent.events[i as usize].seq);
+            }
+            // Replay up to each fork: address -> (size, stack id as sent).
+            let mut live: FxHashMap<u64, (u64, u32)> = FxHashMap::default();
+            let mut at = 0usize;
+            let mut gifts: Vec<(usize, Vec<(u64, u64, u32)>)> = Vec::with_capacity(kids.len());
+            for (fork_seq, c) in kids {
+                while let Some(&i) = order.get(at) {
+                    let e = parent.events[i as usize];
+                    if e.seq >= fork_seq {
+                        break;
+                    }
+                    if e.stack == FREE {
+                        live.remove(&e.ptr);
+                    } else {
+                        let id = parent.stack_ids.get(e.stack as usize).copied();
+                        live.insert(e.ptr, (e.size, id.unwrap_or(u32::MAX)));
+                    }
+                    at += 1;
+                }
+                let mut blocks: Vec<(u64, u64, u32)> =
+                    live.iter().map(|(&p, &(s, id))| (p, s, id)).collect();
+                blocks.sort_unstable();
+                gifts.push((c, blocks));
+            }
+            for (c, blocks) in gifts {
+                let child = &mut self.images[c];
+                let mut events = Vec::with_capacity(blocks.len() + child.events.len());
+                for (ptr, size, id) in blocks {
+                    let Some(stack) = child.stack_slot(id) else {
+                        continue;
+                    };
+                    events.push(Event {
+                        seq: 0,
+                        ptr,
+                        size,
+                        stack,
+                    });
+                }
+                child.inherited = events.len();
+                if child.inherited > 0 {
+                    events.append(&mut child.events);
+                    child.events = events;
+                    // Event indices moved: the analysis matches frees itself.
+                    child.matcher = None;
+                }
+            }
+        }
+    }
+}
+
 /// The executable mappings of a `/proc/PID/maps` text.
 pub fn parse_maps(text: &[u8]) -> Vec<Mapping> {
     let text = String::from_utf8_lossy(text);
@@ -471,6 +548,51 @@ mod tests {
         s.push(&dgram(K_EVENTS, 10, 10, &[1, 2, 3]));
         assert_eq!(s.bad, 2);
         assert_eq!(s.images[0].events.len(), 2);
+    }
+
+    fn alloc(seq: u64, ptr: u64, size: u64, id: u32) -> Vec<u8> {
+        let mut b = vec![1u8];
+        for x in [seq, ptr, size] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        b.extend_from_slice(&id.to_le_bytes());
+        b
+    }
+
+    fn free(seq: u64, ptr: u64) -> Vec<u8> {
+        let mut b = vec![2u8];
+        b.extend_from_slice(&seq.to_le_bytes());
+        b.extend_from_slice(&ptr.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn forked_child_inherits_the_blocks_live_at_the_fork() {
+        let mut s = Stream::new();
+        let mut start = 1u32.to_le_bytes().to_vec();
+        start.extend_from_slice(b"./prog\0arg\0");
+        s.push(&dgram(K_START, 10, 10, &start));
+        // Before the fork (seq < 3): 0xa and 0xb allocated, 0xa freed; after it 0xc.
+        let mut b = alloc(0, 0xa, 100, 7);
+        b.extend(alloc(1, 0xb, 200, 8));
+        b.extend(free(2, 0xa));
+        b.extend(alloc(3, 0xc, 300, 7));
+        s.push(&dgram(K_EVENTS, 10, 10, &b));
+        let mut fork = 10u32.to_le_bytes().to_vec();
+        fork.extend_from_slice(&3u64.to_le_bytes());
+        s.push(&dgram(K_FORK, 11, 11, &fork));
+        s.push(&dgram(K_EVENTS, 11, 11, &free(3, 0xb)));
+        s.inherit();
+        let child = &s.images[1];
+        assert_eq!(child.forked_from, Some(0));
+        assert_eq!(child.command, "./prog arg");
+        assert_eq!(s.images[0].parent_pid, Some(1));
+        assert_eq!(child.inherited, 1);
+        let e = child.events[0];
+        assert_eq!((e.seq, e.ptr, e.size), (0, 0xb, 200));
+        // The inherited stack keeps the parent's id, so it resolves through the parent.
+        assert_eq!(child.stack_ids[e.stack as usize], 8);
+        assert_eq!(child.events[1].stack, FREE);
     }
 
     #[test]
