@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use super::stream::{find_mapping, Event, Image, FREE, UNMATCHED};
+use super::stream::{find_mapping, AddrMap, Event, Image, FREE, UNMATCHED};
 use crate::massif::model::{significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind};
 use crate::symbolize::Symbolizer;
 
@@ -101,7 +101,7 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
         let id = im.stack_ids.get(i).copied();
         while let (Some(p), Some(id)) = (from, id) {
             let pim = &images[p];
-            if let Some(&j) = pim.stack_index.get(&id) {
+            if let Some(j) = pim.stack_index.get(id) {
                 if !pim.stacks[j as usize].is_empty() {
                     return &pim.stacks[j as usize];
                 }
@@ -301,11 +301,11 @@ const DEPTH: usize = 30;
 /// (or [`UNMATCHED`]). Returns the allocations that reused a live address without a free seen
 /// (the free was missed): (event index, index of the old allocation).
 pub fn match_frees(events: &mut [Event]) -> Vec<(usize, usize)> {
-    let mut live: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut live = AddrMap::default();
     let mut implicit = Vec::new();
     for (i, e) in events.iter_mut().enumerate() {
         if e.stack == FREE {
-            e.size = live.remove(&e.ptr).map_or(UNMATCHED, u64::from);
+            e.size = live.remove(e.ptr).map_or(UNMATCHED, u64::from);
         } else if let Some(old) = live.insert(e.ptr, i as u32) {
             implicit.push((i, old as usize));
         }
