@@ -251,14 +251,15 @@ fn heap_forked_child_analysed_with_its_own_stacks() {
             .filter(|e| e.file_name().to_string_lossy().starts_with("v."))
             .map(|e| {
                 let text = std::fs::read_to_string(e.path()).expect("massif file");
-                let peak = text
-                    .contains("heap_tree=peak")
-                    .then(|| massif_peak_and_end(&e.path()).0)
-                    .unwrap_or(0);
+                let peak = if text.contains("heap_tree=peak") {
+                    massif_peak_and_end(&e.path()).0
+                } else {
+                    0
+                };
                 let end = text
                     .lines()
-                    .filter_map(|l| l.strip_prefix("mem_heap_B="))
-                    .last()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("mem_heap_B="))
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
                 (peak, end)

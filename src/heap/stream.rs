@@ -594,6 +594,9 @@ impl Stream {
     }
 }
 
+/// A block a child inherits: (address, size, stack id as sent).
+type Gift = (u64, u64, u32);
+
 impl Stream {
     /// Gives every forked child the blocks its parent held at the fork, as allocations with
     /// sequence number 0 at the start of its events ([`Image::inherited`] of them): they are
@@ -618,7 +621,7 @@ impl Stream {
             // Replay up to each fork: address -> (size, stack id as sent).
             let mut live: FxHashMap<u64, (u64, u32)> = FxHashMap::default();
             let mut at = 0usize;
-            let mut gifts: Vec<(usize, Vec<(u64, u64, u32)>)> = Vec::with_capacity(kids.len());
+            let mut gifts: Vec<(usize, Vec<Gift>)> = Vec::with_capacity(kids.len());
             for (fork_seq, c) in kids {
                 while let Some(&i) = order.get(at) {
                     let e = parent.events[i as usize];
@@ -633,8 +636,7 @@ impl Stream {
                     }
                     at += 1;
                 }
-                let mut blocks: Vec<(u64, u64, u32)> =
-                    live.iter().map(|(&p, &(s, id))| (p, s, id)).collect();
+                let mut blocks: Vec<Gift> = live.iter().map(|(&p, &(s, id))| (p, s, id)).collect();
                 blocks.sort_unstable();
                 gifts.push((c, blocks));
             }
