@@ -142,13 +142,13 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
                 if m.is_some_and(|m| m.path == preload) {
                     return None;
                 }
-                let (frames, path) = match m {
+                let (frames, path, off) = match m {
                     Some(m) => {
                         let off = a - m.start + m.offset;
                         let look = if k == 0 { off } else { off.saturating_sub(1) };
-                        (sym.lookup_module(&m.path, look), m.path.as_str())
+                        (sym.lookup_module(&m.path, look), m.path.as_str(), off)
                     }
-                    None => (Vec::new().into(), ""),
+                    None => (Vec::new().into(), "", a),
                 };
                 // Named after the innermost function at this address that is not the
                 // allocator's own (Rust inlines `alloc::alloc::alloc` into its callers).
@@ -188,7 +188,9 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
                             functions: vec![if path.is_empty() {
                                 "[unknown]".into()
                             } else {
-                                format!("{}+0x{:x}", basename(path), a)
+                                // The file offset: the same in every run (the address
+                                // moves with ASLR), so folded stacks of runs compare.
+                                format!("{}+0x{:x}", basename(path), off)
                             }],
                             lines: vec![("[unknown]".into(), String::new(), 0)],
                             name,
