@@ -208,11 +208,57 @@ impl AsFdClone for std::io::Stderr {
 
 /// Reads datagrams until every holder of the target's end is gone, or the command has ended
 /// and nothing came for a while (a daemon it left behind may keep the socket open).
+///
+/// This thread only receives; a second thread decodes and matches. With one thread doing
+/// both, the socket filled whenever decoding fell behind, and the kernel lets a blocked
+/// sender go on only once the buffer has drained to a quarter: the target and rprof took turns
+/// instead of running side by side.
 fn receive(
     sock: &OwnedFd,
     child: &mut std::process::Child,
 ) -> (Stream, Result<std::process::ExitStatus>) {
-    let mut s = Stream::new();
+    // Bounded: at most this many datagrams (32 KiB each) wait for the decoder.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2048);
+    let decoder = std::thread::Builder::new()
+        .name("rprof-heap-decode".into())
+        .spawn(move || {
+            let mut s = Stream::new();
+            for d in rx {
+                s.push(&d);
+            }
+            s
+        });
+    let decoder = match decoder {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                Stream::new(),
+                Err(e).context("cannot start the event decoder thread"),
+            )
+        }
+    };
+    let (status, sent_all) = receive_into(sock, child, &tx);
+    drop(tx);
+    match decoder.join() {
+        Ok(s) if sent_all => (s, status),
+        Ok(s) => (
+            s,
+            status.and_then(|_| Err(anyhow::anyhow!("the event decoder stopped early"))),
+        ),
+        Err(_) => (
+            Stream::new(),
+            Err(anyhow::anyhow!("the event decoder failed")),
+        ),
+    }
+}
+
+/// The receiving half of [`receive`]: every datagram goes to `tx`; false in the second value
+/// when the decoder went away before the end.
+fn receive_into(
+    sock: &OwnedFd,
+    child: &mut std::process::Child,
+    tx: &std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> (Result<std::process::ExitStatus>, bool) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut exited: Option<std::process::ExitStatus> = None;
     let mut last_data = Instant::now();
@@ -235,7 +281,13 @@ fn receive(
                 )
             };
             if n > 0 {
-                s.push(&buf[..n as usize]);
+                if tx.send(buf[..n as usize].to_vec()).is_err() {
+                    let st = match exited {
+                        Some(e) => Ok(e),
+                        None => child.wait().context("waiting for the command"),
+                    };
+                    return (st, false);
+                }
                 last_data = Instant::now();
                 continue;
             }
@@ -245,7 +297,7 @@ fn receive(
                     Some(e) => Ok(e),
                     None => child.wait().context("waiting for the command"),
                 };
-                return (s, st);
+                return (st, true);
             }
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -257,7 +309,7 @@ fn receive(
             match child.try_wait() {
                 Ok(Some(st)) => exited = Some(st),
                 Ok(None) => {}
-                Err(e) => return (s, Err(e).context("waiting for the command")),
+                Err(e) => return (Err(e).context("waiting for the command"), true),
             }
         }
         if let Some(st) = exited {
@@ -265,7 +317,7 @@ fn receive(
                 eprintln!(
                     "rprof: note: the command ended but a process it started still holds the event socket; its later allocations are not in this report"
                 );
-                return (s, Ok(st));
+                return (Ok(st), true);
             }
         }
     }
