@@ -25,7 +25,8 @@
 //! The stream (little-endian): each datagram starts with a 16-byte header, `magic u32, kind
 //! u32, pid u32, tid u32`. Kinds: [`K_EVENTS`] (records below), [`K_MAPS`] (a chunk of
 //! `/proc/self/maps`), [`K_MAPS_END`], [`K_START`] (a new process image: after exec or at
-//! startup), [`K_FORK`] (payload: the parent's pid u32), [`K_END`] (the image reached its
+//! startup; payload: the parent's pid u32, then the start of its `/proc/self/cmdline`), [`K_FORK`] (payload: the parent's pid u32, the event counter
+//! at the fork u64), [`K_END`] (the image reached its
 //! exit). Records in an events batch: `1 ALLOC seq u64 ptr u64 size u64 stack u32`, `2 FREE seq
 //! u64 ptr u64`, `3 STACK id u32 depth u8 ips u64*depth`, `4 MISSED count u64`, `5 MISMATCH count u64`. `seq` comes from
 //! one counter per process image, so rprof can put the events of all threads in order.
@@ -467,6 +468,48 @@ fn send_control(kind: u32, payload: &[u8]) {
     send_datagram(&b[..HDR + n]);
 }
 
+/// Announces this image ([`K_START`]) with its parent's pid and its command line (the start
+/// of `/proc/self/cmdline`) as payload: read here, since by the time rprof reads the stream the
+/// process may have exec'd again or exited. The parent's pid links an image started by
+/// `vfork` + exec or `posix_spawn` (where no fork handler runs) to the process that started it.
+fn send_start() {
+    let mut b = [0u8; 2048];
+    // SAFETY: getppid has no preconditions.
+    let ppid = unsafe { getppid() } as u32;
+    b[HDR..HDR + 4].copy_from_slice(&ppid.to_le_bytes());
+    let mut n = 4usize;
+    let t = tls();
+    let tid = if t.is_null() {
+        0
+    } else {
+        // SAFETY: this thread's own state.
+        unsafe { (*t).tid() }
+    };
+    // SAFETY: a NUL-terminated path; the descriptor is closed below.
+    let fd = unsafe { open(c"/proc/self/cmdline".as_ptr(), O_RDONLY_CLOEXEC) };
+    if fd >= 0 {
+        while HDR + n < b.len() {
+            // SAFETY: reading into the free part of `b` after the header.
+            let r = unsafe { read(fd, b[HDR + n..].as_mut_ptr().cast(), b.len() - HDR - n) };
+            if r < 0 {
+                // SAFETY: errno of this thread.
+                if unsafe { *__errno_location() } == EINTR {
+                    continue;
+                }
+                break;
+            }
+            if r == 0 {
+                break;
+            }
+            n += r as usize;
+        }
+        // SAFETY: our descriptor.
+        unsafe { close(fd) };
+    }
+    write_header(&mut b, K_START, tid);
+    send_datagram(&b[..HDR + n]);
+}
+
 /// Sends `/proc/self/maps` in chunks, so rprof can map return addresses to files.
 fn send_maps() {
     if !ACTIVE.load(Ordering::Relaxed) {
@@ -887,7 +930,12 @@ unsafe extern "C" fn after_fork_child() {
     }
     // SAFETY: getppid has no preconditions.
     let ppid = unsafe { getppid() } as u32;
-    send_control(K_FORK, &ppid.to_le_bytes());
+    // The event counter as the fork left it: the parent's events numbered below it happened
+    // before the fork, so rprof knows which of its blocks the child inherited.
+    let mut b = [0u8; 12];
+    b[..4].copy_from_slice(&ppid.to_le_bytes());
+    b[4..].copy_from_slice(&SEQ.load(Ordering::Relaxed).to_le_bytes());
+    send_control(K_FORK, &b);
 }
 
 fn init() {
@@ -950,7 +998,7 @@ fn init() {
                     }
                     ACTIVE.store(true, Ordering::Release);
                     install_fatal_handlers();
-                    send_control(K_START, &[]);
+                    send_start();
                     send_maps();
                 }
             }

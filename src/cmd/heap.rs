@@ -208,11 +208,57 @@ impl AsFdClone for std::io::Stderr {
 
 /// Reads datagrams until every holder of the target's end is gone, or the command has ended
 /// and nothing came for a while (a daemon it left behind may keep the socket open).
+///
+/// This thread only receives; a second thread decodes and matches. With one thread doing
+/// both, the socket filled whenever decoding fell behind, and the kernel lets a blocked
+/// sender go on only once the buffer has drained to a quarter: the target and rprof took turns
+/// instead of running side by side.
 fn receive(
     sock: &OwnedFd,
     child: &mut std::process::Child,
 ) -> (Stream, Result<std::process::ExitStatus>) {
-    let mut s = Stream::new();
+    // Bounded: at most this many datagrams (32 KiB each) wait for the decoder.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2048);
+    let decoder = std::thread::Builder::new()
+        .name("rprof-heap-decode".into())
+        .spawn(move || {
+            let mut s = Stream::new();
+            for d in rx {
+                s.push(&d);
+            }
+            s
+        });
+    let decoder = match decoder {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                Stream::new(),
+                Err(e).context("cannot start the event decoder thread"),
+            )
+        }
+    };
+    let (status, sent_all) = receive_into(sock, child, &tx);
+    drop(tx);
+    match decoder.join() {
+        Ok(s) if sent_all => (s, status),
+        Ok(s) => (
+            s,
+            status.and_then(|_| Err(anyhow::anyhow!("the event decoder stopped early"))),
+        ),
+        Err(_) => (
+            Stream::new(),
+            Err(anyhow::anyhow!("the event decoder failed")),
+        ),
+    }
+}
+
+/// The receiving half of [`receive`]: every datagram goes to `tx`; false in the second value
+/// when the decoder went away before the end.
+fn receive_into(
+    sock: &OwnedFd,
+    child: &mut std::process::Child,
+    tx: &std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> (Result<std::process::ExitStatus>, bool) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut exited: Option<std::process::ExitStatus> = None;
     let mut last_data = Instant::now();
@@ -235,7 +281,13 @@ fn receive(
                 )
             };
             if n > 0 {
-                s.push(&buf[..n as usize]);
+                if tx.send(buf[..n as usize].to_vec()).is_err() {
+                    let st = match exited {
+                        Some(e) => Ok(e),
+                        None => child.wait().context("waiting for the command"),
+                    };
+                    return (st, false);
+                }
                 last_data = Instant::now();
                 continue;
             }
@@ -245,7 +297,7 @@ fn receive(
                     Some(e) => Ok(e),
                     None => child.wait().context("waiting for the command"),
                 };
-                return (s, st);
+                return (st, true);
             }
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -257,7 +309,7 @@ fn receive(
             match child.try_wait() {
                 Ok(Some(st)) => exited = Some(st),
                 Ok(None) => {}
-                Err(e) => return (s, Err(e).context("waiting for the command")),
+                Err(e) => return (Err(e).context("waiting for the command"), true),
             }
         }
         if let Some(st) = exited {
@@ -265,7 +317,7 @@ fn receive(
                 eprintln!(
                     "rprof: note: the command ended but a process it started still holds the event socket; its later allocations are not in this report"
                 );
-                return (s, Ok(st));
+                return (Ok(st), true);
             }
         }
     }
@@ -295,10 +347,16 @@ fn report(
             "the command {how} without loading rprof's interposer: is it statically linked, set-user-ID, or does it clear LD_PRELOAD?"
         );
     }
-    // The image with the most events is the one reported; the others get a line each.
-    let primary = (0..s.images.len())
-        .max_by_key(|&i| (s.images[i].events.len(), std::cmp::Reverse(i)))
-        .unwrap_or(0);
+    // Every image that allocated or freed is analysed on its own, symbolized against its own
+    // mappings: forked children against the parent's (plus what they loaded), exec'd images
+    // against the new program's.
+    s.inherit();
+    let mut analysed: Vec<usize> = (0..s.images.len())
+        .filter(|&i| s.images[i].events.len() > s.images[i].inherited)
+        .collect();
+    if analysed.is_empty() {
+        analysed.push(0);
+    }
     let t0 = Instant::now();
     let mut sym = crate::symbolize::Symbolizer::new();
     // The interposer's file is gone by now; its frames are recognised by its path.
@@ -309,39 +367,122 @@ fn report(
         .find(|m| m.path.ends_with("/librprof_preload.so") && m.path.contains("rprof-heap-"))
         .map(|m| m.path.clone())
         .unwrap_or_default();
-    let stacks = analysis::symbolize(&s.images, primary, &mut sym, &preload_path);
-    let im = &mut s.images[primary];
-    let cmd = if im.command.is_empty() {
-        args.command.join(" ")
-    } else {
-        im.command.clone()
-    };
-    let mut events = std::mem::take(&mut im.events);
-    let matched = im.take_matched();
-    let a = analysis::analyze(&mut events, matched, &stacks, &cmd);
+    let roots: Vec<String> = (0..s.images.len())
+        .map(|i| {
+            let im = &s.images[i];
+            let cmd = if i == 0 && im.command.is_empty() {
+                args.command.join(" ")
+            } else {
+                im.command.clone()
+            };
+            heap::root_frame(&cmd, im.pid)
+        })
+        .collect();
+    let origins: Vec<String> = (0..s.images.len())
+        .map(|i| {
+            let im = &s.images[i];
+            if let Some(p) = im.exec_from {
+                format!("exec'd from {}", roots[p])
+            } else if let Some(p) = im.forked_from {
+                format!("forked from pid {}", s.images[p].pid)
+            } else if i == 0 {
+                "launched".into()
+            } else if let Some(pp) = im.parent_pid {
+                // vfork + exec or posix_spawn: no fork handler ran, the image names its parent.
+                match (0..i).rev().find(|&j| s.images[j].pid == pp) {
+                    Some(j) => format!("started by {}", roots[j]),
+                    None => format!("started by pid {pp}"),
+                }
+            } else {
+                "started".into()
+            }
+        })
+        .collect();
+    let mut procs: Vec<heap::Proc> = Vec::with_capacity(analysed.len());
+    let mut events_total = 0u64;
+    let mut unknown_frees = 0u64;
+    let mut unsymbolized = 0u64;
+    let mut sites = 0usize;
+    let mut seen_roots: Vec<String> = Vec::new();
+    for &i in &analysed {
+        let stacks = analysis::symbolize(&s.images, i, &mut sym, &preload_path);
+        let origin = origins[i].clone();
+        let mut root = roots[i].clone();
+        // An image that exec'd its own program again keeps a root of its own.
+        let mut n = 2;
+        while seen_roots.contains(&root) {
+            root = format!("{} #{n}", roots[i]);
+            n += 1;
+        }
+        seen_roots.push(root.clone());
+        let im = &mut s.images[i];
+        let cmd = if im.command.is_empty() && i == 0 {
+            args.command.join(" ")
+        } else {
+            im.command.clone()
+        };
+        let mut events = std::mem::take(&mut im.events);
+        events_total += events.len() as u64;
+        let matched = im.take_matched();
+        let a = analysis::analyze(&mut events, im.inherited, matched, &stacks, &cmd);
+        unknown_frees += a.unknown_frees;
+        unsymbolized += stacks.unsymbolized;
+        sites += stacks.sites.len();
+        procs.push(heap::Proc {
+            pid: im.pid,
+            command: cmd,
+            threads: im.threads.len(),
+            origin,
+            root,
+            stacks,
+            analysis: a,
+        });
+    }
     let analysis_time = t0.elapsed();
+    let several = procs.len() > 1;
 
     if let Some(path) = &args.massif {
-        crate::output::write_atomically_with(path, &mut |w| {
-            crate::massif::write::write(w, &a.massif)
-        })
-        .with_context(|| format!("cannot write '{}'", path.display()))?;
-        eprintln!("rprof: wrote {}", path.display());
+        // As massif with --trace-children: one file per process, FILE for the first and
+        // FILE.PID for the others.
+        for (k, p) in procs.iter().enumerate() {
+            let out = per_process_path(path, &procs[..k], p, false);
+            crate::output::write_atomically_with(&out, &mut |w| {
+                crate::massif::write::write(w, &p.analysis.massif)
+            })
+            .with_context(|| format!("cannot write '{}'", out.display()))?;
+            if several {
+                eprintln!("rprof: wrote {} ({})", out.display(), p.root);
+            } else {
+                eprintln!("rprof: wrote {}", out.display());
+            }
+        }
     }
     if let Some(path) = &args.pprof {
-        let bytes = heap::pprof_bytes(&stacks, &a, duration.as_nanos() as u64)?;
+        let bytes = heap::pprof_bytes(&procs, duration.as_nanos() as u64)?;
         write_atomically(path, &bytes)
             .with_context(|| format!("cannot write '{}'", path.display()))?;
         eprintln!("rprof: wrote {}", path.display());
     }
     if let Some(path) = &args.flamegraph {
-        let folded = heap::folded(&stacks, &a, FoldedKind::Peak);
+        let folded = heap::folded_procs(&procs, FoldedKind::Peak);
+        let peak_sum: u64 = procs.iter().map(|p| p.analysis.peak_bytes).sum();
+        let (title, subtitle) = if several {
+            (
+                format!("Heap at the peak: {} processes", procs.len()),
+                format!(
+                    "{} B: each process at its own peak",
+                    crate::render::thousands(peak_sum)
+                ),
+            )
+        } else {
+            (
+                format!("Heap at the peak: {}", procs[0].command),
+                format!("{} B live at the peak", crate::render::thousands(peak_sum)),
+            )
+        };
         let o = SvgOptions {
-            title: format!("Heap at the peak: {cmd}"),
-            subtitle: Some(format!(
-                "{} B live at the peak",
-                crate::render::thousands(a.peak_bytes)
-            )),
+            title,
+            subtitle: Some(subtitle),
             colors: "mem".into(),
             count_name: "bytes".into(),
             ..SvgOptions::default()
@@ -352,46 +493,64 @@ fn report(
         eprintln!("rprof: wrote {}", path.display());
     }
     if let Some(path) = &args.chart {
-        let svg = crate::massif::chart::render(&a.massif, "rprof heap", args.top.max(1));
-        write_atomically(path, svg.as_bytes())
-            .with_context(|| format!("cannot write '{}'", path.display()))?;
-        eprintln!("rprof: wrote {}", path.display());
+        // One chart per process (each has its own time axis), named as the massif files.
+        for (k, p) in procs.iter().enumerate() {
+            let out = per_process_path(path, &procs[..k], p, true);
+            let title = if several {
+                format!("rprof heap: {}", p.root)
+            } else {
+                "rprof heap".to_string()
+            };
+            let svg = crate::massif::chart::render(&p.analysis.massif, &title, args.top.max(1));
+            write_atomically(&out, svg.as_bytes())
+                .with_context(|| format!("cannot write '{}'", out.display()))?;
+            if several {
+                eprintln!("rprof: wrote {} ({})", out.display(), p.root);
+            } else {
+                eprintln!("rprof: wrote {}", out.display());
+            }
+        }
     }
 
     let mut out = String::new();
     if let Some(kind) = args.folded {
-        out = heap::folded(&stacks, &a, kind);
+        out = heap::folded_procs(&procs, kind);
     } else {
-        let im = &s.images[primary];
-        out.push_str(&format!(
-            "Command: {cmd} (pid {}, {} thread{})\n",
-            im.pid,
-            im.threads.len(),
-            if im.threads.len() == 1 { "" } else { "s" }
-        ));
-        out.push_str(&heap::summary(&stacks, &a, args.top));
-        let others: Vec<usize> = (0..s.images.len()).filter(|&i| i != primary).collect();
+        let im = &s.images[0];
+        let cmd = if im.command.is_empty() {
+            args.command.join(" ")
+        } else {
+            im.command.clone()
+        };
+        if several {
+            out.push_str(&format!("Command: {cmd} (pid {})\n", im.pid));
+            out.push_str(&heap::summary_procs(&procs, args.top));
+        } else {
+            let p = &procs[0];
+            // The one process that allocated may be a child: say which it is.
+            let origin = if p.origin == "launched" {
+                String::new()
+            } else {
+                format!(", {}", p.origin)
+            };
+            out.push_str(&format!(
+                "Command: {} (pid {}, {} thread{}{origin})\n",
+                p.command,
+                p.pid,
+                p.threads,
+                if p.threads == 1 { "" } else { "s" }
+            ));
+            out.push_str(&heap::summary(&p.stacks, &p.analysis, args.top));
+        }
+        let others: Vec<usize> = (0..s.images.len())
+            .filter(|i| !analysed.contains(i))
+            .collect();
         if !others.is_empty() {
-            out.push_str("\nOther processes (not analysed above):\n");
+            out.push_str("\nProcesses without allocations:\n");
             for i in others {
-                let o = &s.images[i];
-                let allocs = o
-                    .events
-                    .iter()
-                    .filter(|e| e.stack != heap::stream::FREE)
-                    .count();
-                let how = if o.exec_replaced {
-                    "replaced by exec"
-                } else if o.forked_from.is_some() {
-                    "forked child"
-                } else {
-                    "process"
-                };
                 out.push_str(&format!(
-                    "  pid {} ({how}): {} allocations  {}\n",
-                    o.pid,
-                    crate::render::thousands(allocs as u64),
-                    o.command
+                    "  {} ({}): {}\n",
+                    roots[i], origins[i], s.images[i].command
                 ));
             }
         }
@@ -403,32 +562,77 @@ fn report(
         w.write_all(out.as_bytes())?;
         w.flush()?;
     }
-    let im = &s.images[primary];
     eprintln!("rprof: the command {how}");
-    if im.mismatches > 0 {
+    let mismatches: u64 = s.images.iter().map(|im| im.mismatches).sum();
+    if mismatches > 0 {
         eprintln!(
             "rprof: verify: {} stacks differed between the fast unwinder and libgcc's",
-            crate::render::thousands(im.mismatches)
+            crate::render::thousands(mismatches)
         );
     }
-    let complete = if im.ended {
-        "complete"
-    } else if status.signal().is_some() {
-        "ended by a signal (the thread that got it sent its last batch; other threads may have lost up to 32 KiB of events each, all of them after a SIGKILL)"
+    let missed: u64 = s.images.iter().map(|im| im.missed).sum();
+    // An image replaced by exec sent its last batch before the exec.
+    let cut: Vec<u32> = s
+        .images
+        .iter()
+        .filter(|im| !im.ended && !im.exec_replaced)
+        .map(|im| im.pid)
+        .collect();
+    let complete = if cut.is_empty() {
+        "complete".to_string()
     } else {
-        "cut short (the process ended without running its exit path: up to 32 KiB of events per thread may be missing)"
+        let which = if s.images.len() > 1 {
+            let pids: Vec<String> = cut.iter().map(|p| p.to_string()).collect();
+            format!(" (pid {})", pids.join(", "))
+        } else {
+            String::new()
+        };
+        if status.signal().is_some() && cut.contains(&s.images[0].pid) {
+            format!("ended by a signal{which} (the thread that got it sent its last batch; other threads may have lost up to 32 KiB of events each, all of them after a SIGKILL)")
+        } else {
+            format!("cut short{which} (the process ended without running its exit path: up to 32 KiB of events per thread may be missing)")
+        }
+    };
+    let from = if s.images.len() > 1 {
+        format!(" from {} process images", s.images.len())
+    } else {
+        String::new()
     };
     eprintln!(
-        "rprof: {} events in {} batches ({} KiB), stream {complete}; {} allocations not recorded (reentrant), {} frees of unknown blocks, {} bad batches, {} of {} addresses unsymbolized; analysed in {:.2} s",
-        crate::render::thousands(events.len() as u64),
+        "rprof: {} events{from} in {} batches ({} KiB), stream {complete}; {} allocations not recorded (reentrant), {} frees of unknown blocks, {} bad batches, {} of {} addresses unsymbolized; analysed in {:.2} s",
+        crate::render::thousands(events_total),
         crate::render::thousands(s.datagrams),
         crate::render::thousands(s.bytes / 1024),
-        crate::render::thousands(im.missed),
-        crate::render::thousands(a.unknown_frees),
+        crate::render::thousands(missed),
+        crate::render::thousands(unknown_frees),
         s.bad,
-        stacks.unsymbolized,
-        stacks.sites.len(),
+        unsymbolized,
+        sites,
         analysis_time.as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where process `p`'s own file goes: `path` for the first process, then `path.PID` (massif's
+/// `--trace-children` naming; for an SVG `name.PID.svg`), with `.N` added when an earlier
+/// image of the same pid (before an exec) already took that name.
+fn per_process_path(path: &Path, earlier: &[heap::Proc], p: &heap::Proc, svg: bool) -> PathBuf {
+    if earlier.is_empty() {
+        return path.to_path_buf();
+    }
+    let same_pid = earlier.iter().skip(1).filter(|e| e.pid == p.pid).count();
+    let tag = if same_pid == 0 {
+        p.pid.to_string()
+    } else {
+        format!("{}.{}", p.pid, same_pid + 1)
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let new = match (svg, name.rsplit_once('.')) {
+        (true, Some((stem, ext))) if !stem.is_empty() => format!("{stem}.{tag}.{ext}"),
+        _ => format!("{name}.{tag}"),
+    };
+    path.with_file_name(new)
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use super::stream::{find_mapping, Event, Image, FREE, UNMATCHED};
+use super::stream::{find_mapping, AddrMap, Event, Image, FREE, UNMATCHED};
 use crate::massif::model::{significant, Massif, Node, Snapshot, TimeUnit, Tree, TreeKind};
 use crate::symbolize::Symbolizer;
 
@@ -101,7 +101,7 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
         let id = im.stack_ids.get(i).copied();
         while let (Some(p), Some(id)) = (from, id) {
             let pim = &images[p];
-            if let Some(&j) = pim.stack_index.get(&id) {
+            if let Some(j) = pim.stack_index.get(id) {
                 if !pim.stacks[j as usize].is_empty() {
                     return &pim.stacks[j as usize];
                 }
@@ -142,13 +142,13 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
                 if m.is_some_and(|m| m.path == preload) {
                     return None;
                 }
-                let (frames, path) = match m {
+                let (frames, path, off) = match m {
                     Some(m) => {
                         let off = a - m.start + m.offset;
                         let look = if k == 0 { off } else { off.saturating_sub(1) };
-                        (sym.lookup_module(&m.path, look), m.path.as_str())
+                        (sym.lookup_module(&m.path, look), m.path.as_str(), off)
                     }
-                    None => (Vec::new().into(), ""),
+                    None => (Vec::new().into(), "", a),
                 };
                 // Named after the innermost function at this address that is not the
                 // allocator's own (Rust inlines `alloc::alloc::alloc` into its callers).
@@ -188,7 +188,9 @@ pub fn symbolize(images: &[Image], idx: usize, sym: &mut Symbolizer, preload: &s
                             functions: vec![if path.is_empty() {
                                 "[unknown]".into()
                             } else {
-                                format!("{}+0x{:x}", basename(path), a)
+                                // The file offset: the same in every run (the address
+                                // moves with ASLR), so folded stacks of runs compare.
+                                format!("{}+0x{:x}", basename(path), off)
                             }],
                             lines: vec![("[unknown]".into(), String::new(), 0)],
                             name,
@@ -280,6 +282,10 @@ pub struct Analysis {
     pub leak_bytes: u64,
     /// Live blocks at exit.
     pub leak_blocks: u64,
+    /// Bytes a forked child held from its start (its parent's live blocks at the fork).
+    pub inherited_bytes: u64,
+    /// Blocks a forked child held from its start.
+    pub inherited_blocks: u64,
     /// Per stack.
     pub per_stack: Vec<StackStats>,
     /// The massif model: snapshots over time, detailed ones with trees, and the peak.
@@ -297,11 +303,11 @@ const DEPTH: usize = 30;
 /// (or [`UNMATCHED`]). Returns the allocations that reused a live address without a free seen
 /// (the free was missed): (event index, index of the old allocation).
 pub fn match_frees(events: &mut [Event]) -> Vec<(usize, usize)> {
-    let mut live: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut live = AddrMap::default();
     let mut implicit = Vec::new();
     for (i, e) in events.iter_mut().enumerate() {
         if e.stack == FREE {
-            e.size = live.remove(&e.ptr).map_or(UNMATCHED, u64::from);
+            e.size = live.remove(e.ptr).map_or(UNMATCHED, u64::from);
         } else if let Some(old) = live.insert(e.ptr, i as u32) {
             implicit.push((i, old as usize));
         }
@@ -312,8 +318,11 @@ pub fn match_frees(events: &mut [Event]) -> Vec<(usize, usize)> {
 /// Replays the events of an image and computes everything. `matched` is what
 /// [`Image::take_matched`](super::stream::Image::take_matched) gave (events in order, frees
 /// matched while the target ran); without it the events are sorted and matched here.
+/// The first `inherited` events are blocks a forked child got from its parent (sequence
+/// number 0): live from the start, but not allocations of this image (no counts, no time).
 pub fn analyze(
     events: &mut [Event],
+    inherited: usize,
     matched: Option<Vec<(usize, usize)>>,
     st: &Stacks,
     cmd: &str,
@@ -330,12 +339,19 @@ pub fn analyze(
     let n_stacks = st.stacks.len();
     let mut per = vec![StackStats::default(); n_stacks];
     // Pass 1: totals, per-stack counts, and the peak with its position.
-    let (mut cur, mut peak, mut peak_at, mut time, mut peak_time) = (0u64, 0u64, None, 0u64, 0u64);
+    let (mut cur, mut peak_at, mut time, mut peak_time) = (0u64, None, 0u64, 0u64);
     let (mut allocs, mut frees, mut unknown, mut bytes, mut temp) = (0u64, 0, 0, 0u64, 0);
     let mut blocks = 0u64;
     let mut last_alloc: Option<usize> = None;
     let mut imp = implicit.iter().peekable();
-    for (i, e) in events.iter().enumerate() {
+    let inherited = inherited.min(events.len());
+    for e in &events[..inherited] {
+        cur += e.size;
+        blocks += 1;
+    }
+    let mut peak = cur;
+    let (inherited_bytes, inherited_blocks) = (cur, blocks);
+    for (i, e) in events.iter().enumerate().skip(inherited) {
         if e.stack == FREE {
             if e.size == UNMATCHED {
                 unknown += 1;
@@ -397,14 +413,36 @@ pub fn analyze(
     let mut taken = 0usize;
     let mut peak_blocks = 0;
     let mut implicit = implicit.into_iter().peekable();
+    for e in &events[..inherited] {
+        cur += e.size;
+        blocks += 1;
+        if let Some(b) = live_b.get_mut(e.stack as usize) {
+            *b += e.size;
+            live_n[e.stack as usize] += 1;
+        }
+    }
+    // A child that only frees what it inherited peaks at its start.
+    let peak_at_start = peak_at.is_none() && cur > 0;
+    if peak_at_start {
+        for (p, (&b, &n)) in per.iter_mut().zip(live_b.iter().zip(&live_n)) {
+            p.peak_bytes = b;
+            p.peak_blocks = n;
+        }
+        peak_blocks = blocks;
+    }
+    let tree = peak_at_start.then(|| build_tree(&mut m, st, &live_b, cur));
     m.snapshots.push(Snapshot {
         num: 0,
         time: 0,
-        heap: 0,
+        heap: cur,
         extra: 0,
         stacks: 0,
-        kind: TreeKind::Empty,
-        tree: None,
+        kind: if peak_at_start {
+            TreeKind::Peak
+        } else {
+            TreeKind::Empty
+        },
+        tree,
     });
     let end_block = |a: &Event, cur: &mut u64, blocks: &mut u64, lb: &mut [u64], ln: &mut [u64]| {
         *cur -= a.size;
@@ -414,7 +452,7 @@ pub fn analyze(
             ln[a.stack as usize] -= 1;
         }
     };
-    for i in 0..events.len() {
+    for i in inherited..events.len() {
         let e = events[i];
         if e.stack == FREE {
             if e.size == UNMATCHED {
@@ -501,6 +539,8 @@ pub fn analyze(
         end_time,
         leak_bytes: cur,
         leak_blocks,
+        inherited_bytes,
+        inherited_blocks,
         per_stack: per,
         massif: m,
     }

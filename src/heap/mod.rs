@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::profile::pprof::{self, Function, Line, Location, PProfile, PSample, ValueType};
+use crate::profile::pprof::{self, Function, Label, Line, Location, PProfile, PSample, ValueType};
 use crate::render::thousands;
 use analysis::{Analysis, Stacks};
 
@@ -77,9 +77,53 @@ pub enum FoldedKind {
     Allocs,
 }
 
+/// One analysed process image: who it is, its stacks (symbolized against its own mappings)
+/// and its analysis. A run that forks or execs gives several; each is analysed on its own,
+/// since processes have no common clock for a joint peak.
+pub struct Proc {
+    /// Its pid.
+    pub pid: u32,
+    /// Its command line.
+    pub command: String,
+    /// Threads seen.
+    pub threads: usize,
+    /// How it started: `launched`, `forked from pid N`, `exec'd from NAME (pid N)`.
+    pub origin: String,
+    /// Its root frame where several processes share one output: `prog (pid N)`.
+    pub root: String,
+    /// Its symbolized stacks.
+    pub stacks: Stacks,
+    /// Its analysis.
+    pub analysis: Analysis,
+}
+
 /// The stacks with their weights as folded lines (`main;f;g WEIGHT`), outermost first, sorted.
 pub fn folded(st: &Stacks, a: &Analysis, kind: FoldedKind) -> String {
     let mut by: HashMap<String, u64> = HashMap::new();
+    folded_into(&mut by, st, a, kind, None);
+    folded_text(by)
+}
+
+/// Folded lines of several processes: with one process as [`folded`]; with more, each stack
+/// under its process's root frame (`prog (pid N);main;f WEIGHT`), and `peak` is each
+/// process's own peak.
+pub fn folded_procs(procs: &[Proc], kind: FoldedKind) -> String {
+    let mut by: HashMap<String, u64> = HashMap::new();
+    let several = procs.len() > 1;
+    for p in procs {
+        let root = several.then_some(p.root.as_str());
+        folded_into(&mut by, &p.stacks, &p.analysis, kind, root);
+    }
+    folded_text(by)
+}
+
+fn folded_into(
+    by: &mut HashMap<String, u64>,
+    st: &Stacks,
+    a: &Analysis,
+    kind: FoldedKind,
+    root: Option<&str>,
+) {
     for (i, s) in a.per_stack.iter().enumerate() {
         let w = match kind {
             FoldedKind::Peak => s.peak_bytes,
@@ -89,14 +133,18 @@ pub fn folded(st: &Stacks, a: &Analysis, kind: FoldedKind) -> String {
         if w == 0 {
             continue;
         }
-        let names = stack_names(st, i);
-        let key = if names.is_empty() {
-            "[unknown]".to_string()
-        } else {
-            names.join(";")
-        };
-        *by.entry(key).or_insert(0) += w;
+        let mut names = stack_names(st, i);
+        if names.is_empty() {
+            names.push("[unknown]");
+        }
+        if let Some(r) = root {
+            names.insert(0, r);
+        }
+        *by.entry(names.join(";")).or_insert(0) += w;
     }
+}
+
+fn folded_text(by: HashMap<String, u64>) -> String {
     let mut v: Vec<(String, u64)> = by.into_iter().collect();
     v.sort();
     let mut out = String::new();
@@ -119,8 +167,10 @@ fn stack_names(st: &Stacks, i: usize) -> Vec<&str> {
 }
 
 /// A pprof heap profile: `alloc_objects`, `alloc_space`, `inuse_objects`, `inuse_space` (Go's
-/// names and order; in-use is what was live at exit), gzipped.
-pub fn pprof_bytes(st: &Stacks, a: &Analysis, duration_ns: u64) -> Result<Vec<u8>> {
+/// names and order; in-use is what was live at exit), gzipped. With several processes each
+/// sample carries a `pid` label (`go tool pprof -tagfocus pid=N`, and rprof reads it as the
+/// process) and its stack ends in the process's root frame, as the folded output has it.
+pub fn pprof_bytes(procs: &[Proc], duration_ns: u64) -> Result<Vec<u8>> {
     let mut strings: Vec<String> = vec![String::new()];
     let mut sidx: HashMap<String, i64> = HashMap::new();
     let mut s = |x: &str| -> i64 {
@@ -141,57 +191,92 @@ pub fn pprof_bytes(st: &Stacks, a: &Analysis, duration_ns: u64) -> Result<Vec<u8
         vt("inuse_objects", "count", &mut s),
         vt("inuse_space", "bytes", &mut s),
     ];
+    let several = procs.len() > 1;
+    let pid_key = if several { s("pid") } else { 0 };
     let mut functions: Vec<Function> = Vec::new();
     let mut fidx: HashMap<(String, String), u64> = HashMap::new();
-    let mut locations: Vec<Location> = Vec::with_capacity(st.sites.len());
-    for (i, site) in st.sites.iter().enumerate() {
-        let mut lines = Vec::new();
-        for (f, file, line) in &site.lines {
-            let key = (f.clone(), file.clone());
-            let id = match fidx.get(&key) {
-                Some(&id) => id,
-                None => {
-                    let id = functions.len() as u64 + 1;
-                    functions.push(Function {
-                        id,
-                        name: s(f),
-                        system_name: s(f),
-                        filename: s(file),
-                        start_line: 0,
-                    });
-                    fidx.insert(key, id);
-                    id
-                }
-            };
-            lines.push(Line {
-                function_id: id,
-                line: i64::from(*line),
-                column: 0,
+    let mut function_id = |name: &str, file: &str, s: &mut dyn FnMut(&str) -> i64| -> u64 {
+        let key = (name.to_string(), file.to_string());
+        if let Some(&id) = fidx.get(&key) {
+            return id;
+        }
+        let id = functions.len() as u64 + 1;
+        functions.push(Function {
+            id,
+            name: s(name),
+            system_name: s(name),
+            filename: s(file),
+            start_line: 0,
+        });
+        fidx.insert(key, id);
+        id
+    };
+    let mut locations: Vec<Location> = Vec::new();
+    let mut samples = Vec::new();
+    for p in procs {
+        let st = &p.stacks;
+        // Location ids of this process's sites start after the previous processes' ones.
+        let base = locations.len() as u64;
+        for site in &st.sites {
+            let mut lines = Vec::new();
+            for (f, file, line) in &site.lines {
+                lines.push(Line {
+                    function_id: function_id(f, file, &mut s),
+                    line: i64::from(*line),
+                    column: 0,
+                });
+            }
+            locations.push(Location {
+                id: locations.len() as u64 + 1,
+                mapping_id: 0,
+                address: site.address,
+                line: lines,
+                is_folded: false,
             });
         }
-        locations.push(Location {
-            id: i as u64 + 1,
-            mapping_id: 0,
-            address: site.address,
-            line: lines,
-            is_folded: false,
+        let root = several.then(|| {
+            let id = locations.len() as u64 + 1;
+            locations.push(Location {
+                id,
+                mapping_id: 0,
+                address: 0,
+                line: vec![Line {
+                    function_id: function_id(&p.root, "", &mut s),
+                    line: 0,
+                    column: 0,
+                }],
+                is_folded: false,
+            });
+            id
         });
-    }
-    let mut samples = Vec::new();
-    for (i, ps) in a.per_stack.iter().enumerate() {
-        if ps.allocs == 0 && ps.leak_blocks == 0 {
-            continue;
+        for (i, ps) in p.analysis.per_stack.iter().enumerate() {
+            if ps.allocs == 0 && ps.leak_blocks == 0 {
+                continue;
+            }
+            let mut location_id: Vec<u64> = st.stacks[i]
+                .iter()
+                .map(|&x| base + u64::from(x) + 1)
+                .collect();
+            location_id.extend(root);
+            samples.push(PSample {
+                location_id,
+                value: vec![
+                    ps.allocs as i64,
+                    ps.bytes as i64,
+                    ps.leak_blocks as i64,
+                    ps.leak_bytes as i64,
+                ],
+                label: if several {
+                    vec![Label {
+                        key: pid_key,
+                        num: i64::from(p.pid),
+                        ..Default::default()
+                    }]
+                } else {
+                    Vec::new()
+                },
+            });
         }
-        samples.push(PSample {
-            location_id: st.stacks[i].iter().map(|&x| u64::from(x) + 1).collect(),
-            value: vec![
-                ps.allocs as i64,
-                ps.bytes as i64,
-                ps.leak_blocks as i64,
-                ps.leak_bytes as i64,
-            ],
-            label: Vec::new(),
-        });
     }
     let period_type = Some(vt("space", "bytes", &mut s));
     let default_sample_type = s("inuse_space");
@@ -287,6 +372,14 @@ pub fn summary(st: &Stacks, a: &Analysis, top: usize) -> String {
         thousands(a.temporary),
         pct(a.temporary, a.allocs)
     );
+    if a.inherited_blocks > 0 {
+        let _ = writeln!(
+            o,
+            "Inherited at the fork: {} B in {} blocks (the parent's live blocks, counted in the heap below, not as allocations)",
+            thousands(a.inherited_bytes),
+            thousands(a.inherited_blocks)
+        );
+    }
     let _ = writeln!(
         o,
         "Peak heap: {} B ({}) in {} blocks, after {} B allocated and freed ({:.1}% of the run)",
@@ -380,4 +473,51 @@ pub fn summary(st: &Stacks, a: &Analysis, top: usize) -> String {
         );
     }
     o
+}
+
+/// The summary of a run with several analysed processes: a table of the processes, then one
+/// section per process ([`summary`] of its own events), in the order they started.
+pub fn summary_procs(procs: &[Proc], top: usize) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Processes: {} with allocations, each analysed on its own (its own peak, leaks and sites, symbolized against its own mappings):",
+        procs.len()
+    );
+    let w_root = procs.iter().map(|p| p.root.len()).max().unwrap_or(0);
+    let w_origin = procs.iter().map(|p| p.origin.len()).max().unwrap_or(0);
+    for p in procs {
+        let a = &p.analysis;
+        let _ = writeln!(
+            o,
+            "  {:w_root$}  {:w_origin$}  {:>12} allocations  peak {} B  leaks {} B",
+            p.root,
+            p.origin,
+            thousands(a.allocs),
+            thousands(a.peak_bytes),
+            thousands(a.leak_bytes),
+        );
+    }
+    for p in procs {
+        let _ = writeln!(
+            o,
+            "\n=== {}: {} ({} thread{}, {}) ===",
+            p.root,
+            p.command,
+            p.threads,
+            if p.threads == 1 { "" } else { "s" },
+            p.origin
+        );
+        o.push_str(&summary(&p.stacks, &p.analysis, top));
+    }
+    o
+}
+
+/// The frame that stands for a process where several share one output: the base name of its
+/// program and its pid, `prog (pid 123)` (no `;`, which separates folded frames).
+pub fn root_frame(command: &str, pid: u32) -> String {
+    let prog = command.split(' ').next().unwrap_or("");
+    let base = prog.rsplit('/').next().unwrap_or(prog);
+    let base = if base.is_empty() { "process" } else { base };
+    format!("{} (pid {pid})", base.replace(';', ":"))
 }
