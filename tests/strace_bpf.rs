@@ -7,24 +7,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-/// Whether the in-kernel backend loads here (the reason when not).
-fn bpf_check() -> Result<(), String> {
-    rprof::strace::bpf::Tracer::load(rprof::strace::bpf::Mode::Timed)
-        .map(|_| ())
-        .map_err(|e| format!("{e:#}"))
-}
-
-fn bpf_live() -> bool {
-    live("BPF (in-kernel syscall tracing)", bpf_check())
-}
 
 /// Per-thread iterations of the mix fixture: writes = 2N, getppid = N, failing open = N/5.
 const N: u64 = 3000;
@@ -177,38 +164,7 @@ fn strace_bpf_attach_exact_counts() {
         .stdin(Stdio::piped())
         .spawn()
         .expect("start fixture");
-    let pid = target.id().to_string();
-    let mut tracer = Command::new(rprof_path())
-        .args(["strace-summary", "--format", "json", "-p", &pid])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start rprof");
-    let mut err = BufReader::new(tracer.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        line.clear();
-        if err.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-            panic!("rprof did not start tracing (last line: {line:?})");
-        }
-        if line.contains("tracing pid") {
-            assert!(line.contains("with the bpf backend"), "{line}");
-            break;
-        }
-    }
-    target
-        .stdin
-        .as_mut()
-        .expect("stdin")
-        .write_all(b"xy")
-        .expect("release fixture");
-    let mut out = String::new();
-    std::io::Read::read_to_string(tracer.stdout.as_mut().expect("stdout"), &mut out).expect("read");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).expect("read");
-    assert!(tracer.wait().expect("wait").success(), "{rest}");
-    assert!(target.wait().expect("wait").success());
+    let (out, rest) = strace_attach_bpf(&mut target, &[], &[], b"xy");
     assert!(rest.contains("target exited"), "{rest}");
     let t = tables(&out);
     assert_mix_table(&t[0], 2, &format!("attach\n{out}\n{rest}"));

@@ -8,20 +8,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-fn bpf_live() -> bool {
-    let check = rprof::strace::bpf::Tracer::load(rprof::strace::bpf::Mode::Timed)
-        .map(|_| ())
-        .map_err(|e| format!("{e:#}"));
-    live("BPF (in-kernel syscall tracing)", check)
-}
 
 /// The two ways thread state is kept: array slots (default), task storage (one slot only).
 const WAYS: [(&str, &str); 2] = [("slots", ""), ("task storage", "1")];
@@ -136,41 +128,14 @@ fn attach_prethreads(bin: &Path, slots: &str, mode: &[&str]) -> (String, String)
         assert!(Instant::now() < deadline, "fixture threads did not start");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut c = Command::new(rprof_path());
-    c.args(["strace-summary", "--format", "json", "--per-thread"])
-        .args(mode)
-        .args(["-p", &pid.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if !slots.is_empty() {
-        c.env("RPROF_BPF_SLOTS", slots);
-    }
-    let mut tracer = c.spawn().expect("start rprof");
-    let mut err = BufReader::new(tracer.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-            panic!("rprof did not start tracing (last line: {line:?})");
-        }
-        if line.contains("tracing pid") {
-            assert!(line.contains("with the bpf backend"), "{line}");
-            break;
-        }
-    }
-    target
-        .stdin
-        .as_mut()
-        .expect("stdin")
-        .write_all(b"x")
-        .expect("release fixture");
-    let mut out = String::new();
-    std::io::Read::read_to_string(tracer.stdout.as_mut().expect("stdout"), &mut out).expect("read");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).expect("read");
-    assert!(tracer.wait().expect("wait").success(), "{rest}");
-    assert!(target.wait().expect("wait").success());
-    (out, rest)
+    let mut args = vec!["--per-thread"];
+    args.extend_from_slice(mode);
+    let env: &[(&str, &str)] = if slots.is_empty() {
+        &[]
+    } else {
+        &[("RPROF_BPF_SLOTS", slots)]
+    };
+    strace_attach_bpf(&mut target, &args, env, b"x")
 }
 
 /// The mix fixture's exact counts with every thread on the task-storage path (the default

@@ -185,3 +185,65 @@ pub fn golden(name: &str, actual: &str) {
         );
     }
 }
+
+/// Whether strace-summary's in-kernel (BPF) backend loads here, gated like every live test.
+pub fn bpf_live() -> bool {
+    let check = rprof::strace::bpf::Tracer::load(rprof::strace::bpf::Mode::Timed)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"));
+    live("BPF (in-kernel syscall tracing)", check)
+}
+
+/// Attaches `rprof strace-summary ARGS -p PID` (JSON on stdout) to a fixture waiting on its
+/// stdin, waits until rprof says it traces with the bpf backend, then writes `release` to the
+/// fixture so its work starts under the tracer. Both must exit 0; returns (stdout, the rest of
+/// stderr after the "tracing pid" line).
+pub fn strace_attach_bpf(
+    target: &mut std::process::Child,
+    args: &[&str],
+    env: &[(&str, &str)],
+    release: &[u8],
+) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut c = Command::new(rprof_path());
+    c.args(["strace-summary", "--format", "json"])
+        .args(args)
+        .args(["-p", &target.id().to_string()])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut tracer = c.spawn().expect("start rprof");
+    let mut err = BufReader::new(tracer.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if err.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
+            panic!("rprof did not start tracing (last line: {line:?})");
+        }
+        if line.contains("tracing pid") {
+            assert!(line.contains("with the bpf backend"), "{line}");
+            break;
+        }
+    }
+    target
+        .stdin
+        .as_mut()
+        .expect("fixture stdin")
+        .write_all(release)
+        .expect("release fixture");
+    let mut out = String::new();
+    tracer
+        .stdout
+        .as_mut()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).expect("read");
+    assert!(tracer.wait().expect("wait").success(), "{rest}");
+    assert!(target.wait().expect("wait").success());
+    (out, rest)
+}
