@@ -22,20 +22,7 @@ fn mix(dir: &Path) -> PathBuf {
 
 /// (syscall -> row) of every table of a JSON summary, tables in order.
 fn tables(json: &str) -> Vec<HashMap<String, Value>> {
-    let v: Value = serde_json::from_str(json).expect("valid JSON");
-    v["tables"]
-        .as_array()
-        .expect("tables")
-        .iter()
-        .map(|t| {
-            t["syscalls"]
-                .as_array()
-                .expect("rows")
-                .iter()
-                .map(|r| (r["syscall"].as_str().unwrap_or("").to_string(), r.clone()))
-                .collect()
-        })
-        .collect()
+    strace_json_tables(json)
 }
 
 fn calls_errors(row: Option<&Value>) -> (u64, u64) {

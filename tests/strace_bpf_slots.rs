@@ -13,7 +13,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::Value;
 
 /// The two ways thread state is kept: array slots (default), task storage (one slot only).
 const WAYS: [(&str, &str); 2] = [("slots", ""), ("task storage", "1")];
@@ -22,24 +21,13 @@ const MODES: [&[&str]; 2] = [&[], &["--counts-only"]];
 
 /// Every table of a JSON summary as (syscall -> (calls, errors)), tables in order.
 fn tables(json: &str) -> Vec<HashMap<String, (u64, u64)>> {
-    let v: Value = serde_json::from_str(json).expect("valid JSON");
-    v["tables"]
-        .as_array()
-        .expect("tables")
-        .iter()
+    strace_json_tables(json)
+        .into_iter()
         .map(|t| {
-            t["syscalls"]
-                .as_array()
-                .expect("rows")
-                .iter()
-                .map(|r| {
-                    (
-                        r["syscall"].as_str().unwrap_or("").to_string(),
-                        (
-                            r["calls"].as_u64().unwrap_or(0),
-                            r["errors"].as_u64().unwrap_or(0),
-                        ),
-                    )
+            t.into_iter()
+                .map(|(name, r)| {
+                    let n = |k: &str| r[k].as_u64().unwrap_or(0);
+                    (name, (n("calls"), n("errors")))
                 })
                 .collect()
         })

@@ -247,3 +247,21 @@ pub fn strace_attach_bpf(
     assert!(target.wait().expect("wait").success());
     (out, rest)
 }
+
+/// (syscall -> row) of every table of a strace-summary JSON output, tables in order.
+pub fn strace_json_tables(json: &str) -> Vec<std::collections::HashMap<String, serde_json::Value>> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+    v["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| {
+            t["syscalls"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| (r["syscall"].as_str().unwrap_or("").to_string(), r.clone()))
+                .collect()
+        })
+        .collect()
+}
