@@ -16,7 +16,8 @@ cd "$(dirname "$0")/../.."
 N=${N:-200000}
 SPIN=${SPIN:-400000000}
 cargo build --release --quiet
-RPROF=$PWD/target/release/rprof
+# The build cargo just made, wherever CARGO_TARGET_DIR puts it.
+RPROF=${CARGO_TARGET_DIR:-$PWD/target}/release/rprof
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 CFLAGS="-O2 -g -fno-omit-frame-pointer -pthread"
@@ -67,7 +68,8 @@ for W in pingpong spin; do
   rm -f "$TMP/perf.data"
   timed perf record -e sched:sched_switch -g -o "$TMP/perf.data" -- "${PROG[@]}"
   PL=$(grep -o 'Captured and wrote .*' "$TMP/run.err" | head -1 || true)
-  LOSTP=$(grep -io 'lost [0-9]* chunks\|[0-9]* lost' "$TMP/run.err" | head -1 || true)
+  # perf: "Processed N events and lost M chunks!" (at least one digit: a bare "lost" said nothing).
+  LOSTP=$(grep -io 'lost [0-9]\+ chunks\|[0-9]\+ lost' "$TMP/run.err" | head -1 || true)
   row "perf record -e sched:sched_switch -g" "$TMP/perf.data" "${PL:-} ${LOSTP:-}"
   if [[ -n $BCC ]]; then
     # offcputime traces system-wide until interrupted; it is started first and given time to
