@@ -3,9 +3,10 @@
 #   pingpong.c  two threads ping-ponging a byte through pipes (~150k context switches/s here)
 #   spin.c      two CPU-bound threads that never block
 # Tools: rprof record --off-cpu and --wall (frame pointers, and the default auto = DWARF with
-# frame-pointer fallback), perf record -e sched:sched_switch -g, and bcc's offcputime when it
-# runs here. Each workload prints its own elapsed time, so the slowdown is the workload's
-# alone (tool start-up and post-processing excluded); "tool s" is the whole command.
+# frame-pointer fallback), perf record -e sched:sched_switch -g, the same with -e cpu-clock
+# beside it (what --wall records), and bcc's offcputime when it runs here. Each workload
+# prints its own elapsed time, so the slowdown is the workload's alone (tool start-up and
+# post-processing excluded); "tool s" is the whole command.
 #
 #   bench/offcpu/run.sh                  # N=200000 round trips, SPIN=400000000 iterations
 #   N=50000 SPIN=100000000 bench/offcpu/run.sh
@@ -16,7 +17,8 @@ cd "$(dirname "$0")/../.."
 N=${N:-200000}
 SPIN=${SPIN:-400000000}
 cargo build --release --quiet
-RPROF=$PWD/target/release/rprof
+# The build cargo just made, wherever CARGO_TARGET_DIR puts it.
+RPROF=${CARGO_TARGET_DIR:-$PWD/target}/release/rprof
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 CFLAGS="-O2 -g -fno-omit-frame-pointer -pthread"
@@ -67,8 +69,16 @@ for W in pingpong spin; do
   rm -f "$TMP/perf.data"
   timed perf record -e sched:sched_switch -g -o "$TMP/perf.data" -- "${PROG[@]}"
   PL=$(grep -o 'Captured and wrote .*' "$TMP/run.err" | head -1 || true)
-  LOSTP=$(grep -io 'lost [0-9]* chunks\|[0-9]* lost' "$TMP/run.err" | head -1 || true)
+  # perf: "Processed N events and lost M chunks!" (at least one digit: a bare "lost" said nothing).
+  LOSTP=$(grep -io 'lost [0-9]\+ chunks\|[0-9]\+ lost' "$TMP/run.err" | head -1 || true)
   row "perf record -e sched:sched_switch -g" "$TMP/perf.data" "${PL:-} ${LOSTP:-}"
+  # What --wall records: the switches and a cpu-clock sampler beside them (a software timer
+  # that is stopped and restarted at every switch of the thread).
+  rm -f "$TMP/perf.data"
+  timed perf record -e cpu-clock -e sched:sched_switch -g -o "$TMP/perf.data" -- "${PROG[@]}"
+  PL=$(grep -o 'Captured and wrote .*' "$TMP/run.err" | head -1 || true)
+  LOSTP=$(grep -io 'lost [0-9]\+ chunks\|[0-9]\+ lost' "$TMP/run.err" | head -1 || true)
+  row "perf record -e cpu-clock -e sched:sched_switch -g" "$TMP/perf.data" "${PL:-} ${LOSTP:-}"
   if [[ -n $BCC ]]; then
     # offcputime traces system-wide until interrupted; it is started first and given time to
     # compile its BPF program.

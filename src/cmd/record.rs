@@ -271,6 +271,12 @@ fn summarize_offcpu(p: &Profile, st: &offcpu::OffCpuStats, mode: offcpu::Mode) {
         crate::render::thousands(st.folded),
         crate::render::thousands(st.no_switch_out),
     );
+    if mode == offcpu::Mode::OffCpu && st.runqueue_left_out > 0 {
+        eprintln!(
+            "rprof: off-CPU: {} waits for a CPU after a preemption left out (runnable, not blocked; --wall counts them)",
+            crate::render::thousands(st.runqueue_left_out)
+        );
+    }
     if st.unparsed > 0 {
         eprintln!(
             "rprof: warning: {} switch records could not be parsed and were skipped",

@@ -73,6 +73,12 @@ pub const LEAF_PREFIX: &str = "[off-cpu: ";
 /// Reason code of waits folded by `--min-block`.
 const SHORT: u8 = b'-';
 
+/// Reason code of a preempted thread's switch-out in `--off-cpu` mode, known from its switch
+/// record alone (the kernel filters its sample out): the wait for a CPU is left out of the
+/// profile, but its switch-in then pairs with it instead of passing for a wait that began
+/// before the recording.
+const QUEUED: u8 = 0;
+
 /// The tracepoint's `prev_state` bit for a preempted task (TASK_REPORT_MAX, printed `R+`).
 const PREEMPTED: i64 = 0x100;
 
@@ -215,6 +221,8 @@ pub struct OffCpuStats {
     /// Switch-ins with no switch-out before them: new threads, and waits that began before
     /// the recording (not attributed).
     pub no_switch_out: u64,
+    /// `--off-cpu`: waits of preempted (runnable) threads for a CPU, left out of the profile.
+    pub runqueue_left_out: u64,
 }
 
 /// The off-CPU events of a recording: their ring buffers and how their records are read.
@@ -246,6 +254,8 @@ const PERF_RECORD_LOST_SAMPLES: u32 = 13;
 const PERF_RECORD_SWITCH: u32 = 14;
 const PERF_RECORD_SWITCH_CPU_WIDE: u32 = 15;
 const PERF_RECORD_MISC_SWITCH_OUT: u16 = 1 << 13;
+/// Set on a switch-out record when the thread stays runnable (preempted), since Linux 4.17.
+const PERF_RECORD_MISC_SWITCH_OUT_PREEMPT: u16 = 1 << 14;
 
 impl Switches {
     /// Finds the tracepoint (mounting tracefs when needed).
@@ -385,7 +395,26 @@ impl Parser for SwitchParser {
             }
             PERF_RECORD_SWITCH | PERF_RECORD_SWITCH_CPU_WIDE => {
                 if misc & PERF_RECORD_MISC_SWITCH_OUT != 0 {
-                    // The tracepoint sample tells the switch-out, with its stack.
+                    // The tracepoint sample tells the switch-out, with its stack. A preempted
+                    // thread has no sample in --off-cpu mode (filtered out): its record keeps
+                    // the switch-in that follows from counting as unexplained.
+                    if self.opts.mode == Mode::OffCpu
+                        && misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT != 0
+                    {
+                        if let Some((pid, tid, time)) = trailer(&bytes) {
+                            if tid != 0 && pid != self.self_pid {
+                                self.outs.push(Out {
+                                    time,
+                                    cpu: 0,
+                                    pid,
+                                    tid,
+                                    chain: 0,
+                                    fallback: None,
+                                    reason: QUEUED,
+                                });
+                            }
+                        }
+                    }
                     return;
                 }
                 let Some((pid, tid, time)) = trailer(&bytes) else {
@@ -552,6 +581,10 @@ fn pair(
     // The thread's switch-out still waiting for its switch-in.
     let mut pending: Option<Out> = None;
     let mut close = |o: Out, weight: u64, stats: &mut OffCpuStats| {
+        if o.reason == QUEUED {
+            stats.runqueue_left_out += 1;
+            return;
+        }
         if weight == 0 {
             return;
         }
@@ -578,7 +611,7 @@ fn pair(
             // The previous thread's last switch: an exiting thread never runs again; any other
             // was still waiting when the recording stopped.
             pending = None;
-            if !matches!(p.reason, b'X' | b'Z') && end > p.time {
+            if !matches!(p.reason, b'X' | b'Z' | QUEUED) && end > p.time {
                 stats.open_at_end += 1;
                 close(p, end - p.time, stats);
             }
@@ -602,7 +635,7 @@ fn pair(
         }
     }
     if let Some(p) = pending {
-        if !matches!(p.reason, b'X' | b'Z') && end > p.time {
+        if !matches!(p.reason, b'X' | b'Z' | QUEUED) && end > p.time {
             stats.open_at_end += 1;
             close(p, end - p.time, stats);
         }
@@ -869,6 +902,29 @@ mod tests {
         assert_eq!(st.folded, 1);
         assert_eq!(st.intervals, 4);
         assert_eq!(st.no_switch_out, 2);
+        assert_eq!(st.runqueue_left_out, 0);
+    }
+
+    #[test]
+    fn a_preempted_threads_switch_in_pairs_with_its_record_and_is_left_out() {
+        let outs = vec![
+            out(7, 100, QUEUED),
+            out(7, 200, b'S'),
+            // Preempted when the recording stopped: no wait still blocked.
+            out(7, 400, QUEUED),
+        ];
+        let ins = vec![(7, 150), (7, 300)];
+        let mut st = OffCpuStats::default();
+        let v = pair(outs, ins, 1_000, 0, &mut st);
+        let got: Vec<(u32, u64, u64, u8)> = v
+            .iter()
+            .map(|(o, w)| (o.tid, o.time, *w, o.reason))
+            .collect();
+        assert_eq!(got, vec![(7, 200, 100, b'S')]);
+        assert_eq!(st.runqueue_left_out, 1);
+        assert_eq!(st.no_switch_out, 0);
+        assert_eq!(st.open_at_end, 0);
+        assert_eq!(st.intervals, 1);
     }
 
     fn words(ws: &[u64]) -> Vec<u8> {
