@@ -48,7 +48,9 @@ row() {
 }
 row "sched:sched_switch, 2000 sleeps" "-e sched:sched_switch" "$OUT/sleeper" 2000
 row "-c 1000 page-faults, 220k faults" "-c 1000 -e page-faults" "$OUT/faults"
-row "cs + page-faults, 2000 sleeps" "-e context-switches,page-faults" "$OUT/sleeper" 2000
+# Frequency mode: the same -F for both (perf's default is 4000 Hz, rprof's 999), as the
+# kernel adapts each event's period to the rate asked for and the sample counts follow it.
+row "cs + page-faults -F 999, 2000 sleeps" "-F 999 -e context-switches,page-faults" "$OUT/sleeper" 2000
 
 lp=$(best perf list)
 lr=$(best "$R" list)

@@ -68,14 +68,41 @@ pub fn render(all: &[Listed], filter: Option<&str>) -> String {
     out
 }
 
+/// What to say on stderr beside the list, if anything: on a machine without hardware events,
+/// why none are listed, whenever the filter could have asked for them (no filter, the hw,
+/// cache or raw group, a hardware or cache event's name such as `cycles` or `LLC`), so an
+/// empty answer is never left unexplained; and that nothing matched an unknown filter.
+fn note(all: &[Listed], filter: Option<&str>, nothing_shown: bool) -> Option<String> {
+    let no_hw = !all.iter().any(|l| l.category == Category::Hardware);
+    let asks_for_hw = match filter {
+        None => true,
+        Some(f) => match group(f) {
+            Some(c) => matches!(c, Category::Hardware | Category::Cache | Category::Raw),
+            // `cycles` or `miss` (part of a name), or `LLC-load-misses` (a name's family).
+            None => events::hardware_names().any(|n| {
+                events::matches_filter(n, f)
+                    || (n.len() >= 3 && f.to_ascii_lowercase().contains(&n.to_ascii_lowercase()))
+            }),
+        },
+    };
+    if no_hw && asks_for_hw {
+        return Some("no hardware events: this machine exposes no hardware performance counters (no CPU PMU, as in most VMs); the software events and tracepoints work".into());
+    }
+    match filter {
+        Some(f) if nothing_shown => Some(format!(
+            "no event this machine supports matches `{f}` (FILTER is hw, sw, cache, raw, tracepoint, a substring or a glob such as 'sched:*')"
+        )),
+        _ => None,
+    }
+}
+
 /// Runs `rprof list`.
 pub fn run(args: ListArgs) -> Result<ExitCode> {
     let all = events::supported();
-    let text = render(&all, args.filter.as_deref());
-    if !all.iter().any(|l| l.category == Category::Hardware) && args.filter.is_none() {
-        eprintln!(
-            "rprof: note: no hardware events: this machine exposes no hardware performance counters (no CPU PMU, as in most VMs); the software events and tracepoints work"
-        );
+    let filter = args.filter.as_deref();
+    let text = render(&all, filter);
+    if let Some(note) = note(&all, filter, text.trim().is_empty()) {
+        eprintln!("rprof: note: {note}");
     }
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -115,5 +142,37 @@ mod tests {
         assert!(glob.contains("sched_switch") && !glob.contains("cycles"));
         // An alias matches too.
         assert!(render(&all, Some("cs")).contains("context-switches OR cs"));
+    }
+
+    #[test]
+    fn an_empty_answer_is_explained() {
+        let vm = vec![
+            l(&["cpu-clock"], Category::Software),
+            l(&["sched:sched_switch"], Category::Tracepoint),
+        ];
+        let no_pmu = |f: Option<&str>| {
+            let shown = render(&vm, f);
+            note(&vm, f, shown.trim().is_empty()).unwrap_or_default()
+        };
+        // Asking for hardware events where there are none says why nothing is listed.
+        for f in [
+            None,
+            Some("hw"),
+            Some("cache"),
+            Some("raw"),
+            Some("cycles"),
+            Some("LLC-load-misses"),
+        ] {
+            assert!(
+                no_pmu(f).contains("no hardware performance counters"),
+                "{f:?}"
+            );
+        }
+        // Software and tracepoint questions need no note; an unknown filter is named.
+        assert_eq!(no_pmu(Some("sw")), "");
+        assert_eq!(no_pmu(Some("sched:*")), "");
+        assert!(no_pmu(Some("nosuch")).contains("matches `nosuch`"));
+        let pmu = vec![l(&["cycles", "cpu-cycles"], Category::Hardware)];
+        assert_eq!(note(&pmu, Some("hw"), false), None);
     }
 }

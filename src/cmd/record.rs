@@ -52,9 +52,9 @@ pub struct TargetArgs {
     /// instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses,
     /// LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults,
     /// context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes
-    /// (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). `rprof list` shows
-    /// what this machine supports. Default: cycles when the hardware counts it, else
-    /// cpu-clock.
+    /// (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). perf's `:u` suffix
+    /// (cycles:u) means user mode only, as --no-kernel. `rprof list` shows what this machine
+    /// supports. Default: cycles when the hardware counts it, else cpu-clock.
     #[arg(
         short = 'e',
         long = "event",
@@ -156,11 +156,22 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         .map(|c| events::parse_cpu_list(c, &crate::record::session::online_cpus()))
         .transpose()?;
     let mut events = Vec::new();
+    // perf's `:u` suffix: user mode only, which rprof records as --no-kernel does. Kernel
+    // frames are kept or left out for every event of a recording together, so `:u` must be on
+    // each event or none.
+    let mut user_only = Vec::new();
     for e in &t.event {
-        let spec = EventKind::parse(e)?;
+        let (spec, mods) = EventKind::parse_with_modifiers(e)?;
+        user_only.push(mods.user_only);
         if !events.contains(&spec) {
             events.push(spec);
         }
+    }
+    let all_user_only = !user_only.is_empty() && user_only.iter().all(|u| *u);
+    if !all_user_only && user_only.iter().any(|u| *u) {
+        bail!(
+            "-e: the :u modifier is on some events only; rprof keeps or leaves out kernel frames for all events of a recording together: put :u on every event, or use --no-kernel"
+        );
     }
     if t.count == Some(0) {
         bail!("-c must be at least 1");
@@ -226,7 +237,7 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         period: t.count,
         cpus,
         duration,
-        kernel: !t.no_kernel,
+        kernel: !t.no_kernel && !all_user_only,
         call_graph,
         interval: None,
         offcpu: offcpu_mode.map(|mode| offcpu::OffCpuOptions { mode, min_block_ns }),

@@ -289,6 +289,19 @@ pub fn resolve_event<'a>(want: &str, present: &'a [String]) -> Result<&'a str, S
             }
         })
         .collect();
+    // perf's aliases name the same event: `cs` finds `context-switches` and the reverse,
+    // `faults` finds `page-faults` (the data file stores the canonical name, perf script the
+    // one typed).
+    let found = if found.is_empty() {
+        let canon = |e: &str| {
+            let b = event_base(e);
+            crate::record::events::EventSpec::canonical_name(b).unwrap_or_else(|| b.to_string())
+        };
+        let want_canon = canon(want);
+        present.iter().filter(|e| canon(e) == want_canon).collect()
+    } else {
+        found
+    };
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(format!(
@@ -748,6 +761,15 @@ mod tests {
         );
         let two = vec!["cycles:u".to_string(), "cycles:k".to_string()];
         assert!(resolve_event("cycles", &two).is_err());
+        // perf's aliases, both ways.
+        let rec = ["context-switches".to_string(), "page-faults".to_string()];
+        assert_eq!(resolve_event("cs", &rec), Ok("context-switches"));
+        assert_eq!(resolve_event("faults", &rec), Ok("page-faults"));
+        assert_eq!(
+            resolve_event("context-switches", &["cs:u".to_string()]),
+            Ok("cs:u")
+        );
+        assert!(resolve_event("migrations", &rec).is_err());
         assert_eq!(resolve_event("cycles:k", &two), Ok("cycles:k"));
         assert_eq!(
             resolve_event("cycles:u", &["cycles".to_string()]),

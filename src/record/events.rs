@@ -105,6 +105,46 @@ const CACHE_RESULTS: &[(&[&str], u64)] = &[
     (&["misses", "miss"], 1),
 ];
 
+/// What perf's modifier suffix on an event (`cycles:u`) asked for, of what rprof honours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Modifiers {
+    /// `:u`: user mode only, which rprof records as `--no-kernel` does (events that only
+    /// happen in the kernel, such as context switches, still count; their kernel frames are
+    /// left out).
+    pub user_only: bool,
+}
+
+impl Modifiers {
+    /// Reads the modifiers `mods` of the event `whole` (for messages); refuses the ones rprof
+    /// does not implement, each with what to do instead.
+    fn parse(whole: &str, mods: &str) -> Result<Self> {
+        let mut m = Modifiers::default();
+        if mods.is_empty() {
+            bail!(
+                "event `{whole}`: nothing after the `:` (perf's modifiers are letters such as u)"
+            );
+        }
+        for c in mods.chars() {
+            match c {
+                'u' => m.user_only = true,
+                'k' => bail!(
+                    "event `{whole}`: the :k modifier (kernel mode only) is not supported; rprof samples user and kernel code (drop :k), or user code only with :u or --no-kernel"
+                ),
+                'p' | 'P' => bail!(
+                    "event `{whole}`: precise sampling (:p, :pp, :ppp, :P) is not supported; drop the modifier (samples then carry the PMU's usual skid)"
+                ),
+                'h' | 'H' | 'G' | 'I' | 'S' | 'D' | 'W' | 'e' | 'b' => bail!(
+                    "event `{whole}`: perf's :{c} modifier is not supported by rprof; modifiers it takes: u (user mode only)"
+                ),
+                _ => bail!(
+                    "unknown event `{whole}`: `{mods}` is not a modifier (perf's modifiers are letters such as u); `rprof list` shows the events this machine supports"
+                ),
+            }
+        }
+        Ok(m)
+    }
+}
+
 /// The perf_event_attr type and config of an event: the `Event` perf-event2 builds from.
 struct Attr {
     type_: u32,
@@ -163,6 +203,21 @@ impl EventSpec {
         }
     }
 
+    /// Parses one `-e` value with perf's modifier suffix allowed (`cycles:u`, `cpu-clock:u`):
+    /// the event, and whether `:u` asked for user mode only. A modifier rprof cannot honour
+    /// (`:k`, `:p`, `:h`, …) is refused by name rather than read as a tracepoint.
+    pub fn parse_with_modifiers(s: &str) -> Result<(Self, Modifiers)> {
+        let s = s.trim();
+        if let Some((base, mods)) = s.rsplit_once(':') {
+            // A modifier only follows a non-tracepoint event; `sched:sched_switch` stays a
+            // tracepoint.
+            if let Some(spec) = Self::parse_plain(base) {
+                return Ok((spec, Modifiers::parse(s, mods)?));
+            }
+        }
+        Ok((Self::parse(s)?, Modifiers::default()))
+    }
+
     /// Parses one `-e` value: a perf event name or alias (any case for the generic ones, as
     /// perf), `rNNNN` (hex raw code), or `subsys:name` (a tracepoint, its id read from tracefs).
     pub fn parse(s: &str) -> Result<Self> {
@@ -170,30 +225,8 @@ impl EventSpec {
         if s.is_empty() {
             bail!("empty event name; `rprof list` shows the events this machine supports");
         }
-        for (name, aliases, config) in HARDWARE {
-            if eq(s, name) || aliases.iter().any(|a| eq(s, a)) {
-                return Ok(Self::hardware(*config));
-            }
-        }
-        for (name, aliases, config) in SOFTWARE {
-            if eq(s, name) || aliases.iter().any(|a| eq(s, a)) {
-                return Ok(Self::software(*config));
-            }
-        }
-        if let Some(spec) = Self::parse_cache(s) {
+        if let Some(spec) = Self::parse_plain(s) {
             return Ok(spec);
-        }
-        if let Some(hex) = s.strip_prefix('r') {
-            if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                let config = u64::from_str_radix(hex, 16)
-                    .map_err(|_| anyhow::anyhow!("raw event `{s}`: the code is too large"))?;
-                return Ok(EventSpec {
-                    name: s.to_string(),
-                    category: Category::Raw,
-                    type_: bindings::PERF_TYPE_RAW,
-                    config,
-                });
-            }
         }
         if let Some((sys, name)) = s.split_once(':') {
             return Self::tracepoint(sys, name);
@@ -202,6 +235,44 @@ impl EventSpec {
             "unknown event `{s}`; `rprof list` shows the events this machine supports (hardware, \
              cache and software events by perf's names, rNNNN raw codes, subsys:name tracepoints)"
         )
+    }
+
+    /// The canonical name of a hardware, cache or software event name or alias (`cs` gives
+    /// `context-switches`), without asking tracefs; None for anything else.
+    pub fn canonical_name(s: &str) -> Option<String> {
+        Self::parse_plain(s.trim()).map(|e| e.name)
+    }
+
+    /// A hardware, software, cache or raw event by name; None for anything else (tracepoints
+    /// and unknown names), with no file read.
+    fn parse_plain(s: &str) -> Option<Self> {
+        for (name, aliases, config) in HARDWARE {
+            if eq(s, name) || aliases.iter().any(|a| eq(s, a)) {
+                return Some(Self::hardware(*config));
+            }
+        }
+        for (name, aliases, config) in SOFTWARE {
+            if eq(s, name) || aliases.iter().any(|a| eq(s, a)) {
+                return Some(Self::software(*config));
+            }
+        }
+        if let Some(spec) = Self::parse_cache(s) {
+            return Some(spec);
+        }
+        if let Some(hex) = s.strip_prefix('r') {
+            // A code past 64 bits is no event: it falls through to "unknown event".
+            if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                if let Ok(config) = u64::from_str_radix(hex, 16) {
+                    return Some(EventSpec {
+                        name: s.to_string(),
+                        category: Category::Raw,
+                        type_: bindings::PERF_TYPE_RAW,
+                        config,
+                    });
+                }
+            }
+        }
+        None
     }
 
     /// `L1-dcache-load-misses`, `LLC-loads`, `dTLB-store-misses`, … with perf's aliases.
@@ -541,6 +612,20 @@ fn tracepoints(events: &Path) -> Vec<String> {
     out
 }
 
+/// Every name (canonical and alias) of perf's generic hardware events and hardware cache
+/// families (`cycles`, `cpu-cycles`, …, `L1-dcache`, `LLC`, `dTLB`, …): what a filter of
+/// `rprof list` may be looking for on a machine that has none of them.
+pub fn hardware_names() -> impl Iterator<Item = &'static str> {
+    HARDWARE
+        .iter()
+        .flat_map(|(n, a, _)| std::iter::once(*n).chain(a.iter().copied()))
+        .chain(
+            CACHES
+                .iter()
+                .flat_map(|(names, _, _)| names.iter().copied()),
+        )
+}
+
 /// Whether `name` matches a `perf list`-style filter: a `*`/`?` glob when it has one, else a
 /// case-insensitive substring.
 pub fn matches_filter(name: &str, filter: &str) -> bool {
@@ -633,6 +718,32 @@ mod tests {
         ] {
             assert!(EventSpec::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn perfs_modifier_suffix() {
+        let m = |s: &str| EventSpec::parse_with_modifiers(s);
+        let (e, mods) = m("cpu-clock:u").unwrap();
+        assert_eq!((e.name(), mods.user_only), ("cpu-clock", true));
+        let (e, mods) = m("cs:u").unwrap();
+        assert_eq!((e.name(), mods.user_only), ("context-switches", true));
+        assert_eq!(m("cycles:uu").unwrap().0, EventSpec::cycles());
+        assert!(m("LLC-load-misses:u").unwrap().1.user_only);
+        assert!(m("r01c2:u").unwrap().1.user_only);
+        let (e, mods) = m("page-faults").unwrap();
+        assert_eq!((e.name(), mods.user_only), ("page-faults", false));
+        // Each refusal names the modifier instead of looking for a tracepoint `cycles:pp`.
+        let err = |s: &str| format!("{:#}", m(s).unwrap_err());
+        assert!(err("cycles:pp").contains("precise sampling"));
+        assert!(err("cpu-clock:k").contains("the :k modifier"));
+        assert!(err("cycles:uH").contains(":H modifier"));
+        assert!(err("cpu-clock:").contains("nothing after"));
+        assert!(err("cpu-clock:zz").contains("not a modifier"));
+        assert_eq!(
+            EventSpec::canonical_name("cs").as_deref(),
+            Some("context-switches")
+        );
+        assert_eq!(EventSpec::canonical_name("sched:sched_switch"), None);
     }
 
     #[test]
