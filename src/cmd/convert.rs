@@ -1,6 +1,7 @@
 //! `rprof convert`: turn any stack source into an rprof data file (or folded stacks), so
 //! `perf script` text or folded stacks can be stored, shared and loaded fast.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -36,7 +37,7 @@ pub struct ConvertArgs {
         conflicts_with = "input"
     )]
     pub input_file: Option<String>,
-    /// The rprof data file to write.
+    /// The file to write (`-`: standard output).
     #[arg(
         short = 'o',
         long = "output",
@@ -83,30 +84,34 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             ConvertTo::Rprof
         }
     });
-    let size = match to {
-        ConvertTo::Rprof => file::write_file(&l.profile, Path::new(&args.output))
-            .with_context(|| format!("cannot write '{}'", args.output))?,
-        ConvertTo::Pprof => {
-            let bytes = crate::profile::pprof::encode(&l.profile)?;
-            crate::output::write_atomically(Path::new(&args.output), &bytes)
-                .with_context(|| format!("cannot write '{}'", args.output))?;
-            bytes.len() as u64
-        }
+    let bytes = match to {
+        ConvertTo::Rprof => file::encode(&l.profile),
+        ConvertTo::Pprof => crate::profile::pprof::encode(&l.profile)?,
         ConvertTo::Folded => {
             let lines = crate::profile::folded::fold(&l.profile, &Default::default());
-            let text = crate::profile::folded::to_text(&lines);
-            crate::output::write_atomically(Path::new(&args.output), text.as_bytes())
-                .with_context(|| format!("cannot write '{}'", args.output))?;
-            text.len() as u64
+            crate::profile::folded::to_text(&lines).into_bytes()
         }
+    };
+    // `-o -` is standard output, as for every other command (a pipe into `go tool pprof` or
+    // `rprof flamegraph -`), never a file named `-`.
+    let shown = if args.output == "-" {
+        let mut so = std::io::stdout().lock();
+        so.write_all(&bytes)
+            .and_then(|()| so.flush())
+            .context("cannot write to standard output")?;
+        "standard output"
+    } else {
+        crate::output::write_atomically(Path::new(&args.output), &bytes)
+            .with_context(|| format!("cannot write '{}'", args.output))?;
+        args.output.as_str()
     };
     eprintln!(
         "rprof: wrote {} ({} samples from {} {}, {} bytes)",
-        args.output,
+        shown,
         l.profile.samples.len(),
         l.format.name(),
         l.name,
-        size
+        bytes.len()
     );
     Ok(ExitCode::SUCCESS)
 }

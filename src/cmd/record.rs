@@ -44,7 +44,8 @@ pub struct TargetArgs {
         short = 'c',
         long = "count",
         value_name = "COUNT",
-        conflicts_with = "frequency"
+        conflicts_with = "frequency",
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub count: Option<u64>,
     /// Events to sample, perf's names (repeat -e or separate with commas to record several
@@ -52,7 +53,8 @@ pub struct TargetArgs {
     /// instructions, cache-misses, branch-misses, ...), hardware cache (L1-dcache-load-misses,
     /// LLC-load-misses, dTLB-load-misses, ...), software (cpu-clock, task-clock, page-faults,
     /// context-switches, cpu-migrations, minor-faults, major-faults, ...), raw PMU codes
-    /// (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch). perf's `:u` suffix
+    /// (rNNNN) and tracepoints (subsys:name, such as sched:sched_switch, or a glob such as
+    /// 'sched:sched_wak*' for every match). perf's `:u` suffix
     /// (cycles:u) means user mode only, as --no-kernel. `rprof list` shows what this machine
     /// supports. Default: cycles when the hardware counts it, else cpu-clock.
     #[arg(
@@ -161,10 +163,11 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
     // each event or none.
     let mut user_only = Vec::new();
     for e in &t.event {
-        let (spec, mods) = EventKind::parse_with_modifiers(e)?;
-        user_only.push(mods.user_only);
-        if !events.contains(&spec) {
-            events.push(spec);
+        for (spec, mods) in EventKind::parse_expanding(e)? {
+            user_only.push(mods.user_only);
+            if !events.contains(&spec) {
+                events.push(spec);
+            }
         }
     }
     let all_user_only = !user_only.is_empty() && user_only.iter().all(|u| *u);
@@ -172,9 +175,6 @@ fn options(t: &TargetArgs, tids: &[u32]) -> Result<Options> {
         bail!(
             "-e: the :u modifier is on some events only; rprof keeps or leaves out kernel frames for all events of a recording together: put :u on every event, or use --no-kernel"
         );
-    }
-    if t.count == Some(0) {
-        bail!("-c must be at least 1");
     }
     let min_block_ns = crate::record::offcpu::parse_duration_ns(&t.min_block)?;
     let offcpu_mode = match (t.off_cpu, t.wall) {

@@ -218,6 +218,35 @@ impl EventSpec {
         Ok((Self::parse(s)?, Modifiers::default()))
     }
 
+    /// Parses one `-e` value as [`Self::parse_with_modifiers`] does, and a tracepoint glob
+    /// (`sched:sched_*`, `'syscalls:sys_enter_*'`) as perf does: every tracepoint of this
+    /// kernel it matches, in name order; a glob that matches none is an error.
+    pub fn parse_expanding(s: &str) -> Result<Vec<(Self, Modifiers)>> {
+        let t = s.trim();
+        match t.split_once(':') {
+            Some((_, rest)) if t.contains(['*', '?']) && !rest.contains(':') => {
+                let root = crate::strace::tracefs::ensure_tracefs()?;
+                let found: Vec<String> = tracepoints(&root.join("events"))
+                    .into_iter()
+                    .filter(|n| glob(n.as_bytes(), t.as_bytes()))
+                    .collect();
+                if found.is_empty() {
+                    bail!(
+                        "no tracepoint of this kernel matches `{t}`; `rprof list '{t}'` shows what it would take"
+                    );
+                }
+                found
+                    .iter()
+                    .map(|n| {
+                        let (sys, name) = n.split_once(':').unwrap_or((n.as_str(), ""));
+                        Ok((Self::tracepoint(sys, name)?, Modifiers::default()))
+                    })
+                    .collect()
+            }
+            _ => Ok(vec![Self::parse_with_modifiers(t)?]),
+        }
+    }
+
     /// Parses one `-e` value: a perf event name or alias (any case for the generic ones, as
     /// perf), `rNNNN` (hex raw code), or `subsys:name` (a tracepoint, its id read from tracefs).
     pub fn parse(s: &str) -> Result<Self> {
