@@ -301,6 +301,21 @@ fn views_and_filters_on_real_recordings_of_every_kind() {
     }
 }
 
+/// Every line of both trees, explanations included, fits in 200 columns in a pipe (the
+/// inverted tree's explanation was 203 wide).
+#[test]
+fn both_trees_fit_in_200_columns() {
+    for args in [
+        &["report", DATA, "--tree"][..],
+        &["report", DATA, "--tree", "--inverted"][..],
+        &["report", DATA, "--tree", "--inverted", "--depth", "2"][..],
+    ] {
+        let out = ok(args);
+        let wide: Vec<&str> = out.lines().filter(|l| l.chars().count() > 200).collect();
+        assert!(wide.is_empty(), "{args:?}: {wide:?}");
+    }
+}
+
 /// massif output (heap trees) serves the same views: the allocation sites' callers, the tree
 /// and the lines, weighed in bytes.
 #[test]

@@ -214,7 +214,7 @@ pub fn to_text(t: &Tree, header: &[String]) -> String {
         out,
         "# {}: Total% is the share of the weight through the path, Self% {}; children indented under their {}",
         if t.inverted {
-            "Inverted call tree (from the innermost frames out to the callers)"
+            "Inverted call tree (innermost frames first)"
         } else {
             "Call tree (from the roots)"
         },
@@ -225,6 +225,8 @@ pub fn to_text(t: &Tree, header: &[String]) -> String {
         },
         if t.inverted { "callee" } else { "caller" }
     );
+    // The explanation above is one line of at most WIDTH columns too (the longer, inverted
+    // one is 182), so that the whole tree reads at 200 columns.
     out.push('\n');
     let _ = writeln!(
         out,
