@@ -357,6 +357,14 @@ fn a_view_regex_that_matches_nothing_fails() {
             );
         }
     }
+    // Matches left out by --limit are matches: the view says how many, and succeeds.
+    for view in ["--callers", "--list"] {
+        let out = ok(&["report", DATA, view, "^work$", "--limit", "0"]);
+        assert!(
+            out.contains("(1 more matching functions below the limit; see --limit)"),
+            "{out}"
+        );
+    }
     // Filters first: render exists, but not in what --comm cg-worker kept.
     let (good, _, err) = run(&["report", DATA, "--comm", "cg-worker", "--list", "^render$"]);
     assert!(

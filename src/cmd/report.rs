@@ -409,7 +409,7 @@ impl Computed {
             View::Tree => Computed::Tree,
             View::CallGraph(re) => {
                 let g = callgraph::compute(p, re, args.limit);
-                if g.functions.is_empty() {
+                if g.functions.is_empty() && g.omitted == 0 {
                     let flag = if args.callers.is_some() {
                         "--callers"
                     } else {
@@ -421,7 +421,7 @@ impl Computed {
             }
             View::List(re) => {
                 let l = listing::compute(p, re, args.limit);
-                if l.functions.is_empty() {
+                if l.functions.is_empty() && l.omitted == 0 {
                     return Err(none("--list", re));
                 }
                 Computed::List(l)

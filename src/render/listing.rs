@@ -355,7 +355,16 @@ pub fn to_text(l: &Listing, header: &[String]) -> String {
         l.pattern, l.unit
     );
     if l.functions.is_empty() {
-        let _ = writeln!(out, "\nno function matches '{}'", l.pattern);
+        // Either nothing matched, or every match is beyond --limit.
+        if l.omitted == 0 {
+            let _ = writeln!(out, "\nno function matches '{}'", l.pattern);
+        } else {
+            let _ = writeln!(
+                out,
+                "\n({} more matching functions below the limit; see --limit)",
+                l.omitted
+            );
+        }
         return out;
     }
     let cell = |v: f64, w: u64| {
