@@ -83,7 +83,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand report" -l hide -d 'Remove f
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l comm -d 'Only samples of threads or processes with one of these command names (comma-separated, exact, as perf\'s --comms)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l module -d 'Only samples whose innermost frame is in a module (executable or library) whose path or file name matches REGEX (as perf\'s --dsos)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand report" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand report" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf.data, perf script)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l pid -d 'Only samples of these processes (comma-separated pids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand report" -l format -d 'Output format' -r -f -a "text\t'A table for people'
 json\t'The header and rows as JSON'
@@ -118,7 +118,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l hide -d 'Remo
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l comm -d 'Only samples of threads or processes with one of these command names (comma-separated, exact, as perf\'s --comms)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l module -d 'Only samples whose innermost frame is in a module (executable or library) whose path or file name matches REGEX (as perf\'s --dsos)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf.data, perf script)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l snapshot -d 'For massif input: the snapshot to draw (default: the peak)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -l sample-index -d 'For pprof input: the sample type to read (`cpu`, `alloc_space`, … or an index; default as `go tool pprof` chooses)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand flamegraph" -s p -l pid -d 'Attach to these processes (comma-separated), every thread, including threads and children created later' -r
@@ -161,7 +161,7 @@ complete -c rprof -n "__fish_rprof_using_subcommand diff" -l hide -d 'Remove fra
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l tid -d 'Only samples of these threads (comma-separated tids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l comm -d 'Only samples of threads or processes with one of these command names (comma-separated, exact, as perf\'s --comms)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l module -d 'Only samples whose innermost frame is in a module (executable or library) whose path or file name matches REGEX (as perf\'s --dsos)' -r
-complete -c rprof -n "__fish_rprof_using_subcommand diff" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script)' -r
+complete -c rprof -n "__fish_rprof_using_subcommand diff" -l time -d 'Only samples taken FROM..TO seconds after the start of the recording (either end may be left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf.data, perf script)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l pid -d 'Only samples of these processes (comma-separated pids)' -r
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l no-normalize -d 'Compare raw weights instead of scaling BEFORE to AFTER\'s total (the default for heap profiles, whose bytes are absolute amounts)'
 complete -c rprof -n "__fish_rprof_using_subcommand diff" -l normalize -d 'Scale BEFORE\'s weights to AFTER\'s total before comparing (the default, except for two heap profiles in bytes); the factor is printed'

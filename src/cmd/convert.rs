@@ -25,8 +25,8 @@ pub enum ConvertTo {
 /// Flags of `rprof convert`.
 #[derive(Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// Input: perf.data, folded stacks, `perf script` text, massif output or an rprof data file;
-    /// `-` for stdin.
+    /// Input: perf.data, folded stacks, `perf script` text, pprof, massif output or an rprof
+    /// data file; `-` for stdin.
     #[arg(value_name = "INPUT", required_unless_present = "input_file")]
     pub input: Option<String>,
     /// The input, as perf's `-i FILE` (the same as INPUT).

@@ -16,6 +16,7 @@ use crate::profile::stack_counts::{self, StackCounts};
 use crate::render::diff::{self, DiffOptions, Totals, WidthBasis};
 use crate::render::filter::{Filter, FilterArgs, PidFilterArgs};
 use crate::render::flamegraph::{self as fg, SvgOptions};
+use crate::render::report::count_samples;
 
 /// Output format of the change table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -160,9 +161,11 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     });
     let (mut b, mut a) = (b?, a?);
     check_comparable(&b, &a, args.allow_mismatch)?;
-    if !filter.is_noop() {
-        filter_both(&filter, &mut b, &mut a)?;
-    }
+    let filtered = if filter.is_noop() {
+        None
+    } else {
+        Some(filter_both(&filter, &mut b, &mut a)?)
+    };
     let (bu, au) = (b.profile.unit(), a.profile.unit());
     let o = DiffOptions {
         normalize: args.normalize(bu, au),
@@ -175,14 +178,25 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         before_unit: bu,
         after_unit: au,
     };
-    finish(&args, (&b.name, &a.name), &totals, &o, &lines, || {
-        diff::table(&b.profile, &a.profile, &o, args.limit)
-    })
+    finish(
+        &args,
+        (&b.name, &a.name),
+        &totals,
+        &o,
+        &lines,
+        filtered,
+        || diff::table(&b.profile, &a.profile, &o, args.limit),
+    )
 }
 
 /// The one filter stage, on both sides. A filter may match in one input only (`--focus` on a
-/// function that is new), but one that matches in neither is named as an error.
-fn filter_both(filter: &Filter, b: &mut Loaded, a: &mut Loaded) -> Result<()> {
+/// function that is new), but one that matches in neither is named as an error. Returns the
+/// filters in the order they ran and the samples each side kept, for the table and the graph.
+fn filter_both(
+    filter: &Filter,
+    b: &mut Loaded,
+    a: &mut Loaded,
+) -> Result<(Vec<String>, diff::Kept)> {
     filter.check_time(&b.profile, &b.name)?;
     filter.check_time(&a.profile, &a.name)?;
     let fb = filter.apply_counted(&b.profile);
@@ -199,9 +213,15 @@ fn filter_both(filter: &Filter, b: &mut Loaded, a: &mut Loaded) -> Result<()> {
         filter.describe().join(", ")
     );
     let (pb, pa) = (fb.profile.into_owned(), fa.profile.into_owned());
+    let kept = diff::Kept {
+        before: count_samples(&pb),
+        before_of: count_samples(&b.profile),
+        after: count_samples(&pa),
+        after_of: count_samples(&a.profile),
+    };
     b.profile = pb;
     a.profile = pa;
-    Ok(())
+    Ok((filter.describe(), kept))
 }
 
 /// Refuses (or, with `allow`, warns about) two inputs whose weights measure different things:
@@ -292,19 +312,20 @@ fn run_folded(args: &DiffArgs, (bn, bt): (&str, &str), (an, at): (&str, &str)) -
         before_unit: unit,
         after_unit: unit,
     };
-    finish(args, (bn, an), &totals, &o, &lines, || {
+    finish(args, (bn, an), &totals, &o, &lines, None, || {
         diff::table_counted(&b, &a, &o, args.limit)
     })
 }
 
 /// Renders the graph of `lines` while `table` computes the change table on another CPU, then
-/// prints the table and writes the graph.
+/// prints the table and writes the graph; both name the filters applied, if any.
 fn finish(
     args: &DiffArgs,
     (before_name, after_name): (&str, &str),
     totals: &Totals<'_>,
     d: &DiffOptions,
     lines: &LineBuf,
+    filtered: Option<(Vec<String>, diff::Kept)>,
     table: impl FnOnce() -> diff::DiffTable + Send,
 ) -> Result<ExitCode> {
     if lines.is_empty() {
@@ -319,7 +340,11 @@ fn finish(
     let o = SvgOptions {
         title: args.title.clone(),
         subtitle: Some(format!(
-            "{before_name} → {after_name}; {normalization}; {}; red: grew, blue: shrank{}",
+            "{before_name} → {after_name}{}; {normalization}; {}; red: grew, blue: shrank{}",
+            filtered.as_ref().map_or(String::new(), |(f, _)| format!(
+                " (filters: {})",
+                f.join(" ")
+            )),
             d.width.describe(),
             if args.negate { " (negated)" } else { "" }
         )),
@@ -340,6 +365,11 @@ fn finish(
         }
     });
     let svg = svg?;
+    let mut t = t;
+    if let Some((filters, kept)) = filtered {
+        t.filters = filters;
+        t.kept = Some(kept);
+    }
     if detect::timings() {
         eprintln!(
             "rprof-timing: render and table {:.1} ms ({} lines)",

@@ -20,8 +20,8 @@ use crate::render::flamegraph::{self as fg, SvgOptions};
 /// Flags of `rprof flamegraph`.
 #[derive(Args, Debug, Clone)]
 pub struct FlamegraphArgs {
-    /// Input: an rprof data file, perf.data, folded stacks, `perf script` text or massif output;
-    /// `-` for stdin. Ignored when a target (-p, -a or -- CMD) is given.
+    /// Input: an rprof data file, perf.data, folded stacks, `perf script` text, pprof or massif
+    /// output; `-` for stdin. Ignored when a target (-p, -a or -- CMD) is given.
     #[arg(value_name = "INPUT")]
     pub input: Option<String>,
     /// The input, as perf's `-i FILE` (the same as INPUT).

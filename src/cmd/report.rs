@@ -29,8 +29,8 @@ pub enum ReportFormat {
 /// Flags of `rprof report`.
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
-    /// Input: an rprof data file, perf.data, folded stacks, `perf script` text or massif output;
-    /// `-` for stdin.
+    /// Input: an rprof data file, perf.data, folded stacks, `perf script` text, pprof or massif
+    /// output; `-` for stdin.
     #[arg(default_value = "rprof.data", value_name = "INPUT")]
     pub input: String,
     /// The input, as perf's `-i FILE` (the same as INPUT).
@@ -198,6 +198,7 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
         let bytes = crate::profile::pprof::encode(&p)?;
         return write_binary(args.output.as_deref(), &bytes, &p);
     }
+    let computed = Computed::of(&view, &p, &args, &loaded.name)?;
     let mut buf: Vec<u8> = Vec::new();
     let stdout = &mut buf;
     match args.format {
@@ -207,16 +208,13 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
             stdout.write_all(folded::to_text(&lines).as_bytes())?;
         }
         ReportFormat::Text => {
-            let text = match &view {
-                View::Table => report::to_text(&table(&p, &args), &header),
-                View::CallGraph(re) => callgraph::to_text(
-                    &callgraph::compute(&p, re, args.limit),
-                    &header,
-                    args.callers.is_some(),
-                    args.callees.is_some(),
-                ),
-                View::Tree => tree::to_text(&tree::compute(&p, &tree_options(&args)), &header),
-                View::List(re) => listing::to_text(&listing::compute(&p, re, args.limit), &header),
+            let text = match &computed {
+                Computed::Table => report::to_text(&table(&p, &args), &header),
+                Computed::CallGraph(g) => {
+                    callgraph::to_text(g, &header, args.callers.is_some(), args.callees.is_some())
+                }
+                Computed::Tree => tree::to_text(&tree::compute(&p, &tree_options(&args)), &header),
+                Computed::List(l) => listing::to_text(l, &header),
             };
             stdout.write_all(text.as_bytes())?;
         }
@@ -235,10 +233,9 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
                     "pid": t.pid.0, "tid": t.tid.0, "name": p.str(t.name)
                 })).collect::<Vec<_>>(),
             });
-            let extra = match &view {
-                View::Table => table_json(&table(&p, &args)),
-                View::CallGraph(re) => {
-                    let g = callgraph::compute(&p, re, args.limit);
+            let extra = match &computed {
+                Computed::Table => table_json(&table(&p, &args)),
+                Computed::CallGraph(g) => {
                     serde_json::json!({
                         "view": "callgraph",
                         "pattern": g.pattern,
@@ -246,7 +243,7 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
                         "omitted": g.omitted,
                     })
                 }
-                View::Tree => {
+                Computed::Tree => {
                     let t = tree::compute(&p, &tree_options(&args));
                     serde_json::json!({
                         "view": "tree",
@@ -255,8 +252,7 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
                         "omitted": t.omitted,
                     })
                 }
-                View::List(re) => {
-                    let l = listing::compute(&p, re, args.limit);
+                Computed::List(l) => {
                     serde_json::json!({
                         "view": "list",
                         "pattern": l.pattern,
@@ -379,6 +375,58 @@ impl View {
             View::Tree => "tree",
             View::List(_) => "list",
         }
+    }
+}
+
+/// A view computed once for either output format; the views that select functions by a regex
+/// carry what they found.
+enum Computed {
+    Table,
+    CallGraph(callgraph::CallGraph),
+    Tree,
+    List(listing::Listing),
+}
+
+impl Computed {
+    /// Computes the regex views, failing when the regex matches no function of what the
+    /// filters kept: an empty view is as likely a typo, and `go tool pprof -peek/-list` fail
+    /// the same way.
+    fn of(
+        view: &View,
+        p: &crate::profile::Profile,
+        args: &ReportArgs,
+        source: &str,
+    ) -> Result<Computed> {
+        let none = |flag: &str, re: &regex::Regex| {
+            anyhow::anyhow!(
+                "{source}: {flag} '{}' matches no function (in {} samples); nothing to show",
+                re.as_str(),
+                crate::render::thousands(report::count_samples(p))
+            )
+        };
+        Ok(match view {
+            View::Table => Computed::Table,
+            View::Tree => Computed::Tree,
+            View::CallGraph(re) => {
+                let g = callgraph::compute(p, re, args.limit);
+                if g.functions.is_empty() && g.omitted == 0 {
+                    let flag = if args.callers.is_some() {
+                        "--callers"
+                    } else {
+                        "--callees"
+                    };
+                    return Err(none(flag, re));
+                }
+                Computed::CallGraph(g)
+            }
+            View::List(re) => {
+                let l = listing::compute(p, re, args.limit);
+                if l.functions.is_empty() && l.omitted == 0 {
+                    return Err(none("--list", re));
+                }
+                Computed::List(l)
+            }
+        })
     }
 }
 

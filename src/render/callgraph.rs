@@ -260,7 +260,16 @@ pub fn to_text(g: &CallGraph, header: &[String], callers: bool, callees: bool) -
         g.pattern
     );
     if g.functions.is_empty() {
-        let _ = writeln!(out, "\nno function matches '{}'", g.pattern);
+        // Either nothing matched, or every match is beyond --limit.
+        if g.omitted == 0 {
+            let _ = writeln!(out, "\nno function matches '{}'", g.pattern);
+        } else {
+            let _ = writeln!(
+                out,
+                "\n({} more matching functions below the limit; see --limit)",
+                g.omitted
+            );
+        }
         return out;
     }
     let rule = "-".repeat(78);

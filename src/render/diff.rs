@@ -132,6 +132,24 @@ pub struct DiffTable {
     pub only_after: Vec<Change>,
     /// Functions only in BEFORE (disappeared).
     pub only_before: Vec<Change>,
+    /// The filters applied to both inputs, in the order they ran (empty: none).
+    pub filters: Vec<String>,
+    /// With filters: the samples each side kept, of how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
+}
+
+/// Samples kept by the filters on each side, of the samples the side held.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct Kept {
+    /// Samples of BEFORE the filters kept.
+    pub before: u64,
+    /// Samples BEFORE held.
+    pub before_of: u64,
+    /// Samples of AFTER the filters kept.
+    pub after: u64,
+    /// Samples AFTER held.
+    pub after_of: u64,
 }
 
 /// What one side knows about itself, for the table.
@@ -301,6 +319,8 @@ fn table_of(
         changed,
         only_after,
         only_before,
+        filters: Vec::new(),
+        kept: None,
     }
 }
 
@@ -507,6 +527,22 @@ pub fn to_text(t: &DiffTable, before_name: &str, after_name: &str) -> String {
         "# after:  {}",
         side(after_name, t.after_total, &t.after_unit, &t.after_event)
     );
+    if !t.filters.is_empty() {
+        let kept = t.kept.map_or(String::new(), |k| {
+            format!(
+                "; {} of {} samples kept before, {} of {} after",
+                thousands(k.before),
+                thousands(k.before_of),
+                thousands(k.after),
+                thousands(k.after_of)
+            )
+        });
+        let _ = writeln!(
+            out,
+            "# filters: {} (in this order, on both inputs{kept})",
+            t.filters.join(", ")
+        );
+    }
     let _ = writeln!(out, "# {}", t.totals().normalization_text(t.normalized));
     let noun = if t.before_unit == t.after_unit {
         weight_noun(&t.after_unit)

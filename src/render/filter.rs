@@ -71,7 +71,8 @@ pub struct FilterArgs {
     #[arg(long = "collapse-recursion", help_heading = "Filters")]
     pub collapse_recursion: bool,
     /// Only samples taken FROM..TO seconds after the start of the recording (either end may be
-    /// left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf script).
+    /// left out: `2..`, `..0.5`); needs an input with timestamps (rprof data, perf.data, perf
+    /// script).
     #[arg(long = "time", value_name = "FROM..TO", help_heading = "Filters")]
     pub time: Option<String>,
 }
@@ -326,7 +327,7 @@ impl Filter {
     pub fn check_time(&self, p: &Profile, source: &str) -> Result<()> {
         if self.time.is_some() && !p.samples.is_empty() && !p.has_timestamps() {
             bail!(
-                "--time {}: {source} has no timestamps (folded stacks, pprof and massif carry none; use an rprof data file or perf script text)",
+                "--time {}: {source} has no timestamps (folded stacks, pprof and massif carry none; use an rprof data file, perf.data or perf script text)",
                 self.time_text
             );
         }
@@ -512,7 +513,10 @@ impl Filter {
                 let after = if i == 0 {
                     String::new()
                 } else {
-                    format!(" (of the {} the earlier filters kept)", reached[i])
+                    format!(
+                        " (of the {} the earlier filters kept)",
+                        crate::render::thousands(reached[i])
+                    )
                 };
                 unmatched.push(format!("{} matches no sample{after}", described(i)));
             }

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::profile::{Profile, StackId};
 
-use super::report::{function_label, sample_count, short_module};
+use super::report::{function_label, sample_count, short_module, INLINED_SUFFIX};
 use super::{pct, thousands};
 
 /// Source files larger than this are not read (a listing needs a few lines of a source file;
@@ -52,8 +52,10 @@ pub struct Line {
 /// One function in one source file.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Function {
-    /// Function name (` (inlined)` marked for inlined copies).
+    /// Function name (plain; the text view marks an inlined copy ` (inlined)`).
     pub name: String,
+    /// True for an inlined copy of the function (as the report's and call graph's JSON say).
+    pub inlined: bool,
     /// Module file name, empty when unknown.
     pub module: String,
     /// Source file named by the debug info, empty when the input has none.
@@ -106,8 +108,9 @@ const SIGNATURE_SEARCH: u32 = 200;
 const LONGEST_SPAN: u32 = 600;
 
 /// The lines to show for a function named `name` whose weighted lines are `weighted` (sorted):
-/// from the nearest line above the first that names it followed by `(` (its signature; the
-/// debug info keeps no start line), else from a little above, to a little past the last.
+/// from the nearest line above the first that names it followed by `(` and is no call of it
+/// (its signature; the debug info keeps no start line), else from a little above, to a little
+/// past the last.
 /// None when the span is too long to show whole.
 fn function_span(text: &[String], name: &str, weighted: &[u32]) -> Option<(u32, u32)> {
     let (&first, &last) = (weighted.first()?, weighted.last()?);
@@ -116,13 +119,30 @@ fn function_span(text: &[String], name: &str, weighted: &[u32]) -> Option<(u32, 
     let base = base.split('(').next().unwrap_or(base);
     let base = base.split('<').next().unwrap_or(base);
     let short = base.rsplit("::").next().unwrap_or(base).trim();
+    // A line that names the function followed by `(`, and is not a call of it: a recursive
+    // function's call to itself is the nearest such line above its weighted lines, and would
+    // otherwise be taken for its signature. A call is a statement (ends in `;`), a value
+    // (after `=`, `return`, an operator, a method call's `.`/`->` or an open argument list)
+    // or, on an indented line, has nothing before the name; a definition has its return type
+    // or `fn` before the name, or starts at column 0 (`walk(int d)` under its type, K&R).
     let names_it = |line: &str| {
+        let code = line.split("//").next().unwrap_or(line);
+        let code = code.split("/*").next().unwrap_or(code).trim_end();
         !short.is_empty()
-            && line.match_indices(short).any(|(i, _)| {
-                let before = line[..i].chars().next_back();
-                let after = line[i + short.len()..].trim_start();
+            && !code.ends_with(';')
+            && code.match_indices(short).any(|(i, _)| {
+                let before = code[..i].chars().next_back();
+                let after = code[i + short.len()..].trim_start();
+                let prefix = code[..i].trim_end();
+                let indented = code.starts_with(char::is_whitespace);
+                let a_call = (prefix.is_empty() && indented)
+                    || ["return", "&&", "||", "->", "."]
+                        .iter()
+                        .any(|op| prefix.ends_with(op))
+                    || prefix.ends_with(|c: char| "=(,!+-?{".contains(c));
                 !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
                     && (after.starts_with('(') || after.starts_with('<'))
+                    && !a_call
             })
     };
     let lowest = first.saturating_sub(SIGNATURE_SEARCH).max(1);
@@ -287,7 +307,11 @@ pub fn compute(p: &Profile, re: &Regex, limit: usize) -> Listing {
             })
             .collect();
         functions.push(Function {
-            name,
+            name: name
+                .strip_suffix(INLINED_SUFFIX)
+                .unwrap_or(&name)
+                .to_string(),
+            inlined: name.ends_with(INLINED_SUFFIX),
             module,
             file,
             total: acc.total,
@@ -303,7 +327,9 @@ pub fn compute(p: &Profile, re: &Regex, limit: usize) -> Listing {
         b.total
             .cmp(&a.total)
             .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.inlined.cmp(&b.inlined))
             .then_with(|| a.file.cmp(&b.file))
+            .then_with(|| a.module.cmp(&b.module))
     });
     let omitted = functions.len().saturating_sub(limit);
     functions.truncate(limit);
@@ -329,7 +355,16 @@ pub fn to_text(l: &Listing, header: &[String]) -> String {
         l.pattern, l.unit
     );
     if l.functions.is_empty() {
-        let _ = writeln!(out, "\nno function matches '{}'", l.pattern);
+        // Either nothing matched, or every match is beyond --limit.
+        if l.omitted == 0 {
+            let _ = writeln!(out, "\nno function matches '{}'", l.pattern);
+        } else {
+            let _ = writeln!(
+                out,
+                "\n({} more matching functions below the limit; see --limit)",
+                l.omitted
+            );
+        }
         return out;
     }
     let cell = |v: f64, w: u64| {
@@ -350,7 +385,8 @@ pub fn to_text(l: &Listing, header: &[String]) -> String {
         } else {
             format!("  [{}]", f.module)
         };
-        let _ = writeln!(out, "\nROUTINE {} in {file}{module}", f.name);
+        let inlined = if f.inlined { INLINED_SUFFIX } else { "" };
+        let _ = writeln!(out, "\nROUTINE {}{inlined} in {file}{module}", f.name);
         let _ = writeln!(
             out,
             "  Total {:.2}% ({} {}), Self {:.2}%",
@@ -461,7 +497,8 @@ mod tests {
         let p = profile(dir.path());
         let l = compute(&p, &Regex::new("^hot$").expect("re"), 10);
         let f = &l.functions[0];
-        assert_eq!(f.name, "hot (inlined)");
+        assert_eq!((f.name.as_str(), f.inlined), ("hot", true));
+        assert!(to_text(&l, &[]).contains("ROUTINE hot (inlined) in "));
         let w: Vec<(u32, u64)> = f
             .lines
             .iter()
@@ -493,6 +530,59 @@ mod tests {
             text.contains("c line 13\n") && !text.contains("c line 14"),
             "{text}"
         );
+    }
+
+    fn lines(text: &[&str]) -> Vec<String> {
+        text.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn a_recursive_call_is_not_the_signature() {
+        // The nearest line above the weighted ones that names `walk(` is its call to itself.
+        let c = lines(&[
+            "int other(int);",
+            "__attribute__((noinline)) void walk(int depth)",
+            "{",
+            "    if (depth > 0)",
+            "        walk(depth - 1);",
+            "    else",
+            "        leaf();",
+            "}",
+        ]);
+        assert_eq!(function_span(&c, "walk", &[5, 7]), Some((2, 8)));
+        // A Rust method calling itself through self, and a tail call without a semicolon.
+        let rust = lines(&[
+            "impl T {",
+            "    fn walk(&self, d: u32) -> u32 {",
+            "        if d == 0 { return 0; }",
+            "        self.walk(d - 1) + 1",
+            "    }",
+            "}",
+            "fn down(d: u32) -> u32 {",
+            "    if d == 0 { 0 } else {",
+            "        down(d - 1)",
+            "    }",
+            "}",
+        ]);
+        assert_eq!(function_span(&rust, "T::walk", &[4]), Some((2, 6)));
+        assert_eq!(function_span(&rust, "down", &[9]), Some((7, 11)));
+        // K&R: the name at column 0 under its type; a value returned from a call is no
+        // signature; a C++ member defined out of line is one.
+        let kr = lines(&[
+            "static unsigned",
+            "walk(d)",
+            "unsigned d;",
+            "{",
+            "    unsigned r = d ? walk(d - 1)",
+            "                   : 0;",
+            "    return r;",
+            "}",
+            "int Tree::walk(int d) {",
+            "    return d ? Tree::walk(d - 1) : 0; // walk(",
+            "}",
+        ]);
+        assert_eq!(function_span(&kr, "walk", &[5]), Some((2, 7)));
+        assert_eq!(function_span(&kr, "Tree::walk", &[10]), Some((9, 11)));
     }
 
     #[test]

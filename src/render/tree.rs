@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::profile::{Profile, StackId};
 
-use super::report::{function_label, sample_count, short_module};
+use super::report::{function_label, sample_count, short_module, INLINED_SUFFIX};
 use super::{pct, thousands};
 
 /// Widest line written (names are shortened with `...` to fit).
@@ -24,8 +24,10 @@ const MAX_INDENT_LEVELS: usize = 40;
 /// One node of the tree.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct TreeNode {
-    /// The function (` (inlined)` marked).
+    /// The function's name (plain; the text view marks an inlined copy ` (inlined)`).
     pub name: String,
+    /// True for an inlined copy of the function (as the report's and call graph's JSON say).
+    pub inlined: bool,
     /// Module file name, empty when unknown.
     pub module: String,
     /// Weight of samples through this path.
@@ -162,9 +164,13 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
                 continue;
             }
             let (children, om) = emit(nodes, keys, k, depth + 1, o, total);
-            let (name, module) = &keys[b.key as usize];
+            let (label, module) = &keys[b.key as usize];
             out.push(TreeNode {
-                name: name.clone(),
+                name: label
+                    .strip_suffix(INLINED_SUFFIX)
+                    .unwrap_or(label)
+                    .to_string(),
+                inlined: label.ends_with(INLINED_SUFFIX),
                 module: module.clone(),
                 total: b.total,
                 total_pct: pct(b.total, total),
@@ -208,7 +214,7 @@ pub fn to_text(t: &Tree, header: &[String]) -> String {
         out,
         "# {}: Total% is the share of the weight through the path, Self% {}; children indented under their {}",
         if t.inverted {
-            "Inverted call tree (from the innermost frames out to the callers)"
+            "Inverted call tree (innermost frames first)"
         } else {
             "Call tree (from the roots)"
         },
@@ -219,6 +225,8 @@ pub fn to_text(t: &Tree, header: &[String]) -> String {
         },
         if t.inverted { "callee" } else { "caller" }
     );
+    // The explanation above is one line of at most WIDTH columns too (the longer, inverted
+    // one is 182), so that the whole tree reads at 200 columns.
     out.push('\n');
     let _ = writeln!(
         out,
@@ -238,6 +246,9 @@ pub fn to_text(t: &Tree, header: &[String]) -> String {
             let _ = write!(line, "[{depth}] ");
         }
         let mut name = n.name.clone();
+        if n.inlined {
+            name.push_str(INLINED_SUFFIX);
+        }
         if !n.module.is_empty() {
             let _ = write!(name, "  [{}]", n.module);
         }
