@@ -267,3 +267,52 @@ fn views_take_perfs_event_aliases() {
     assert!(String::from_utf8_lossy(&bad.stderr)
         .contains("events present: context-switches, page-faults"));
 }
+
+/// `-e` takes a tracepoint glob as perf does: every tracepoint it matches is recorded as its
+/// own event (here the exec and exit of the launched command), in name order, and a glob that
+/// matches none is an error naming it.
+#[test]
+fn a_tracepoint_glob_records_every_match() {
+    if !live("perf_event_open", perf_event_check()) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("glob.data");
+    let out = run_ok(
+        Command::new(rprof_path())
+            .args(["record", "-e", "sched:sched_process_e*", "-o"])
+            .arg(&data)
+            .args(["--", "/bin/true"]),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sched:sched_process_exec, sched:sched_process_exit"),
+        "{err}"
+    );
+    // The command's exit fires once, on its one thread.
+    let v = report_json(&data, &["--event", "sched:sched_process_exit"]);
+    assert_eq!(v["metadata"]["event"], "sched:sched_process_exit", "{v}");
+    let rows = v["rows"].as_array().expect("rows");
+    let total: u64 = rows.iter().filter_map(|r| r["self_samples"].as_u64()).sum();
+    assert_eq!(total, 1, "{v}");
+
+    let out = run(Command::new(rprof_path())
+        .args(["record", "-e", "sched:no_such_thing_*", "-o"])
+        .arg(dir.path().join("none.data"))
+        .args(["--", "/bin/true"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no tracepoint of this kernel matches `sched:no_such_thing_*`"),
+        "{err}"
+    );
+    assert!(!dir.path().join("none.data").exists());
+}
+
+/// `-c 0` is a usage error (exit 2), as a malformed number is, not a runtime failure.
+#[test]
+fn a_zero_count_is_a_usage_error() {
+    let out = run(Command::new(rprof_path()).args(["record", "-c", "0", "--", "/bin/true"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'--count <COUNT>'"));
+}

@@ -610,3 +610,54 @@ fn closed_stdout_is_not_an_error() {
     let out = child.wait_with_output().expect("wait");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// `convert -o -` writes to standard output in each format (it used to create a file named
+/// `-`): folded text equal to the input's stacks, and a data file `report` reads back.
+#[test]
+fn convert_to_standard_output() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = path("inputs/simple.folded");
+    let out = rprof()
+        .current_dir(dir.path())
+        .args(["convert", &input, "--to", "folded", "-o", "-"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut want: Vec<String> = std::fs::read_to_string(&input)
+        .expect("fixture")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(!dir.path().join("-").exists());
+
+    let out = rprof()
+        .current_dir(dir.path())
+        .args(["convert", &input, "--to", "rprof", "-o", "-"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let data = dir.path().join("piped.data");
+    std::fs::write(&data, &out.stdout).expect("write");
+    let report = stdout_of(&[
+        "report",
+        data.to_str().expect("utf-8"),
+        "--format",
+        "folded",
+    ]);
+    let mut again: Vec<String> = report.lines().map(str::to_string).collect();
+    again.sort();
+    assert_eq!(again, want);
+    assert!(!dir.path().join("-").exists());
+}
