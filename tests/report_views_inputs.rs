@@ -376,7 +376,7 @@ fn a_view_regex_that_matches_nothing_fails() {
     std::fs::write(&f, "main;a 5000\nmain;b 2500\n").expect("write");
     let (good, _, err) = run(&["report", s(&f), "--ignore", "^b$", "--focus", "zzz"]);
     assert!(
-        !good && err.contains("--focus 'zzz' matches no sample (of the 7,500 the earlier"),
+        !good && err.contains("--focus 'zzz' matches no sample (of 7,500 samples)"),
         "{err}"
     );
 }

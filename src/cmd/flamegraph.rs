@@ -139,7 +139,7 @@ fn render_to_output(
     let t0 = std::time::Instant::now();
     let (p, unknown_tid) = filter.run(profile, source)?;
     if args.flamechart && !p.has_timestamps() {
-        bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file or perf script text)");
+        bail!("{source} has no timestamps, so no flame chart can be drawn (folded stacks carry none; use an rprof data file, perf.data or perf script text)");
     }
     let lines = folded::fold(
         &p,

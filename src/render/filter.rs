@@ -510,13 +510,12 @@ impl Filter {
         ];
         for (i, on) in active.iter().enumerate() {
             if *on && reached[i] > 0 && kept[i] == 0 {
-                let after = if i == 0 {
-                    String::new()
+                // Name what the filter saw: every sample, or what the filters before it left.
+                let n = crate::render::thousands(reached[i]);
+                let after = if active[..i].iter().any(|a| *a) {
+                    format!(" (of the {n} the earlier filters kept)")
                 } else {
-                    format!(
-                        " (of the {} the earlier filters kept)",
-                        crate::render::thousands(reached[i])
-                    )
+                    format!(" (of {n} samples)")
                 };
                 unmatched.push(format!("{} matches no sample{after}", described(i)));
             }
@@ -627,7 +626,7 @@ mod tests {
         let r = f.apply_counted(&p);
         assert_eq!(
             r.unmatched,
-            vec!["--focus '^zzz$' matches no sample (of the 5 the earlier filters kept)"]
+            vec!["--focus '^zzz$' matches no sample (of 5 samples)"]
         );
         let a = FilterArgs {
             ignore: Some("^nothing$".into()),
