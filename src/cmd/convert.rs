@@ -103,7 +103,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     eprintln!(
         "rprof: wrote {} ({} samples from {} {}, {} bytes)",
         args.output,
-        l.profile.samples.len(),
+        crate::render::report::count_samples(&l.profile),
         l.format.name(),
         l.name,
         size

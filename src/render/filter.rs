@@ -389,7 +389,7 @@ impl Filter {
         let out = p.filtered(
             |s| {
                 // Counted as the report counts samples (a folded line of count 5 is 5).
-                let c = crate::render::report::sample_count(p, s.weight);
+                let c = crate::render::report::sample_count(p, s);
                 let mut stage = 0;
                 let mut pass = |ok: bool, stage: &mut usize, reached: &mut [u64; 9]| {
                     reached[*stage] += c;
@@ -582,6 +582,7 @@ mod tests {
             stack: None,
             thread: a,
             weight: 1,
+            count: 1,
             time: None,
         });
         let f = Filter::new(&[5, 6, 7, 7], None, None, false).expect("filter");
@@ -665,6 +666,7 @@ mod tests {
                 stack: st,
                 thread: th,
                 weight: 1,
+                count: 1,
                 time: Some(t * 100_000_000),
             });
         }
@@ -705,6 +707,7 @@ mod tests {
                 stack,
                 thread,
                 weight: 1,
+                count: 1,
                 time: None,
             });
         }
