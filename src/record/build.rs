@@ -423,7 +423,7 @@ fn build_events(
                 // Off-CPU time joins the first event's profile (`--wall` shows both in ns).
                 let (event, reason, count) = match e.ev {
                     RawEvent::Sample { event, count, .. } => (event, None, count),
-                    RawEvent::OffCpu { reason, .. } => (0, Some(reason), 1),
+                    RawEvent::OffCpu { reason, count, .. } => (0, Some(reason), count),
                     _ => (0, None, 1),
                 };
                 raw_samples.push((
