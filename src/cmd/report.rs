@@ -230,7 +230,7 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
                 "unit": p.unit(),
                 "samples": report::count_samples(&p),
                 // Rows of the profile: a recording merges identical samples into one row.
-                "rows": p.samples.len(),
+                "sample_rows": p.samples.len(),
                 "total_weight": p.total_weight(),
                 "filters": filters,
                 "threads": p.threads.iter().map(|t| serde_json::json!({
