@@ -73,7 +73,7 @@ while (( t + INTERVAL <= TOTAL )); do
   for p in "${rec[@]}"; do row+=" $(rss "$p") |"; done
   echo "$row"
 done
-hwm() { awk '/^VmHWM:/{printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null; }
+hwm() { awk '/^VmHWM:/{printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || true; }
 declare -A peak
 while :; do
   alive=0

@@ -63,7 +63,10 @@ fn check_round_trip(p: &Profile) {
         Ok(q) => {
             assert_eq!(p.samples.len(), q.samples.len(), "round trip lost samples");
             assert!(
-                p.samples.iter().zip(&q.samples).all(|(a, b)| a.count == b.count),
+                p.samples
+                    .iter()
+                    .zip(&q.samples)
+                    .all(|(a, b)| a.count == b.count),
                 "round trip changed sample counts"
             );
         }
