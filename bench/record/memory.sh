@@ -7,7 +7,8 @@
 # the first interval; perf streams to its file and stays flat too (its file grows instead).
 # After the recording each recorder's peak RSS (VmHWM, read every 0.1 s until it exits: the
 # peak while it builds and writes the profile) is printed, with its data file's size and, for
-# the rprof builds, the samples and rows of the profile (`sample_rows` of the report's JSON).
+# the rprof builds, the samples and rows of the profile (`sample_rows` of the report's JSON)
+# and its distinct (thread, stack) pairs.
 # RECORD_ARGS adds flags to both rprof builds (e.g. `--wall`); WORKLOAD=napper records
 # bench/record/../../fixtures/offcpu/napper.c (two threads napping 50 us at a time) instead of
 # the four busy threads, for off-CPU recordings (perf then records sched:sched_switch -g).
@@ -30,10 +31,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 RARGS=${RECORD_ARGS:-}
-PERF_EV=()
+PERF_EV=(-F "$FREQ")
 if [[ ${WORKLOAD:-threads4} == napper ]]; then
   gcc -O1 -g -fno-omit-frame-pointer -o "$TMP/threads4" fixtures/offcpu/napper.c -lpthread
-  PERF_EV=(-e sched:sched_switch)
+  PERF_EV=(-e sched:sched_switch -c 1)
 else
   gcc -O1 -g -fno-omit-frame-pointer -o "$TMP/threads4" bench/record/threads4.c -lpthread
 fi
@@ -56,7 +57,7 @@ if [[ -n $OLD ]]; then
   rec+=("$!")
 fi
 if command -v perf >/dev/null; then
-  perf record -p "$W" -F "$FREQ" "${PERF_EV[@]}" -g -o "$TMP/perf.data" -- sleep "$TOTAL" >/dev/null 2>"$TMP/perf.err" &
+  perf record -p "$W" "${PERF_EV[@]}" -g -o "$TMP/perf.data" -- sleep "$TOTAL" >/dev/null 2>"$TMP/perf.err" &
   pids+=("$!")
   names+=("perf record -g")
   rec+=("$!")
@@ -94,6 +95,7 @@ for f in new old; do
   echo "$f: $(grep -h ' samples, ' "$TMP/$f.err" | tail -1 | sed 's/^rprof: //')"
   echo "$f: data file $(stat -c %s "$TMP/$f.data" 2>/dev/null || echo 0) bytes"
   echo "$f: profile rows $("$RPROF" report --format json "$TMP/$f.data" 2>/dev/null | awk -F'[:,]' '/"sample_rows"/{gsub(/ /,"",$2); print $2}')"
+  echo "$f: distinct (thread, stack) $("$RPROF" flamegraph --folded --per-thread -o - "$TMP/$f.data" 2>/dev/null | wc -l)"
 done
 [[ -f $TMP/perf.data ]] && echo "perf: data file $(stat -c %s "$TMP/perf.data") bytes"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
