@@ -42,7 +42,7 @@ folded=("$fx"/inputs/*.folded "$fx"/expected/perf-script.folded)
 perf=("$fx"/inputs/perf-script.txt)
 massif=("$fx"/massif/*.massif.out)
 strace=("$fx"/strace/*.log)
-data=("$fx"/inputs/*.rprof)
+data=("$fx"/inputs/*.rprof "$fx"/inputs/v3/*.rprof)
 perfdata=("$fx"/perf_data/*.data)
 
 # Data files converted from every text fixture.
@@ -55,6 +55,9 @@ if [ -x "$rprof" ]; then
         "$rprof" convert "$f" -o "$out" >/dev/null 2>&1 || rm -f "$out"
         "$rprof" convert "$f" --to pprof -o "$gen/$(basename "$f").pb.gz" >/dev/null 2>&1 || true
     done
+    # A data file whose rows stand for several samples (the counts column of format 4): the
+    # perf script fixture through pprof, which merges samples of one stack and thread.
+    "$rprof" convert "$gen/perf-script.txt.pb.gz" -o "$gen/perf-script.counts.rprof" >/dev/null 2>&1 || true
     data+=("$gen"/*.rprof)
 else
     echo "seed.sh: $rprof not built; data_file seeds only from fixtures/inputs/*.rprof" >&2

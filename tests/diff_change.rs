@@ -247,6 +247,7 @@ fn weighted(event: &str, unit: &str, na: u64, wa: u64, wb: u64) -> Profile {
             stack: sa,
             thread: t,
             weight: wa,
+            count: 1,
             time: None,
         });
     }
@@ -254,6 +255,7 @@ fn weighted(event: &str, unit: &str, na: u64, wa: u64, wb: u64) -> Profile {
         stack: sb,
         thread: t,
         weight: wb,
+        count: 1,
         time: None,
     });
     p

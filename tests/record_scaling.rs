@@ -190,7 +190,7 @@ fn merged_samples_keep_counts_weights_and_time_ranges() {
     assert!(out.status.success(), "{err}");
     let samples = summary_samples(&err);
     let text = report(&data, &[]);
-    // Every merged entry is its samples again in the profile.
+    // Every merged entry is one row with its count: the profile counts every sample.
     assert_eq!(header_number(&text, "samples"), samples, "{text}");
     assert!(samples > 2000, "{err}");
     // The two threads share the work evenly, as before.

@@ -54,6 +54,7 @@ fn fault_profile() -> Profile {
                 stack,
                 thread: th,
                 weight,
+                count: 1,
                 time: Some(i * 1000),
             });
         }

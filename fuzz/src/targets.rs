@@ -55,11 +55,21 @@ pub fn wrap_data_body(version: u32, body: &[u8]) -> Vec<u8> {
     file::wrap_body(version, body)
 }
 
-/// A profile that decoded must encode and decode again, to the same samples.
+/// A profile that decoded must encode and decode again, to the same samples (rows and the
+/// samples each stands for).
 fn check_round_trip(p: &Profile) {
     let again = file::encode(p);
     match file::decode(&again) {
-        Ok(q) => assert_eq!(p.samples.len(), q.samples.len(), "round trip lost samples"),
+        Ok(q) => {
+            assert_eq!(p.samples.len(), q.samples.len(), "round trip lost samples");
+            assert!(
+                p.samples
+                    .iter()
+                    .zip(&q.samples)
+                    .all(|(a, b)| a.count == b.count),
+                "round trip changed sample counts"
+            );
+        }
         Err(e) => panic!("a re-encoded data file does not read back: {e}"),
     }
 }
@@ -79,14 +89,19 @@ pub fn data_file(data: &[u8]) {
     }
 }
 
-/// The data file's body decoder: the input is a version byte (1 for version 1, anything else
-/// the current one) and the uncompressed body, wrapped into a valid file so that every input
-/// reaches the section and column parsing. Seeds: the fixtures' bodies (fuzz/seed.sh).
+/// The data file's body decoder: the input is a version byte (1 for version 1, 3 for version 3,
+/// anything else the current one, whose bodies may carry the sample counts column) and the
+/// uncompressed body, wrapped into a valid file so that every input reaches the section and
+/// column parsing. Seeds: the fixtures' bodies (fuzz/seed.sh).
 pub fn data_body(data: &[u8]) {
     let Some((&v, body)) = data.split_first() else {
         return;
     };
-    let version = if v == 1 { 1 } else { file::VERSION };
+    let version = match v {
+        1 => 1,
+        3 => 3,
+        _ => file::VERSION,
+    };
     if let Ok(p) = file::decode(&wrap_data_body(version, body)) {
         check_round_trip(&p);
     }
@@ -255,6 +270,16 @@ pub fn load(data: &[u8]) {
     assert!(
         total <= u128::from(u64::MAX),
         "a loaded profile's weights wrap a u64"
+    );
+    // The same for the sample counts, each of which stands for at least one sample.
+    let counts: u128 = p.samples.iter().map(|s| u128::from(s.count)).sum();
+    assert!(
+        counts <= u128::from(u64::MAX),
+        "a loaded profile's counts wrap a u64"
+    );
+    assert!(
+        p.samples.iter().all(|s| s.count >= 1),
+        "a loaded row stands for no sample"
     );
     let _ = report::header(p, &l.name, l.format.name());
     for sort in [report::SortKey::Function, report::SortKey::Thread] {

@@ -108,7 +108,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     eprintln!(
         "rprof: wrote {} ({} samples from {} {}, {} bytes)",
         shown,
-        l.profile.samples.len(),
+        crate::render::report::count_samples(&l.profile),
         l.format.name(),
         l.name,
         bytes.len()

@@ -294,6 +294,13 @@ fn summarize_offcpu(p: &Profile, st: &offcpu::OffCpuStats, mode: offcpu::Mode) {
             crate::render::thousands(st.unparsed)
         );
     }
+    // For the benchmarks and tests: pairing as the events drain holds few of them.
+    if crate::profile::detect::timings() {
+        eprintln!(
+            "rprof-timing: off-CPU: at most {} switch events held at once for pairing",
+            st.max_held
+        );
+    }
     let totals = offcpu::thread_totals(p);
     let secs = |ns: u64| format!("{:.3} s", ns as f64 / 1e9);
     for t in totals.iter().take(SUMMARY_THREADS) {

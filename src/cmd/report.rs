@@ -181,12 +181,12 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
                 from_unix_s: from,
                 until_unix_s: until,
                 sample_rate: p.meta.frequency,
-                samples: p.samples.len() as u64,
+                samples: report::count_samples(&p),
             },
         )?;
         eprintln!(
             "rprof: uploaded {} samples to {} as {}",
-            p.samples.len(),
+            report::count_samples(&p),
             cfg.url,
             cfg.app
         );
@@ -227,6 +227,8 @@ pub fn run(mut args: ReportArgs) -> Result<ExitCode> {
                 "events": p.meta.events,
                 "unit": p.unit(),
                 "samples": report::count_samples(&p),
+                // Rows of the profile: a recording merges identical samples into one row.
+                "sample_rows": p.samples.len(),
                 "total_weight": p.total_weight(),
                 "filters": filters,
                 "threads": p.threads.iter().map(|t| serde_json::json!({
@@ -310,7 +312,7 @@ fn write_binary(
                 .with_context(|| format!("cannot write '{path}'"))?;
             eprintln!(
                 "rprof: wrote {path} (pprof, {} samples, {} bytes)",
-                p.samples.len(),
+                crate::render::report::count_samples(p),
                 bytes.len()
             );
         }

@@ -124,6 +124,7 @@ pub fn to_profile(m: &Massif, idx: usize, name: &str) -> Result<Profile> {
             stack,
             thread,
             weight: bytes,
+            count: 1,
             time: None,
         });
     }

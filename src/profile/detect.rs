@@ -457,6 +457,15 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
             profile.unit()
         );
     }
+    // The same for the sample counts (a recording's merged rows, pprof's samples/count).
+    if profile
+        .samples
+        .iter()
+        .try_fold(0u64, |t, s| t.checked_add(s.count))
+        .is_none()
+    {
+        bail!("{name}: the sample counts add up to more than 2^64; the file is corrupt");
+    }
     Ok(Loaded {
         name,
         format,

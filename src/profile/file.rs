@@ -36,9 +36,10 @@ use super::{
 pub const MAGIC: &[u8; 8] = b"RPROFDAT";
 /// The format version this build writes and the newest it reads.
 /// Version 2 added the events present and the weight unit to the metadata; version 3 the CPU
-/// of each sample and, for several events recorded together, each sample's event. Older files
-/// still read.
-pub const VERSION: u32 = 3;
+/// of each sample and, for several events recorded together, each sample's event; version 4
+/// the number of samples each row stands for (a recording merges identical samples), written
+/// only when some row stands for more than one. Older files still read (one sample a row).
+pub const VERSION: u32 = 4;
 const HEADER_LEN: usize = 40;
 /// Upper bound on the decompressed body, so a forged length cannot exhaust memory.
 const MAX_BODY: u64 = 16 << 30;
@@ -460,10 +461,12 @@ fn encode_body(p: &Profile, w: &mut Enc) {
             }
         }
     }
-    // Version 3: optional per-sample columns, each present only when complete.
+    // Version 3: optional per-sample columns, each present only when complete; version 4 the
+    // counts, only when some row is not one sample.
     let cpus = !p.samples.is_empty() && p.sample_cpus.len() == p.samples.len();
     let events = !p.samples.is_empty() && p.sample_events.len() == p.samples.len();
-    w.u(u64::from(cpus) | u64::from(events) << 1);
+    let counts = p.samples.iter().any(|s| s.count != 1);
+    w.u(u64::from(cpus) | u64::from(events) << 1 | u64::from(counts) << 2);
     if cpus {
         for &c in &p.sample_cpus {
             w.u(u64::from(c));
@@ -472,6 +475,11 @@ fn encode_body(p: &Profile, w: &mut Enc) {
     if events {
         for &e in &p.sample_events {
             w.u(u64::from(e));
+        }
+    }
+    if counts {
+        for s in &p.samples {
+            w.u(s.count);
         }
     }
     w.u(0x52_50_52_46); // end marker
@@ -654,6 +662,7 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
             stack: d.opt_id(nn, "stack")?.map(StackId),
             thread: ThreadIdx(0),
             weight: 0,
+            count: 1,
             time: None,
         });
     }
@@ -674,7 +683,8 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
     }
     if version >= 3 {
         let flags = d.u()?;
-        if flags > 3 {
+        let known = if version >= 4 { 7 } else { 3 };
+        if flags > known {
             return Err(format!("unknown sample columns {flags:#x}"));
         }
         if flags & 1 != 0 {
@@ -691,6 +701,14 @@ fn decode_body(d: &mut Dec, version: u32) -> R<Profile> {
             p.sample_events = Vec::with_capacity(samples.len());
             for _ in 0..samples.len() {
                 p.sample_events.push(d.id(ne, "event")? as u16);
+            }
+        }
+        if flags & 4 != 0 {
+            for s in samples.iter_mut() {
+                s.count = d.u()?;
+                if s.count == 0 {
+                    return Err("a sample row stands for 0 samples".into());
+                }
             }
         }
     }
@@ -758,18 +776,22 @@ mod tests {
             stack: s1,
             thread: t1,
             weight: 1,
+            count: 1,
             time: Some(100),
         });
         p.add_sample(Sample {
             stack: s2,
             thread: t2,
             weight: 5,
+            // A recording's merged row: four samples.
+            count: 4,
             time: Some(50),
         });
         p.add_sample(Sample {
             stack: None,
             thread: t2,
             weight: 1,
+            count: 1,
             time: None,
         });
         p
@@ -815,6 +837,31 @@ mod tests {
         assert!(select_event(&mut bad, Some("cycles"))
             .unwrap_err()
             .contains("events present: cpu-clock, page-faults"));
+    }
+
+    #[test]
+    fn counts_round_trip_and_older_versions_read_as_one_sample_a_row() {
+        let p = sample_profile();
+        let q = decode(&encode(&p)).expect("decodes");
+        let counts: Vec<u64> = q.samples.iter().map(|s| s.count).collect();
+        assert_eq!(counts, [1, 4, 1]);
+        // A profile of single samples has no counts column: its body is a version 3 body,
+        // and a version 3 file of it reads the same.
+        let mut single = p.clone();
+        single.samples[1].count = 1;
+        let mut w = Enc::default();
+        encode_body(&single, &mut w);
+        assert_eq!(decode(&wrap_body(3, &w.buf)).expect("v3 reads"), single);
+        // A counts column is not something version 3 had.
+        let mut w = Enc::default();
+        encode_body(&p, &mut w);
+        let e = decode(&wrap_body(3, &w.buf)).expect_err("v3 has no counts");
+        assert!(e.to_string().contains("unknown sample columns 0x4"), "{e}");
+        // A row of no samples is corrupt.
+        let mut zero = p;
+        zero.samples[1].count = 0;
+        let e = decode(&encode(&zero)).expect_err("count 0").to_string();
+        assert!(e.contains("stands for 0 samples"), "{e}");
     }
 
     #[test]

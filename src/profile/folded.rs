@@ -78,6 +78,7 @@ pub fn parse(text: &str) -> Result<Profile, FoldedError> {
                 stack: *st,
                 thread,
                 weight: count,
+                count: 1,
                 time: None,
             });
             continue;
@@ -100,6 +101,7 @@ pub fn parse(text: &str) -> Result<Profile, FoldedError> {
             stack: st,
             thread,
             weight: count,
+            count: 1,
             time: None,
         });
     }
@@ -191,6 +193,7 @@ pub fn fold(p: &Profile, opt: &FoldOptions) -> Vec<(String, u64)> {
             stack,
             thread: super::ThreadIdx(t),
             weight: w,
+            count: 1,
             time: None,
         };
         let l = label(p, &s);

@@ -182,7 +182,15 @@ pub struct Sample {
     pub thread: ThreadIdx,
     /// Number of events (or bytes, or period) the sample stands for.
     pub weight: u64,
-    /// Nanoseconds since the recording started, when known.
+    /// Number of samples this row stands for, at least 1: a recording merges identical
+    /// samples of one time bucket into one row (summed weight, the bucket's time), so its
+    /// rows follow the distinct stacks, not the duration; a pprof sample carries its
+    /// `samples/count`. 1 for every source with one row per sample. Where the unit is
+    /// `samples` (no periods: folded stacks) the weight is the count and this stays 1; see
+    /// `render::report::sample_count`, which every view counts samples with.
+    pub count: u64,
+    /// Nanoseconds since the recording started, when known (for a merged row, the time of
+    /// its bucket's first sample).
     pub time: Option<u64>,
 }
 
@@ -555,6 +563,7 @@ impl Profile {
                 stack,
                 thread: th,
                 weight: s.weight,
+                count: s.count,
                 time: s.time,
             });
             if let Some(c) = cpus {

@@ -453,6 +453,7 @@ pub fn parse_with(text: &str, event: Option<&str>) -> Result<Parsed, PerfScriptE
             stack,
             thread,
             weight: h.period.unwrap_or(1),
+            count: 1,
             time,
         });
     }

@@ -157,14 +157,6 @@ pub struct Function {
 /// (real profiles are a few megabytes; Go caps its own reader lower still).
 pub const MAX_DECOMPRESSED: u64 = 1 << 30;
 
-/// Most model samples one pprof profile is expanded into (see [`to_profile`]): a million
-/// (32 MB), or more only for a profile that itself has many samples, so a small planted
-/// file claiming huge counts cannot make rprof allocate without bound (fuzzing found a
-/// 102-byte profile that took 640 MB under the earlier flat 20 M limit).
-const MAX_EXPANDED_SAMPLES: u64 = 1_000_000;
-/// Expansion allowed per pprof sample beyond [`MAX_EXPANDED_SAMPLES`].
-const EXPANDED_PER_SAMPLE: u64 = 16;
-
 /// True when `bytes` look like a pprof profile: gzip whose content starts with a field of
 /// `Profile` (massif's gzipped text starts with `desc:`), or raw protobuf that decodes as a
 /// profile with the string table pprof requires (entry 0 is ""), so text that merely starts
@@ -433,20 +425,10 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
     }
 
     // With a `samples/count` type (CPU profiles) one pprof sample stands for `count` samples:
-    // expand it so sample counts stay right beside the weights, unless that would take more
-    // memory than the profile is worth (then each pprof sample is one model sample).
+    // it becomes one row carrying that count beside its weight, as `go tool pprof` reads it.
     let count_idx = types
         .iter()
         .position(|(t, u)| t == "samples" && u == "count");
-    let expand = count_idx.is_some_and(|ci| {
-        pp.sample
-            .iter()
-            .map(|s| s.value.get(ci).copied().unwrap_or(0).max(0) as u64)
-            .try_fold(0u64, |a, c| a.checked_add(c))
-            .is_some_and(|total| {
-                total <= MAX_EXPANDED_SAMPLES.max(EXPANDED_PER_SAMPLE * pp.sample.len() as u64)
-            })
-    });
     let key_of = |k: i64| strs(pp, k);
     let mut stack_cache: HashMap<Vec<u64>, Option<StackId>> = HashMap::default();
     let mut unknown_locations = 0usize;
@@ -499,22 +481,18 @@ pub fn to_profile(pp: &PProfile, idx: usize) -> Result<Profile> {
             p.add_process(Pid(pid), "");
         }
         let thread = p.add_thread(Pid(pid), Tid(tid), &tname);
-        let count = match count_idx {
-            Some(ci) if expand => s.value.get(ci).copied().unwrap_or(0).max(1) as u64,
-            _ => 1,
-        };
-        // Split the weight over the samples it stands for; the remainder goes to the first.
-        let v = v as u64;
-        let each = v / count;
-        for i in 0..count {
-            let weight = if i == 0 { each + v % count } else { each };
-            p.add_sample(Sample {
-                stack,
-                thread,
-                weight,
-                time: None,
-            });
-        }
+        // A row stands for at least one sample (a count of 0 or less beside a positive
+        // value still is one).
+        let count = count_idx
+            .and_then(|ci| s.value.get(ci).copied())
+            .map_or(1, |c| c.max(1) as u64);
+        p.add_sample(Sample {
+            stack,
+            thread,
+            weight: v as u64,
+            count,
+            time: None,
+        });
     }
     if unknown_locations > 0 {
         bail!("{unknown_locations} sample frames refer to locations the profile does not define");
@@ -659,7 +637,8 @@ pub fn to_pprof(p: &Profile) -> PProfile {
     };
 
     // Where the weights are sample counts (folded stacks: `a;b 5` is five samples), the count
-    // is the weight; otherwise each model sample is one.
+    // is the weight; otherwise each row is as many samples as its count (a recording merges
+    // identical samples into one row).
     let counts_are_weights = value_type.is_none();
     let mut samples: Vec<PSample> = Vec::new();
     let mut sample_index: HashMap<(Option<StackId>, u32), usize> = HashMap::default();
@@ -737,7 +716,7 @@ pub fn to_pprof(p: &Profile) -> PProfile {
                 v[0] = v[0].saturating_add(if counts_are_weights {
                     s.weight as i64
                 } else {
-                    1
+                    s.count as i64
                 });
                 if value_type.is_some() {
                     v[1] = v[1].saturating_add(s.weight as i64);
@@ -768,7 +747,7 @@ pub fn to_pprof(p: &Profile) -> PProfile {
                 let mut value = vec![if counts_are_weights {
                     s.weight as i64
                 } else {
-                    1
+                    s.count as i64
                 }];
                 if value_type.is_some() {
                     value.push(s.weight as i64);
@@ -856,6 +835,7 @@ mod tests {
                 stack: s1,
                 thread: t,
                 weight: 1_000_000,
+                count: 1,
                 time: None,
             });
         }
@@ -863,6 +843,7 @@ mod tests {
             stack: s2,
             thread: t,
             weight: 2_000_000,
+            count: 1,
             time: None,
         });
         p
@@ -896,10 +877,14 @@ mod tests {
         );
         assert_eq!(q.threads[0].tid, Tid(11));
         assert_eq!(q.str(q.threads[0].name), "worker");
-        assert_eq!(q.samples.len(), 4);
+        // One row per pprof sample (stack and thread), carrying its count.
+        assert_eq!(q.samples.len(), 2);
+        assert_eq!(crate::render::report::count_samples(&q), 4);
+        let counts: Vec<u64> = q.samples.iter().map(|s| s.count).collect();
+        assert_eq!(counts, [3, 1]);
         let q2 = decode(&bytes, Some("samples")).unwrap();
         assert_eq!(q2.total_weight(), 4);
-        assert_eq!(q2.samples.len(), 4);
+        assert_eq!(crate::render::report::count_samples(&q2), 4);
         assert!(decode(&bytes, Some("alloc_space")).is_err());
     }
 
@@ -909,7 +894,33 @@ mod tests {
         let q = decode(&encode(&p).unwrap(), None).unwrap();
         assert_eq!(q.meta.unit, "samples");
         assert_eq!(q.total_weight(), 7);
-        assert_eq!(q.samples.len(), 7);
+        assert_eq!(crate::render::report::count_samples(&q), 7);
+        assert_eq!(q.samples.len(), 2);
+    }
+
+    #[test]
+    fn merged_rows_write_their_counts() {
+        // A recording's merged row of 3 samples and a single one: `samples/count` says 4, and
+        // reading it back gives the same counts.
+        let mut p = sample_profile();
+        p.samples.truncate(1);
+        p.samples[0].count = 3;
+        p.samples[0].weight = 3_000_000;
+        let s2 = p.samples[0].stack;
+        let t = p.samples[0].thread;
+        p.add_sample(Sample {
+            stack: s2,
+            thread: t,
+            weight: 500,
+            count: 1,
+            time: None,
+        });
+        let msg = to_pprof(&p);
+        assert_eq!(msg.sample.len(), 1);
+        assert_eq!(msg.sample[0].value, [4, 3_000_500]);
+        let q = decode(&encode(&p).unwrap(), None).unwrap();
+        assert_eq!(q.samples[0].count, 4);
+        assert_eq!(q.total_weight(), 3_000_500);
     }
 
     #[test]

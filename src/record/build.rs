@@ -423,7 +423,7 @@ fn build_events(
                 // Off-CPU time joins the first event's profile (`--wall` shows both in ns).
                 let (event, reason, count) = match e.ev {
                     RawEvent::Sample { event, count, .. } => (event, None, count),
-                    RawEvent::OffCpu { reason, .. } => (0, Some(reason), 1),
+                    RawEvent::OffCpu { reason, count, .. } => (0, Some(reason), count),
                     _ => (0, None, 1),
                 };
                 raw_samples.push((
@@ -605,6 +605,7 @@ fn build_events(
             p.add_process(Pid(pid), &pname);
             p.add_thread(Pid(pid), Tid(tid), &name)
         });
+        let n = u64::from(count.max(1));
         let mut chosen = stacks[id as usize];
         // auto: the frame-pointer chain wins only where DWARF stopped short and it reached a
         // thread entry; otherwise the DWARF stack stands (a wrong caller is worse than a
@@ -613,7 +614,7 @@ fn build_events(
             let alt = stacks[fb as usize];
             if chosen.1 && !alt.1 {
                 chosen = alt;
-                stats.fp_fallbacks += 1;
+                stats.fp_fallbacks += n;
             }
         }
         let (mut st, mut truncated, unsym, nframes) = chosen;
@@ -625,7 +626,6 @@ fn build_events(
                 .or_insert_with(|| p.add_named_frame(&super::offcpu::leaf_name(r)));
             st = Some(p.add_stack(st, leaf));
         }
-        let n = u64::from(count.max(1));
         stats.samples += n;
         stats.truncated += u64::from(truncated) * n;
         stats.unsymbolized += unsym * n;
@@ -638,24 +638,22 @@ fn build_events(
             e[2] += u64::from(truncated) * n;
             e[3] += unsym * n;
         }
-        // An entry the recorder merged becomes its samples again, so counts and every view
-        // stay as they were; they share the summed period (the first ones take the
-        // remainder, so the total is exact) and the entry's time.
-        let (share, rest) = (period / n, period % n);
-        for k in 0..n {
-            p.add_sample(Sample {
-                stack: st,
-                thread: th,
-                // The period, as `perf report` weighs: in frequency mode the kernel varies it
-                // to hold the rate, and for a counting event (page-faults) it is how many
-                // events this one sample stands for.
-                weight: share + u64::from(k < rest),
-                time: Some(time),
-            });
-            p.sample_cpus.push(u32::from(cpu));
-            if several {
-                p.sample_events.push(u16::from(event));
-            }
+        // An entry the recorder merged stays one row: its count, its summed period and its
+        // bucket's time, so the profile (and the data file) grows with the distinct stacks
+        // rather than the recording's length.
+        p.add_sample(Sample {
+            stack: st,
+            thread: th,
+            // The period, as `perf report` weighs: in frequency mode the kernel varies it to
+            // hold the rate, and for a counting event (page-faults) it is how many events
+            // the sample stands for.
+            weight: period,
+            count: n,
+            time: Some(time),
+        });
+        p.sample_cpus.push(u32::from(cpu));
+        if several {
+            p.sample_events.push(u16::from(event));
         }
     }
     // A sample whose CPU is unknown (u16::MAX) leaves the whole column out: a CPU report of

@@ -759,12 +759,7 @@ pub fn record_with(opts: &Options, sink: &mut dyn FnMut(Recording)) -> Result<Re
         off.as_mut().map(|o| &mut o.rings),
         &mut collected,
     );
-    let offcpu_stats = off.as_ref().map(|_| {
-        drainer
-            .take_switches()
-            .map(|p| p.finish(&mut collected, stopped_ns))
-            .unwrap_or_default()
-    });
+    let offcpu_stats = drainer.finish_switches(&mut collected, stopped_ns);
     status.finish_and_clear();
     // Attached targets usually outlive the recording: their maps now cover what the events
     // missed (with -t, libraries another thread dlopen'ed: the kernel reports an mmap only

@@ -6,11 +6,14 @@
 //! target thread with its stack (kernel callchain, and the user stack through the same
 //! frame-pointer or DWARF machinery as CPU samples) and its `prev_state` from the raw
 //! tracepoint data. The same event carries `context_switch`, so the kernel also writes a
-//! `PERF_RECORD_SWITCH` (or `SWITCH_CPU_WIDE`) record each time the thread runs again. When the
-//! recording ends, each switch-out is paired with the thread's next switch-in: the time
-//! between them is the sample's weight in ns, and the state becomes the leaf frame
-//! (`[off-cpu: S]`). These events have ring buffers of their own (their sample layout carries
-//! the raw tracepoint data the sampling event does not), drained beside the session's.
+//! `PERF_RECORD_SWITCH` (or `SWITCH_CPU_WIDE`) record each time the thread runs again. As the
+//! events are drained ([`Pairing`], after each round of the drain loop), each switch-out is
+//! paired with the thread's next switch-in: the time between them is the sample's weight in
+//! ns, and the state becomes the leaf frame (`[off-cpu: S]`). The waits then merge into the
+//! recording's time-bucketed entries like CPU samples, so what an off-CPU recording holds
+//! follows its threads and distinct stacks, not its length. These events have ring buffers of
+//! their own (their sample layout carries the raw tracepoint data the sampling event does
+//! not), drained beside the session's.
 //!
 //! Only perf_event_open and tracefs are needed: no BPF, so this works where perf's own
 //! `--off-cpu` is not built in.
@@ -25,7 +28,7 @@ use perf_event::{Builder, Clock, Counter, Record, SampleFlag};
 
 use super::live_unwind::LiveUnwinder;
 use super::rings::{Parser, RingSet};
-use super::session::{Collected, EventConfig, Placement, RawEvent};
+use super::session::{Collected, EventConfig, Placement, SampleEntry};
 use crate::profile::Profile;
 
 /// What is recorded.
@@ -221,6 +224,10 @@ pub struct OffCpuStats {
     /// Switch-ins with no switch-out before them: new threads, and waits that began before
     /// the recording (not attributed).
     pub no_switch_out: u64,
+    /// The most switch events held at once waiting to be paired (switch-outs still blocked,
+    /// and events drained but newer than the pairing horizon): what the off-CPU recording's
+    /// memory follows, bounded by the threads and the switch rate, not by the duration.
+    pub max_held: u64,
     /// `--off-cpu`: waits of preempted (runnable) threads for a CPU, left out of the profile.
     pub runqueue_left_out: u64,
 }
@@ -234,8 +241,9 @@ pub struct Switches {
 }
 
 /// How the switch events' records are read, and what they collected: each drain thread has
-/// one, joined when the recording ends ([`SwitchParser::join`]). The stacks of switch-outs are
-/// interned here, not in the drain's output, because they wait for the end to be paired.
+/// one, whose switch-outs and switch-ins the [`Pairing`] takes after each round
+/// ([`Pairing::take_from`]). The stacks of switch-outs are interned here, not in the drain's
+/// output, because they wait to be paired.
 pub struct SwitchParser {
     opts: OffCpuOptions,
     format: Format,
@@ -371,16 +379,11 @@ impl Switches {
     pub fn drain(&mut self, out: &mut Collected, live: Option<&mut LiveUnwinder>) {
         self.rings.drain(&mut self.parser, out, live)
     }
-
-    /// [`SwitchParser::finish`] of this recorder's own parser (when it drained alone).
-    pub fn finish(self, out: &mut Collected, end: u64) -> OffCpuStats {
-        self.parser.finish(out, end)
-    }
 }
 
 impl Parser for SwitchParser {
     /// Switch records leave nothing in the drain's output (`_out`): switch-outs and switch-ins
-    /// wait here for [`SwitchParser::finish`] to pair them.
+    /// wait here for the [`Pairing`] to take them.
     fn parse(&mut self, rec: &Record<'_>, _out: &mut Collected, live: Option<&mut LiveUnwinder>) {
         let ty = rec.ty();
         let misc = rec.misc();
@@ -452,35 +455,6 @@ impl SwitchParser {
         }
     }
 
-    /// Takes in what another drain thread's parser collected.
-    pub fn join(&mut self, other: SwitchParser) {
-        let ids: Vec<u32> = other
-            .chains
-            .chains
-            .iter()
-            .map(|c| self.chains.intern_chain(c))
-            .collect();
-        let map = |c: u32| ids.get(c as usize).copied().unwrap_or(c);
-        self.outs.extend(other.outs.into_iter().map(|o| Out {
-            chain: map(o.chain),
-            fallback: o.fallback.map(map),
-            ..o
-        }));
-        self.ins.extend(other.ins);
-        let (a, b) = (&mut self.stats, other.stats);
-        a.switch_outs += b.switch_outs;
-        a.switch_ins += b.switch_ins;
-        a.lost += b.lost;
-        a.unparsed += b.unparsed;
-    }
-
-    /// Pairs every switch-out with the thread's next switch-in and adds the intervals to `out`
-    /// as off-CPU samples; an interval still open at `end` (CLOCK_MONOTONIC ns) is weighted up
-    /// to it, unless the thread was exiting.
-    pub fn finish(self, out: &mut Collected, end: u64) -> OffCpuStats {
-        self.finish_into(out, end)
-    }
-
     fn take_sample(&mut self, s: &SwitchSample<'_>, live: Option<&mut LiveUnwinder>) {
         let out = &mut self.chains;
         let raw = s.raw;
@@ -529,118 +503,219 @@ impl SwitchParser {
             reason,
         });
     }
+}
 
-    fn finish_into(mut self, out: &mut Collected, end: u64) -> OffCpuStats {
-        let chains = std::mem::take(&mut self.chains.chains);
-        let ids: Vec<u32> = chains.iter().map(|c| out.intern_chain(c)).collect();
+/// How long after a switch event's time the pairing waits before it takes the event as
+/// final: the rings are drained in turn, so a thread's switch-in on one CPU can be read before
+/// its switch-out on another; every record older than the start of a round minus this is in
+/// its buffer by then (the kernel writes each as its event happens).
+pub const HORIZON_NS: u64 = 50_000_000;
+
+/// Exiting threads' last switch-outs (state X or Z, never followed by a switch-in) are
+/// forgotten this long after the horizon passed them, as the end of the recording would.
+const EXITED_NS: u64 = 1_000_000_000;
+
+/// Pairs switch-outs with switch-ins while the recording runs: after each round of the drain
+/// loop it takes the drain threads' switch events ([`Pairing::take_from`]) and pairs, per
+/// thread in time order, every event older than the horizon ([`Pairing::advance`]); each
+/// wait becomes an off-CPU sample merged into the recording's entries. What it holds is one
+/// switch-out per blocked thread and the events of the last horizon.
+pub struct Pairing {
+    min_block_ns: u64,
+    /// Switch-outs and switch-ins drained but newer than the horizon.
+    outs: Vec<Out>,
+    ins: Vec<(u32, u64)>,
+    /// Per thread, its switch-out waiting for the switch-in.
+    pending: HashMap<u32, Out>,
+    /// The callchains of the switch-outs held.
+    chains: Collected,
+    stats: OffCpuStats,
+}
+
+impl Pairing {
+    /// An empty pairing with the options of `parser`.
+    pub fn new(parser: &SwitchParser) -> Self {
+        Pairing {
+            min_block_ns: parser.opts.min_block_ns,
+            outs: Vec::new(),
+            ins: Vec::new(),
+            pending: HashMap::new(),
+            chains: Collected::default(),
+            stats: OffCpuStats::default(),
+        }
+    }
+
+    /// Takes what a drain thread's parser collected since the last call (its events, stack
+    /// store and counts), leaving it empty.
+    pub fn take_from(&mut self, p: &mut SwitchParser) {
+        let chains = std::mem::take(&mut p.chains);
+        let ids: Vec<u32> = chains
+            .chains
+            .iter()
+            .map(|c| self.chains.intern_chain(c))
+            .collect();
         let map = |c: u32| ids.get(c as usize).copied().unwrap_or(c);
-        let intervals = pair(
-            std::mem::take(&mut self.outs),
-            std::mem::take(&mut self.ins),
-            end,
-            self.opts.min_block_ns,
-            &mut self.stats,
-        );
-        let empty = out.intern_chain(&[]);
-        for (o, weight) in intervals {
-            let (chain, fallback) = if o.reason == SHORT {
-                (empty, None)
-            } else {
-                (map(o.chain), o.fallback.map(map))
+        self.outs.extend(p.outs.drain(..).map(|o| Out {
+            chain: map(o.chain),
+            fallback: o.fallback.map(map),
+            ..o
+        }));
+        self.ins.append(&mut p.ins);
+        let (a, b) = (&mut self.stats, std::mem::take(&mut p.stats));
+        a.switch_outs += b.switch_outs;
+        a.switch_ins += b.switch_ins;
+        a.lost += b.lost;
+        a.unparsed += b.unparsed;
+        let held = (self.outs.len() + self.ins.len() + self.pending.len()) as u64;
+        self.stats.max_held = self.stats.max_held.max(held);
+    }
+
+    /// Pairs every event at or before `horizon` (CLOCK_MONOTONIC ns), per thread in time
+    /// order, and adds the waits to `out` as off-CPU samples; later events wait for the next
+    /// call.
+    pub fn advance(&mut self, horizon: u64, out: &mut Collected) {
+        let (mut outs, mut ins): (Vec<Out>, Vec<(u32, u64)>) = if horizon == u64::MAX {
+            (
+                std::mem::take(&mut self.outs),
+                std::mem::take(&mut self.ins),
+            )
+        } else {
+            let (ready, later) = std::mem::take(&mut self.outs)
+                .into_iter()
+                .partition(|o| o.time <= horizon);
+            self.outs = later;
+            let (ready_in, later_in) = std::mem::take(&mut self.ins)
+                .into_iter()
+                .partition(|i| i.1 <= horizon);
+            self.ins = later_in;
+            (ready, ready_in)
+        };
+        outs.sort_by_key(|o| (o.tid, o.time));
+        ins.sort_unstable();
+        let (mut i, mut j) = (0usize, 0usize);
+        loop {
+            let next_out = outs.get(i).map(|o| (o.tid, o.time));
+            let next_in = ins.get(j).copied();
+            // A switch-in at the same instant as a switch-out ends the earlier wait.
+            let take_in = match (next_out, next_in) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(o), Some(n)) => n <= o,
             };
-            out.push(
-                o.time,
-                RawEvent::OffCpu {
-                    pid: o.pid,
-                    tid: o.tid,
-                    chain,
-                    fallback,
-                    blocked: weight,
-                    cpu: o.cpu,
-                    reason: o.reason,
-                },
-            );
+            if take_in {
+                let (tid, t_in) = ins[j];
+                j += 1;
+                match self.pending.get(&tid) {
+                    Some(o) if o.time <= t_in => {
+                        let o = *o;
+                        self.pending.remove(&tid);
+                        self.close(o, t_in - o.time, out);
+                    }
+                    // A new thread's first run, or a wait that began before the recording (or
+                    // a switch-in read after the horizon passed it: not attributed either).
+                    _ => self.stats.no_switch_out += 1,
+                }
+            } else {
+                let o = outs[i];
+                i += 1;
+                match self.pending.get_mut(&o.tid) {
+                    // Switched out again with no switch-in between: that switch-in was lost,
+                    // so the earlier wait's length is unknown.
+                    Some(p) => {
+                        self.stats.unmatched += 1;
+                        if p.time <= o.time {
+                            *p = o;
+                        }
+                    }
+                    None => {
+                        self.pending.insert(o.tid, o);
+                    }
+                }
+            }
+        }
+        // An exiting thread never runs again: its last switch-out is dropped, as at the end.
+        let cutoff = horizon.saturating_sub(EXITED_NS);
+        self.pending
+            .retain(|_, p| !(matches!(p.reason, b'X' | b'Z') && p.time < cutoff));
+        self.compact();
+    }
+
+    /// Pairs everything left and closes the waits still open at `end` (CLOCK_MONOTONIC ns),
+    /// weighted up to it unless the thread was exiting.
+    pub fn finish(mut self, out: &mut Collected, end: u64) -> OffCpuStats {
+        self.advance(u64::MAX, out);
+        let mut open: Vec<Out> = self.pending.drain().map(|(_, o)| o).collect();
+        open.sort_by_key(|o| (o.tid, o.time));
+        for p in open {
+            if !matches!(p.reason, b'X' | b'Z' | QUEUED) && end > p.time {
+                self.stats.open_at_end += 1;
+                self.close(p, end - p.time, out);
+            }
         }
         self.stats
     }
-}
 
-/// The pairing of [`Switches::finish`]: switch-outs and switch-ins merged per thread in time
-/// order; each switch-out is weighted by the time to its thread's next switch-in.
-fn pair(
-    mut outs: Vec<Out>,
-    mut ins: Vec<(u32, u64)>,
-    end: u64,
-    min_block_ns: u64,
-    stats: &mut OffCpuStats,
-) -> Vec<(Out, u64)> {
-    outs.sort_by_key(|o| (o.tid, o.time));
-    ins.sort_unstable();
-    let mut result = Vec::with_capacity(outs.len());
-    let (mut i, mut j) = (0usize, 0usize);
-    // The thread's switch-out still waiting for its switch-in.
-    let mut pending: Option<Out> = None;
-    let mut close = |o: Out, weight: u64, stats: &mut OffCpuStats| {
+    /// One wait of `weight` ns from switch-out `o`, into `out`.
+    fn close(&mut self, mut o: Out, weight: u64, out: &mut Collected) {
         if o.reason == QUEUED {
-            stats.runqueue_left_out += 1;
+            self.stats.runqueue_left_out += 1;
             return;
         }
         if weight == 0 {
             return;
         }
-        let mut o = o;
-        if weight < min_block_ns {
+        if weight < self.min_block_ns {
             o.reason = SHORT;
-            stats.folded += 1;
+            self.stats.folded += 1;
         }
-        stats.intervals += 1;
-        result.push((o, weight));
-    };
-    loop {
-        let next_out = outs.get(i).map(|o| (o.tid, o.time));
-        let next_in = ins.get(j).copied();
-        // A switch-in at the same instant as a switch-out ends the earlier wait.
-        let take_in = match (next_out, next_in) {
-            (None, None) => break,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(o), Some(n)) => n <= o,
-        };
-        let tid = if take_in { ins[j].0 } else { outs[i].tid };
-        if let Some(p) = pending.filter(|p| p.tid != tid) {
-            // The previous thread's last switch: an exiting thread never runs again; any other
-            // was still waiting when the recording stopped.
-            pending = None;
-            if !matches!(p.reason, b'X' | b'Z' | QUEUED) && end > p.time {
-                stats.open_at_end += 1;
-                close(p, end - p.time, stats);
-            }
-        }
-        if take_in {
-            let t_in = ins[j].1;
-            j += 1;
-            match pending.take() {
-                Some(o) => close(o, t_in - o.time, stats),
-                // A new thread's first run, or a wait that began before the recording.
-                None => stats.no_switch_out += 1,
-            }
+        self.stats.intervals += 1;
+        let (chain, fallback) = if o.reason == SHORT {
+            (out.intern_chain(&[]), None)
         } else {
-            let o = outs[i];
-            i += 1;
-            // Switched out again with no switch-in between: that switch-in was lost, so
-            // the earlier wait's length is unknown.
-            if pending.replace(o).is_some() {
-                stats.unmatched += 1;
-            }
+            let get = |c: u32| {
+                self.chains
+                    .chains
+                    .get(c as usize)
+                    .map_or(&[][..], |b| &b[..])
+            };
+            let chain = out.intern_chain(get(o.chain));
+            (chain, o.fallback.map(|f| out.intern_chain(get(f))))
+        };
+        out.push_sample(
+            o.time,
+            SampleEntry {
+                pid: o.pid,
+                tid: o.tid,
+                chain,
+                fallback,
+                period: weight,
+                count: 1,
+                cpu: o.cpu,
+                event: 0,
+                reason: o.reason,
+            },
+        );
+    }
+
+    /// Drops the stored stacks no held switch-out refers to any more, once they are most of
+    /// the store: what stays is bounded by the switch-outs held.
+    fn compact(&mut self) {
+        let live = self.pending.len() + self.outs.len();
+        if self.chains.chains.len() < 4096 || self.chains.chains.len() < 4 * live {
+            return;
+        }
+        let old = std::mem::take(&mut self.chains);
+        let mut keep = |c: u32| {
+            old.chains
+                .get(c as usize)
+                .map_or(c, |b| self.chains.intern_chain(b))
+        };
+        for o in self.pending.values_mut().chain(self.outs.iter_mut()) {
+            o.chain = keep(o.chain);
+            o.fallback = o.fallback.map(&mut keep);
         }
     }
-    if let Some(p) = pending {
-        if !matches!(p.reason, b'X' | b'Z' | QUEUED) && end > p.time {
-            stats.open_at_end += 1;
-            close(p, end - p.time, stats);
-        }
-    }
-    result
 }
 
 fn place(b: &mut Builder<'_>, at: Placement) {
@@ -821,6 +896,7 @@ pub fn parse_duration_ns(s: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::session::RawEvent;
 
     const FORMAT: &str = "name: sched_switch\nID: 372\nformat:\n\
 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
@@ -865,8 +941,38 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pairs_each_switch_out_with_the_next_switch_in() {
+    fn pairing(min_block_ns: u64) -> Pairing {
+        Pairing {
+            min_block_ns,
+            outs: Vec::new(),
+            ins: Vec::new(),
+            pending: HashMap::new(),
+            chains: Collected::default(),
+            stats: OffCpuStats::default(),
+        }
+    }
+
+    /// The off-CPU entries of `c`: (tid, time, weight, reason, count), by thread and time.
+    fn waits(c: &Collected) -> Vec<(u32, u64, u64, u8, u32)> {
+        let mut v: Vec<_> = c
+            .events
+            .iter()
+            .filter_map(|e| match e.ev {
+                RawEvent::OffCpu {
+                    tid,
+                    blocked,
+                    reason,
+                    count,
+                    ..
+                } => Some((tid, e.time, blocked, reason, count)),
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn example() -> (Vec<Out>, Vec<(u32, u64)>) {
         let outs = vec![
             out(7, 100, b'S'),
             out(7, 1_000, b'D'),
@@ -881,20 +987,44 @@ mod tests {
         ];
         // Thread 8's first switch-in (at 20) precedes any switch-out: a new thread.
         let ins = vec![(7, 300), (7, 1_005), (8, 20), (8, 700), (9, 10)];
-        let mut st = OffCpuStats::default();
-        let v = pair(outs, ins, 2_000, 100, &mut st);
-        let got: Vec<(u32, u64, u64, u8)> = v
-            .iter()
-            .map(|(o, w)| (o.tid, o.time, *w, o.reason))
-            .collect();
+        (outs, ins)
+    }
+
+    #[test]
+    fn a_preempted_threads_switch_in_pairs_with_its_record_and_is_left_out() {
+        let mut p = pairing(0);
+        p.outs = vec![
+            out(7, 100, QUEUED),
+            out(7, 200, b'S'),
+            // Preempted when the recording stopped: no wait still blocked.
+            out(7, 400, QUEUED),
+        ];
+        p.ins = vec![(7, 150), (7, 300)];
+        let mut c = Collected::default();
+        let st = p.finish(&mut c, 1_000);
+        assert_eq!(waits(&c), vec![(7, 200, 100, b'S', 1)]);
+        assert_eq!(st.runqueue_left_out, 1);
+        assert_eq!(st.no_switch_out, 0);
+        assert_eq!(st.open_at_end, 0);
+        assert_eq!(st.intervals, 1);
+    }
+
+    #[test]
+    fn pairs_each_switch_out_with_the_next_switch_in() {
+        let (outs, ins) = example();
+        let mut p = pairing(100);
+        p.outs = outs;
+        p.ins = ins;
+        let mut c = Collected::default();
+        let st = p.finish(&mut c, 2_000);
         assert_eq!(
-            got,
+            waits(&c),
             vec![
-                (7, 100, 200, b'S'),
+                (7, 100, 200, b'S', 1),
                 // 5 ns < --min-block 100 ns: folded.
-                (7, 1_000, 5, SHORT),
-                (8, 600, 100, b'S'),
-                (9, 900, 1_100, b'S'),
+                (7, 1_000, 5, SHORT, 1),
+                (8, 600, 100, b'S', 1),
+                (9, 900, 1_100, b'S', 1),
             ]
         );
         assert_eq!(st.unmatched, 2);
@@ -902,29 +1032,97 @@ mod tests {
         assert_eq!(st.folded, 1);
         assert_eq!(st.intervals, 4);
         assert_eq!(st.no_switch_out, 2);
-        assert_eq!(st.runqueue_left_out, 0);
     }
 
     #[test]
-    fn a_preempted_threads_switch_in_pairs_with_its_record_and_is_left_out() {
-        let outs = vec![
-            out(7, 100, QUEUED),
-            out(7, 200, b'S'),
-            // Preempted when the recording stopped: no wait still blocked.
-            out(7, 400, QUEUED),
-        ];
-        let ins = vec![(7, 150), (7, 300)];
-        let mut st = OffCpuStats::default();
-        let v = pair(outs, ins, 1_000, 0, &mut st);
-        let got: Vec<(u32, u64, u64, u8)> = v
-            .iter()
-            .map(|(o, w)| (o.tid, o.time, *w, o.reason))
-            .collect();
-        assert_eq!(got, vec![(7, 200, 100, b'S')]);
-        assert_eq!(st.runqueue_left_out, 1);
-        assert_eq!(st.no_switch_out, 0);
-        assert_eq!(st.open_at_end, 0);
-        assert_eq!(st.intervals, 1);
+    fn pairing_round_by_round_gives_what_pairing_at_the_end_gives() {
+        let (outs, ins) = example();
+        // The events arrive over rounds, each round's switch-ins in reverse order, and each
+        // round pairs only up to the previous round's end (its horizon trails what it read).
+        let mut p = pairing(100);
+        let mut c = Collected::default();
+        let rounds: [(u64, u64); 4] = [(0, 150), (150, 500), (500, 960), (960, u64::MAX)];
+        for (k, (lo, hi)) in rounds.iter().enumerate() {
+            p.outs
+                .extend(outs.iter().filter(|o| o.time >= *lo && o.time < *hi));
+            p.ins
+                .extend(ins.iter().filter(|i| i.1 >= *lo && i.1 < *hi).rev());
+            if k + 1 < rounds.len() {
+                p.advance(*lo, &mut c);
+            }
+        }
+        let st = p.finish(&mut c, 2_000);
+        let mut all = pairing(100);
+        all.outs = outs;
+        all.ins = ins;
+        let mut c_all = Collected::default();
+        let st_all = all.finish(&mut c_all, 2_000);
+        assert_eq!(waits(&c), waits(&c_all));
+        assert_eq!(
+            (
+                st.intervals,
+                st.unmatched,
+                st.open_at_end,
+                st.folded,
+                st.no_switch_out
+            ),
+            (
+                st_all.intervals,
+                st_all.unmatched,
+                st_all.open_at_end,
+                st_all.folded,
+                st_all.no_switch_out
+            )
+        );
+    }
+
+    #[test]
+    fn waits_merge_and_what_is_held_stays_bounded() {
+        // 4 threads sleeping 100 us at a time for 10 simulated seconds, drained in rounds of
+        // 100 ms: 400,000 waits.
+        let mut p = pairing(0);
+        let mut c = Collected::default();
+        let mut parser_outs = Vec::new();
+        let mut parser_ins = Vec::new();
+        let mut max_held = 0;
+        let step = 200_000u64;
+        let round = 100_000_000u64;
+        let end = 10_000_000_000u64;
+        let mut t = 0;
+        let mut next_round = round;
+        while t < end {
+            for tid in 1..=4u32 {
+                parser_outs.push(out(tid, t + u64::from(tid), b'S'));
+                parser_ins.push((tid, t + u64::from(tid) + step / 2));
+            }
+            t += step;
+            if t >= next_round {
+                p.outs.append(&mut parser_outs);
+                p.ins.append(&mut parser_ins);
+                max_held = max_held.max(p.outs.len() + p.ins.len() + p.pending.len());
+                p.advance(t.saturating_sub(HORIZON_NS), &mut c);
+                next_round += round;
+            }
+        }
+        p.outs.append(&mut parser_outs);
+        p.ins.append(&mut parser_ins);
+        let st = p.finish(&mut c, end);
+        assert_eq!(st.intervals, 4 * end / step);
+        let w = waits(&c);
+        let total: u64 = w.iter().map(|x| u64::from(x.4)).sum();
+        assert_eq!(total, 4 * end / step);
+        assert_eq!(
+            w.iter().map(|x| x.2).sum::<u64>(),
+            4 * (end / step) * (step / 2)
+        );
+        // Merged: at most MAX_BUCKETS entries per thread.
+        assert!(
+            c.entries() <= 4 * crate::record::session::MAX_BUCKETS as usize,
+            "{}",
+            c.entries()
+        );
+        // Held: the last 150 ms of events at most, not the 10 s.
+        assert!(max_held < 4 * 2 * 800, "{max_held}");
     }
 
     fn words(ws: &[u64]) -> Vec<u8> {

@@ -24,7 +24,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use perf_event::{Counter, Record, Sampler};
 
 use super::live_unwind::LiveUnwinder;
-use super::offcpu::SwitchParser;
+use super::offcpu::{OffCpuStats, Pairing, SwitchParser};
 use super::session::{Collected, SampleParser};
 
 /// Ring buffers per drain thread before another thread is worth it.
@@ -168,6 +168,8 @@ struct Lane {
 /// The drain threads of a recording: see the module documentation.
 pub struct Drainer {
     lanes: Vec<Lane>,
+    /// With off-CPU events: pairs the lanes' switch events after each round.
+    pairing: Option<Pairing>,
 }
 
 impl Drainer {
@@ -191,7 +193,10 @@ impl Drainer {
                 out: Collected::default(),
             })
             .collect();
-        Drainer { lanes }
+        Drainer {
+            lanes,
+            pairing: switches.map(Pairing::new),
+        }
     }
 
     /// Number of drain threads.
@@ -200,8 +205,27 @@ impl Drainer {
     }
 
     /// Drains `samples` (the session's buffers) and `switches` (the off-CPU events') into
-    /// `out`.
+    /// `out`, then pairs the switch events older than the round's start minus
+    /// [`super::offcpu::HORIZON_NS`] into off-CPU samples in `out`.
     pub fn round(
+        &mut self,
+        samples: &mut RingSet,
+        switches: Option<&mut RingSet>,
+        out: &mut Collected,
+    ) {
+        let horizon = crate::process::monotonic_ns().saturating_sub(super::offcpu::HORIZON_NS);
+        self.drain_round(samples, switches, out);
+        if let Some(pairing) = self.pairing.as_mut() {
+            for lane in &mut self.lanes {
+                if let Some(p) = lane.switches.as_mut() {
+                    pairing.take_from(p);
+                }
+            }
+            pairing.advance(horizon, out);
+        }
+    }
+
+    fn drain_round(
         &mut self,
         samples: &mut RingSet,
         mut switches: Option<&mut RingSet>,
@@ -262,18 +286,17 @@ impl Drainer {
         }
     }
 
-    /// The off-CPU parsers' collections, merged into one.
-    pub fn take_switches(&mut self) -> Option<SwitchParser> {
-        let mut all: Option<SwitchParser> = None;
+    /// After the last round: pairs every switch event left and closes the waits still open
+    /// at `end` (CLOCK_MONOTONIC ns) into `out`; the off-CPU figures, None without off-CPU
+    /// events.
+    pub fn finish_switches(&mut self, out: &mut Collected, end: u64) -> Option<OffCpuStats> {
+        let mut pairing = self.pairing.take()?;
         for lane in &mut self.lanes {
-            if let Some(p) = lane.switches.take() {
-                match all.as_mut() {
-                    Some(a) => a.join(p),
-                    None => all = Some(p),
-                }
+            if let Some(p) = lane.switches.as_mut() {
+                pairing.take_from(p);
             }
         }
-        all
+        Some(pairing.finish(out, end))
     }
 
     /// The unwinding figures of every lane, summed (None outside the DWARF modes).

@@ -252,8 +252,9 @@ pub enum RawEvent {
         /// From exec.
         exec: bool,
     },
-    /// Off-CPU time (`--off-cpu`, `--wall`): a switch away from a thread, weighted by the time
-    /// until it ran again (see `record::offcpu`).
+    /// Off-CPU time (`--off-cpu`, `--wall`): switches away from a thread, weighted by the time
+    /// until it ran again (see `record::offcpu`); identical ones (same thread, stack, CPU and
+    /// state, close in time) merged as samples are.
     OffCpu {
         /// Process.
         pid: u32,
@@ -263,8 +264,10 @@ pub enum RawEvent {
         chain: u32,
         /// Frame-pointer fallback chain (`--call-graph auto`).
         fallback: Option<u32>,
-        /// Nanoseconds off the CPU: the sample's weight.
+        /// Nanoseconds off the CPU, summed over the merged waits: the weight.
         blocked: u64,
+        /// How many waits (off-CPU samples) this entry stands for.
+        count: u32,
         /// The CPU it was switched out on. (No event index: off-CPU time joins the profile
         /// of the first event, the one `--wall` shows it with.)
         cpu: u16,
@@ -309,7 +312,7 @@ pub const FIRST_BUCKET_NS: u64 = 1_000_000;
 /// What makes two samples the same entry. `generation` changes whenever the process's
 /// address space or names may have changed (a mapping, exec, rename or fork was drained), so
 /// a sample never joins an entry that the profile builder would resolve against another
-/// address space.
+/// address space. `reason` is 0 for a CPU sample and the state code of an off-CPU one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct SampleKey {
     pid: u32,
@@ -318,6 +321,7 @@ struct SampleKey {
     fallback: Option<u32>,
     cpu: u16,
     event: u8,
+    reason: u8,
     generation: u32,
     bucket: u32,
 }
@@ -340,8 +344,10 @@ pub struct Collected {
     /// Merging: the entry (index into `events`) of each key in the current buckets. Every
     /// sample entry since the last [`Collected::take_interval`] is in it.
     merge: HashMap<SampleKey, usize>,
-    /// Per process, bumped by every side-band event (see [`SampleKey`]).
-    generations: HashMap<u32, u32>,
+    /// Per process, bumped by every side-band event (see [`SampleKey`]), with the time of the
+    /// latest: a sample older than that (drained late, or an off-CPU wait paired after it)
+    /// is kept apart, as the entry it would join may belong to the new address space.
+    generations: HashMap<u32, (u32, u64)>,
     /// Time of the first sample, the buckets' origin.
     origin: Option<u64>,
     /// Current bucket width, ns.
@@ -384,6 +390,9 @@ pub struct SampleEntry {
     pub cpu: u16,
     /// Event index.
     pub event: u8,
+    /// 0 for a CPU sample; for off-CPU time (`period` is then ns blocked) the state code of
+    /// the wait (see `record::offcpu`).
+    pub reason: u8,
 }
 
 impl Collected {
@@ -432,10 +441,10 @@ impl Collected {
     /// name, fork) ends the merging of that process's samples so far.
     pub fn push(&mut self, time: u64, ev: RawEvent) {
         match &ev {
-            RawEvent::Mmap { pid, .. } | RawEvent::Comm { pid, .. } => self.bump(*pid),
+            RawEvent::Mmap { pid, .. } | RawEvent::Comm { pid, .. } => self.bump(*pid, time),
             RawEvent::Fork { pid, ppid, .. } => {
-                self.bump(*pid);
-                self.bump(*ppid);
+                self.bump(*pid, time);
+                self.bump(*ppid, time);
             }
             RawEvent::Sample { .. } | RawEvent::OffCpu { .. } => {}
         }
@@ -443,16 +452,17 @@ impl Collected {
         self.events.push(Timed { time, seq, ev });
     }
 
-    fn bump(&mut self, pid: u32) {
-        let g = self.generations.entry(pid).or_insert(0);
-        *g = g.wrapping_add(1);
+    fn bump(&mut self, pid: u32, time: u64) {
+        let g = self.generations.entry(pid).or_insert((0, 0));
+        g.0 = g.0.wrapping_add(1);
+        g.1 = g.1.max(time);
     }
 
-    /// Number of sample entries kept (merged samples count once).
+    /// Number of sample entries kept, CPU and off-CPU (merged samples count once).
     pub fn entries(&self) -> usize {
         self.events
             .iter()
-            .filter(|e| matches!(e.ev, RawEvent::Sample { .. }))
+            .filter(|e| matches!(e.ev, RawEvent::Sample { .. } | RawEvent::OffCpu { .. }))
             .count()
     }
 
@@ -468,14 +478,16 @@ impl Collected {
             fallback: s.fallback,
             cpu: s.cpu,
             event: s.event,
-            generation: self.generations.get(&s.pid).copied().unwrap_or(0),
+            reason: s.reason,
+            generation: self.generations.get(&s.pid).map_or(0, |g| g.0),
             // Below MAX_BUCKETS by construction (see push_sample).
             bucket: u32::try_from(self.bucket_of(time)).unwrap_or(u32::MAX),
         }
     }
 
-    /// Adds a sample at kernel time `time`, merged into the entry of an identical sample in the
-    /// same time bucket when there is one (see [`MAX_BUCKETS`]).
+    /// Adds a sample (or an off-CPU wait, see [`SampleEntry::reason`]) at kernel time `time`,
+    /// merged into the entry of an identical one in the same time bucket when there is one
+    /// (see [`MAX_BUCKETS`]).
     pub fn push_sample(&mut self, time: u64, s: SampleEntry) {
         let origin = *self.origin.get_or_insert(time);
         if time.saturating_sub(origin) / self.bucket_ns >= MAX_BUCKETS {
@@ -484,25 +496,7 @@ impl Collected {
             }
             self.remerge();
         }
-        let key = self.key(time, &s);
-        if let Some(&i) = self.merge.get(&key) {
-            if let Some(Timed {
-                time: t,
-                ev: RawEvent::Sample { period, count, .. },
-                ..
-            }) = self.events.get_mut(i)
-            {
-                if let Some(c) = count.checked_add(s.count) {
-                    *period = period.saturating_add(s.period);
-                    *count = c;
-                    *t = (*t).min(time);
-                    return;
-                }
-            }
-        }
-        self.merge.insert(key, self.events.len());
-        self.push(
-            time,
+        let ev = if s.reason == 0 {
             RawEvent::Sample {
                 pid: s.pid,
                 tid: s.tid,
@@ -512,8 +506,35 @@ impl Collected {
                 count: s.count,
                 cpu: s.cpu,
                 event: s.event,
-            },
-        );
+            }
+        } else {
+            RawEvent::OffCpu {
+                pid: s.pid,
+                tid: s.tid,
+                chain: s.chain,
+                fallback: s.fallback,
+                blocked: s.period,
+                count: s.count,
+                cpu: s.cpu,
+                reason: s.reason,
+            }
+        };
+        // Older than the process's latest mapping, exec, rename or fork: it may belong to the
+        // address space before it, so it joins no entry and starts none.
+        if self.generations.get(&s.pid).is_some_and(|g| time < g.1) {
+            self.push(time, ev);
+            return;
+        }
+        let key = self.key(time, &s);
+        if let Some(&i) = self.merge.get(&key) {
+            if let Some(e) = self.events.get_mut(i) {
+                if add_into(e, time, s.period, s.count) {
+                    return;
+                }
+            }
+        }
+        self.merge.insert(key, self.events.len());
+        self.push(time, ev);
     }
 
     /// After the bucket width grew: merges the entries that now share a bucket. The
@@ -531,25 +552,9 @@ impl Collected {
             };
             let bucket = u32::try_from(self.bucket_of(e.time)).unwrap_or(u32::MAX);
             let key = SampleKey { bucket, ..*k };
-            if let (
-                Some(&j),
-                RawEvent::Sample {
-                    period: p,
-                    count: c,
-                    ..
-                },
-            ) = (self.merge.get(&key), &e.ev)
-            {
-                if let Some(Timed {
-                    time,
-                    ev: RawEvent::Sample { period, count, .. },
-                    ..
-                }) = events.get_mut(j)
-                {
-                    if let Some(n) = count.checked_add(*c) {
-                        *period = period.saturating_add(*p);
-                        *count = n;
-                        *time = (*time).min(e.time);
+            if let (Some(&j), Some((p, c))) = (self.merge.get(&key), period_count(&e.ev)) {
+                if let Some(into) = events.get_mut(j) {
+                    if add_into(into, e.time, p, c) {
                         continue;
                     }
                 }
@@ -591,6 +596,7 @@ impl Collected {
                         count,
                         cpu,
                         event,
+                        reason: 0,
                     },
                 ),
                 RawEvent::OffCpu {
@@ -599,17 +605,20 @@ impl Collected {
                     chain,
                     fallback,
                     blocked,
+                    count,
                     cpu,
                     reason,
-                } => self.push(
+                } => self.push_sample(
                     e.time,
-                    RawEvent::OffCpu {
+                    SampleEntry {
                         pid,
                         tid,
                         chain: map(chain),
                         fallback: fallback.map(map),
-                        blocked,
+                        period: blocked,
+                        count,
                         cpu,
+                        event: 0,
                         reason,
                     },
                 ),
@@ -617,6 +626,40 @@ impl Collected {
             }
         }
     }
+}
+
+/// The summed weight and count of a sample or off-CPU entry.
+fn period_count(ev: &RawEvent) -> Option<(u64, u32)> {
+    match *ev {
+        RawEvent::Sample { period, count, .. } => Some((period, count)),
+        RawEvent::OffCpu { blocked, count, .. } => Some((blocked, count)),
+        _ => None,
+    }
+}
+
+/// Adds `period` and `count` (of a sample at `time`) into the entry `into`; false when it is
+/// no sample entry or its count would overflow (the caller then starts a new entry).
+fn add_into(into: &mut Timed, time: u64, period: u64, count: u32) -> bool {
+    let (p, c) = match &mut into.ev {
+        RawEvent::Sample {
+            period: p,
+            count: c,
+            ..
+        } => (p, c),
+        RawEvent::OffCpu {
+            blocked: p,
+            count: c,
+            ..
+        } => (p, c),
+        _ => return false,
+    };
+    let Some(n) = c.checked_add(count) else {
+        return false;
+    };
+    *p = p.saturating_add(period);
+    *c = n;
+    into.time = into.time.min(time);
+    true
 }
 
 /// The parts of one sample that recording uses.
@@ -669,6 +712,7 @@ fn push_sample(
             count: 1,
             cpu: u16::try_from(smp.cpu).unwrap_or(u16::MAX),
             event,
+            reason: 0,
         },
     );
 }
@@ -1106,6 +1150,7 @@ mod tests {
             count: 1,
             cpu: 0,
             event: 0,
+            reason: 0,
         }
     }
 

@@ -113,7 +113,7 @@ pub fn compute(p: &Profile, re: &Regex, limit: usize) -> CallGraph {
         by_stack
             .entry(s.stack)
             .or_default()
-            .add(s.weight, sample_count(p, s.weight));
+            .add(s.weight, sample_count(p, s));
     }
     let mut keys: HashMap<FrameId, Option<Key>> = HashMap::default();
     let mut totals: HashMap<Key, (W, W)> = HashMap::default();

@@ -390,7 +390,7 @@ impl Filter {
         let out = p.filtered(
             |s| {
                 // Counted as the report counts samples (a folded line of count 5 is 5).
-                let c = crate::render::report::sample_count(p, s.weight);
+                let c = crate::render::report::sample_count(p, s);
                 let mut stage = 0;
                 let mut pass = |ok: bool, stage: &mut usize, reached: &mut [u64; 9]| {
                     reached[*stage] += c;
@@ -585,6 +585,7 @@ mod tests {
             stack: None,
             thread: a,
             weight: 1,
+            count: 1,
             time: None,
         });
         let f = Filter::new(&[5, 6, 7, 7], None, None, false).expect("filter");
@@ -668,6 +669,7 @@ mod tests {
                 stack: st,
                 thread: th,
                 weight: 1,
+                count: 1,
                 time: Some(t * 100_000_000),
             });
         }
@@ -708,6 +710,7 @@ mod tests {
                 stack,
                 thread,
                 weight: 1,
+                count: 1,
                 time: None,
             });
         }

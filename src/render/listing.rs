@@ -188,7 +188,7 @@ pub fn compute(p: &Profile, re: &Regex, limit: usize) -> Listing {
     for s in &p.samples {
         let e = by_stack.entry(s.stack).or_insert((0, 0));
         e.0 += s.weight;
-        e.1 += sample_count(p, s.weight);
+        e.1 += sample_count(p, s);
     }
     // (label, module, file) -> function totals, lines.
     type FnKey = (String, String, String);
@@ -484,6 +484,7 @@ mod tests {
                     stack,
                     thread: th,
                     weight: 1,
+                    count: 1,
                     time: None,
                 });
             }

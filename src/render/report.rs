@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::profile::{FrameId, Profile, StackId};
+use crate::profile::{FrameId, Profile, Sample, StackId};
 
 use super::{pct, secs, thousands};
 
@@ -149,22 +149,22 @@ pub struct ReportOptions {
 }
 
 /// How many samples `s` stands for: a source without periods (folded stacks, unit `samples`)
-/// carries its count as the weight; otherwise each sample is one.
-pub fn sample_count(p: &Profile, weight: u64) -> u64 {
+/// carries its count as the weight; otherwise the row's count (1, or the number of identical
+/// samples a recording merged into it).
+pub fn sample_count(p: &Profile, s: &Sample) -> u64 {
     if p.unit() == "samples" {
-        weight
+        s.weight
     } else {
-        1
+        s.count
     }
 }
 
-/// Number of samples in `p`, as [`sample_count`] counts them.
+/// Number of samples in `p`, as [`sample_count`] counts them (the loader refuses a file
+/// whose counts or weights add up past 2^64).
 pub fn count_samples(p: &Profile) -> u64 {
-    if p.unit() == "samples" {
-        p.total_weight()
-    } else {
-        p.samples.len() as u64
-    }
+    p.samples
+        .iter()
+        .fold(0u64, |t, s| t.saturating_add(sample_count(p, s)))
 }
 
 /// The group of an unsymbolized frame name (`prog+0x1136`, `[kernel]+0xffff...`): its module
@@ -355,7 +355,7 @@ pub fn compute_with(p: &Profile, o: &ReportOptions) -> Report {
             .entry((if fkeys.is_empty() { None } else { s.stack }, sk))
             .or_insert((0, 0));
         e.0 += s.weight;
-        e.1 += sample_count(p, s.weight);
+        e.1 += sample_count(p, s);
     }
     let mut groups: Vec<FrameGroup> = Vec::new();
     let mut group_index: HashMap<(Vec<String>, String), u32> = HashMap::default();
@@ -753,6 +753,7 @@ mod tests {
                     stack,
                     thread: th,
                     weight,
+                    count: 1,
                     time: None,
                 });
             }

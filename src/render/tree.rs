@@ -91,7 +91,7 @@ pub fn compute(p: &Profile, o: &TreeOptions) -> Tree {
     for s in &p.samples {
         let e = by_stack.entry(s.stack).or_insert((0, 0));
         e.0 += s.weight;
-        e.1 += sample_count(p, s.weight);
+        e.1 += sample_count(p, s);
     }
     // Node 0 is a virtual root above the real ones. Keys (function label, module) are
     // interned once per frame id: building strings per frame of every stack would cost more
