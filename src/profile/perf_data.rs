@@ -13,10 +13,11 @@ use std::io::Cursor;
 use anyhow::{bail, Context, Result};
 use linux_perf_data::linux_perf_event_reader::{
     constants::{PERF_REG_X86_BP, PERF_REG_X86_IP, PERF_REG_X86_SP},
-    CpuMode, EventRecord, Mmap2FileId, RecordType, SampleRecord, SamplingPolicy,
+    CpuMode, EventRecord, Mmap2FileId, RawEventRecord, RecordType, SampleRecord, SamplingPolicy,
 };
 use linux_perf_data::{DsoKey, PerfFileReader, PerfFileRecord};
 
+use super::perf_data_records::DirectRecords;
 use super::perf_script::{event_base, event_unit, resolve_event};
 use super::Profile;
 use crate::record::build::{self, BuildStats, Offline};
@@ -43,6 +44,11 @@ pub fn is_perf_data(bytes: &[u8]) -> bool {
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     let s = b.get(at..at.checked_add(8)?)?;
     Some(u64::from_le_bytes(s.try_into().ok()?))
+}
+
+/// Whether the file-mode header of `b` sets feature bit `bit`.
+fn feature_bit(b: &[u8], bit: u32) -> bool {
+    u64_at(b, 72 + 8 * (bit as usize / 64)).unwrap_or(0) >> (bit % 64) & 1 == 1
 }
 
 /// Checks the header's sections against the file's length before the crate reads them: it
@@ -563,12 +569,25 @@ pub fn load_with(
         sym.preload(files, kernel);
     }
     let t_records = std::time::Instant::now();
-    let first = read_records(reader, chosen, use_files).with_context(bad)?;
+    // A file-mode recording's records are read where they lie (perf_data_records); other
+    // files through the crate's iterator.
+    let direct = if pipe {
+        None
+    } else {
+        super::perf_data_records::file_records(
+            bytes,
+            &reader.perf_file,
+            feature_bit(bytes, SIMPLEPERF_META_INFO),
+        )
+        .with_context(bad)?
+    };
+    let first =
+        read_records(reader, bytes, direct.as_ref(), chosen, use_files).with_context(bad)?;
     // Without --event: when the first event had no samples but another had, show that one.
     let (chosen, (mut collected, facts, unwinder, meta)) = match first.1.samples.keys().min() {
         Some(&other) if event.is_none() && first.0.samples == 0 && other != chosen => (
             other,
-            read_records(open()?, other, use_files).with_context(bad)?,
+            read_records(open()?, bytes, direct.as_ref(), other, use_files).with_context(bad)?,
         ),
         _ => (chosen, first),
     };
@@ -633,6 +652,8 @@ const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
 
 fn read_records(
     reader: PerfFileReader<Cursor<&[u8]>>,
+    bytes: &[u8],
+    direct: Option<&DirectRecords>,
     chosen: usize,
     use_files: bool,
 ) -> Result<(Collected, Facts, Option<LiveUnwinder>, FileMeta)> {
@@ -705,21 +726,13 @@ fn read_records(
             meta.files.insert(path.to_string(), r.clone());
             r
         };
-    loop {
-        let rec = match record_iter.next_record(&mut perf_file) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => return Err(anyhow::anyhow!("{e}")),
-        };
-        let PerfFileRecord::EventRecord { attr_index, record } = rec else {
-            continue;
-        };
+    let mut handle = |attr_index: usize, record: RawEventRecord<'_>| -> Result<()> {
         let time = record.timestamp().unwrap_or(0);
         if record.record_type == RecordType::LOST_SAMPLES {
             // struct { u64 lost; struct sample_id; }
             let b = record.data.as_slice();
             facts.lost += u64_at(&b, 0).unwrap_or(0);
-            continue;
+            return Ok(());
         }
         // linux-perf-event-reader asserts (a panic in release builds too) that an MMAP2
         // record's build-id is at most 20 bytes: a forged length is refused here instead.
@@ -728,20 +741,20 @@ fn read_records(
             && record.data.as_slice().get(32).is_none_or(|&n| n > 20)
         {
             facts.unparsed += 1;
-            continue;
+            return Ok(());
         }
         let parsed = match record.parse() {
             Ok(p) => p,
             Err(_) => {
                 facts.unparsed += 1;
-                continue;
+                return Ok(());
             }
         };
         match parsed {
             EventRecord::Sample(s) => {
                 *facts.samples.entry(attr_index).or_default() += 1;
                 if attr_index != chosen {
-                    continue;
+                    return Ok(());
                 }
                 let t = s.timestamp.unwrap_or(time);
                 facts.first_time = Some(facts.first_time.map_or(t, |f| f.min(t)));
@@ -818,10 +831,10 @@ fn read_records(
                     if path.starts_with("[kernel.kallsyms]") {
                         facts.kernel_text = Some(m.page_offset);
                     }
-                    continue;
+                    return Ok(());
                 }
                 if !m.is_executable {
-                    continue;
+                    return Ok(());
                 }
                 push_mmap(
                     &mut out,
@@ -842,7 +855,7 @@ fn read_records(
             }
             EventRecord::Mmap2(m) => {
                 if m.protection & libc::PROT_EXEC as u32 == 0 || m.pid == -1 {
-                    continue;
+                    return Ok(());
                 }
                 let path = String::from_utf8_lossy(&m.path.as_slice()).into_owned();
                 let (ino, bid) = match &m.file_id {
@@ -906,6 +919,21 @@ fn read_records(
             EventRecord::Lost(l) => facts.lost += l.count,
             _ => {}
         }
+        Ok(())
+    };
+    match direct {
+        // The records where they lie in the file (see perf_data_records).
+        Some(d) => d.for_each(bytes, |i, r| handle(i, r))?,
+        None => loop {
+            let rec = match record_iter.next_record(&mut perf_file) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
+            };
+            if let PerfFileRecord::EventRecord { attr_index, record } = rec {
+                handle(attr_index, record)?;
+            }
+        },
     }
     Ok((out, facts, unwinder, meta))
 }
