@@ -458,6 +458,19 @@ pub fn load_with(
     event: Option<&str>,
     use_files: bool,
 ) -> Result<Profile> {
+    load_full(bytes, name, event, use_files, false)
+}
+
+/// [`load_with`], with `names_only` true for a view that shows function names only (a flame
+/// graph): the DWARF line tables of the recorded files are not read, and frames carry no
+/// source file and line; names and inlined frames are the same.
+pub fn load_full(
+    bytes: &[u8],
+    name: &str,
+    event: Option<&str>,
+    use_files: bool,
+    names_only: bool,
+) -> Result<Profile> {
     if bytes.starts_with(MAGIC_SWAPPED) {
         bail!("{name}: a big-endian perf.data (recorded on a big-endian machine): not supported, rprof reads little-endian x86_64 recordings");
     }
@@ -551,6 +564,7 @@ pub fn load_with(
                 }
             });
     let mut sym = Symbolizer::new();
+    sym.set_names_only(names_only);
     if let Some(k) = cached {
         sym.set_kallsyms_file(k);
     }
