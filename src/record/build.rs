@@ -4,6 +4,10 @@
 
 use std::collections::HashMap;
 
+// The builder hashes every located address and frame: FxHash, not SipHash (keys are ids and
+// addresses from the recording, and a slow hash here is paid per frame).
+use rustc_hash::FxHashMap;
+
 use super::maps::{self, AddressSpace, AddressSpaces};
 use super::session::{Collected, RawEvent};
 use super::Recording;
@@ -57,11 +61,11 @@ struct Locator {
     modules: Vec<ModuleRef>,
     /// Per mapped path, the modules of that path by inode: looked up by `&str` for every
     /// address, so no path is copied to find a module already known.
-    module_index: HashMap<String, Vec<(u64, u32)>>,
+    module_index: FxHashMap<String, Vec<(u64, u32)>>,
     located: Vec<Vec<Loc>>,
-    located_index: HashMap<(u32, u64, u32), u32>,
+    located_index: FxHashMap<(u32, u64, u32), u32>,
     /// Per pid: whether it lives in another mount namespace than rprof.
-    foreign_ns: HashMap<u32, bool>,
+    foreign_ns: FxHashMap<u32, bool>,
     /// Reading a file back (perf.data): the recorded pids mean nothing on this machine now.
     offline: bool,
 }
@@ -146,7 +150,7 @@ impl Locator {
     fn locate(
         &mut self,
         spaces: &AddressSpaces,
-        late: &HashMap<u32, AddressSpace>,
+        late: &FxHashMap<u32, AddressSpace>,
         pid: u32,
         chain: u32,
         chains: &[Box<[u64]>],
@@ -344,7 +348,7 @@ fn build_events(
     for (pid, m) in rec.initial_maps {
         spaces.set(*pid, m.clone());
     }
-    let mut names: HashMap<(u32, u32), String> = HashMap::new();
+    let mut names: FxHashMap<(u32, u32), String> = FxHashMap::default();
     for (pid, tid, name) in rec.initial_threads {
         if !name.is_empty() {
             names.insert((*pid, *tid), name.clone());
@@ -356,7 +360,7 @@ fn build_events(
         (e.time, e.seq)
     });
 
-    let mut late: HashMap<u32, AddressSpace> = HashMap::new();
+    let mut late: FxHashMap<u32, AddressSpace> = FxHashMap::default();
     for (pid, maps) in rec.final_maps {
         let space = late.entry(*pid).or_default();
         for m in maps {
@@ -510,7 +514,7 @@ fn build_events(
     // Every distinct (module, offset) and whether any kernel address is there, so modules
     // open and resolve in parallel before the frames are built in order below.
     // One job per file opened: two modules (same path, different inodes) can resolve to it.
-    let mut per_file: HashMap<&str, std::collections::HashSet<u64>> = HashMap::new();
+    let mut per_file: FxHashMap<&str, rustc_hash::FxHashSet<u64>> = FxHashMap::default();
     let mut any_kernel = false;
     for loc in located.iter().flatten() {
         match loc {
@@ -548,10 +552,10 @@ fn build_events(
         );
     }
     let bar = crate::progress::bar(located.len() as u64, "symbolizing");
-    let mut module_ids: HashMap<String, crate::profile::ModuleId> = HashMap::new();
+    let mut module_ids: FxHashMap<String, crate::profile::ModuleId> = FxHashMap::default();
     // Per located stack: its stack id, whether it is truncated, and its unsymbolized count.
     let mut stacks: Vec<(Option<StackId>, bool, u64, u64)> = Vec::with_capacity(located.len());
-    let mut loc_frames: HashMap<Loc, (Vec<FrameId>, bool)> = HashMap::new();
+    let mut loc_frames: FxHashMap<Loc, (Vec<FrameId>, bool)> = FxHashMap::default();
     for locs in &located {
         bar.inc(1);
         let mut root_first: Vec<FrameId> = Vec::new();
@@ -595,9 +599,9 @@ fn build_events(
     }
     bar.finish_and_clear();
 
-    let mut thread_ids = HashMap::new();
+    let mut thread_ids = FxHashMap::default();
     // The `[off-cpu: S]` leaf frames, one per reason.
-    let mut leaves: HashMap<u8, FrameId> = HashMap::new();
+    let mut leaves: FxHashMap<u8, FrameId> = FxHashMap::default();
     let several = rec.events > 1;
     stats.per_event = vec![[0; 4]; rec.events.max(1)];
     for &(pid, tid, time, id, fallback, period, count, cpu, event, reason) in &raw_samples {
@@ -700,7 +704,7 @@ fn frames_for(
     kernel_shift: i64,
     sym: &mut Symbolizer,
     p: &mut Profile,
-    module_ids: &mut HashMap<String, crate::profile::ModuleId>,
+    module_ids: &mut FxHashMap<String, crate::profile::ModuleId>,
 ) -> (Vec<FrameId>, bool) {
     // `open`: where to read the ELF file's build-id, None for pseudo modules and stale files.
     let mut module_id = |p: &mut Profile, sym: &mut Symbolizer, path: &str, open: Option<&str>| {
