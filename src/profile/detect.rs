@@ -53,7 +53,7 @@ pub struct LoadOptions {
     /// where the files an input names are whatever is on the machine.
     pub bytes_only: bool,
     /// The view shows function names only (a flame graph): a perf.data's DWARF line tables
-    /// are not read, and its frames carry no source file and line.
+    /// are not read, so its frames may lack source files and lines.
     pub names_only: bool,
 }
 

@@ -462,8 +462,8 @@ pub fn load_with(
 }
 
 /// [`load_with`], with `names_only` true for a view that shows function names only (a flame
-/// graph): the DWARF line tables of the recorded files are not read, and frames carry no
-/// source file and line; names and inlined frames are the same.
+/// graph): the DWARF line tables of the recorded files are not read, so an address's own
+/// frame carries no source file and line; names and inlined frames are the same.
 pub fn load_full(
     bytes: &[u8],
     name: &str,

@@ -241,8 +241,9 @@ impl DwarfFile {
     /// Makes every line program in `.debug_line` empty (its header, with the file table, kept),
     /// for lookups that need function names only: addr2line runs a unit's whole line program
     /// on its first lookup there, a tenth of the CPU of a flame graph of a Rust program's
-    /// perf.data. Lookups then give no file and line, and the same functions and inlined
-    /// frames. Only before the first lookup (later it changes nothing); an inflated section is
+    /// perf.data. Lookups then give the same functions and inlined frames, without the
+    /// address's own file and line (inlined callers keep their call sites, which the DIEs
+    /// hold). Only before the first lookup (later it changes nothing); an inflated section is
     /// patched where it lies, a mapped one in a copy.
     pub fn drop_line_rows(&mut self) {
         use gimli::Endianity;
@@ -636,6 +637,59 @@ mod tests {
         // (rustc writes cross-unit references).
         let glibc_debug = own_files().iter().any(|f| f.starts_with("/usr/lib/debug"));
         assert!(patched > 0 || !glibc_debug, "no file had units to skip");
+    }
+
+    /// Without line tables, every address gets the same frames (inlined ones included) with
+    /// the same function names, and no line of its own; with the units restricted too.
+    #[test]
+    fn line_rows_dropped_keep_every_function_name() {
+        let mut checked = 0;
+        for f in own_files() {
+            let Some(whole) = DwarfFile::open(&f) else {
+                continue;
+            };
+            if whole.section(gimli::SectionId::DebugLine).is_empty() {
+                continue;
+            }
+            let Ok(data) = std::fs::read(&f) else {
+                continue;
+            };
+            let Ok(obj) = object::File::parse(&*data) else {
+                continue;
+            };
+            let Some(code) = obj.section_by_name(".text") else {
+                continue;
+            };
+            let all: Vec<u64> = (code.address()..code.address() + code.size())
+                .step_by(1031)
+                .collect();
+            let mut names_only = DwarfFile::open(&f).expect("opens twice");
+            names_only.drop_line_rows();
+            names_only.prepare(&all);
+            let (mut named, mut lines) = (0, 0);
+            for &a in &all {
+                let w = whole.find_frames(a);
+                let n = names_only.find_frames(a);
+                // A frame with a location and no function (code DWARF has lines for but no
+                // subprogram) has nothing left without lines: both mean "no DWARF name", and
+                // the symbol table names the address either way.
+                let fw: Vec<_> = w.iter().filter_map(|x| x.function.clone()).collect();
+                let fnn: Vec<_> = n.iter().filter_map(|x| x.function.clone()).collect();
+                assert_eq!(fnn, fw, "{}: 0x{a:x}", f.display());
+                // The address's own line comes from the line table; inlined callers keep
+                // their call sites, which come from the DIEs.
+                assert!(
+                    n.first().is_none_or(|x| x.line.is_none()),
+                    "{}",
+                    f.display()
+                );
+                named += usize::from(!w.is_empty());
+                lines += usize::from(w.iter().any(|x| x.line.is_some()));
+            }
+            assert!(named > 0 && lines > 0, "{}: nothing resolved", f.display());
+            checked += 1;
+        }
+        assert!(checked > 0, "no mapped file with line tables to check");
     }
 
     #[test]

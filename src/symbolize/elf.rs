@@ -393,8 +393,8 @@ impl ElfModule {
 
     /// Readies DWARF for looking up these file offsets (and others later, at a cost): only
     /// the units that hold them are read (see [`super::dwarf::DwarfFile::prepare`]). With
-    /// `lines` false, lookups name functions (inlined ones too) but read no line tables, and
-    /// give no source file and line.
+    /// `lines` false, lookups name functions (inlined ones too) but read no line tables: the
+    /// address's own file and line are left out.
     pub fn prepare(&mut self, offs: &[u64], lines: bool) {
         let addrs: Vec<u64> = offs
             .iter()

@@ -143,8 +143,8 @@ impl Symbolizer {
     }
 
     /// Whether frames need function names only (a flame graph): modules resolved through
-    /// [`Symbolizer::prefetch`] then skip their DWARF line tables, and their frames carry no
-    /// source file and line. The names and inlined frames are the same.
+    /// [`Symbolizer::prefetch`] then skip their DWARF line tables, and an address's own frame
+    /// carries no source file and line. The names and inlined frames are the same.
     pub fn set_names_only(&mut self, on: bool) {
         self.names_only = on;
     }
