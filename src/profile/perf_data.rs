@@ -937,7 +937,7 @@ fn read_records(
     };
     match direct {
         // The records where they lie in the file (see perf_data_records).
-        Some(d) => d.for_each(bytes, |i, r| handle(i, r))?,
+        Some(d) => d.for_each(bytes, &mut handle)?,
         None => loop {
             let rec = match record_iter.next_record(&mut perf_file) {
                 Ok(Some(r)) => r,
