@@ -298,13 +298,14 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
 
 /// Builds the symbolized profile of events read back from a file (perf.data): every mapping,
 /// name and fork is in `collected`, sample times are relative to `start_ns`. `sym` may come
-/// with modules opened (or opening) already and its kernel symbols' source chosen.
+/// with modules opened (or opening) already and its kernel symbols' source chosen; it is
+/// given back, for the caller to drop or not (see `perf_data::load_full`).
 pub fn build_offline(
     collected: &Collected,
     start_ns: u64,
     offline: &Offline,
     sym: Symbolizer,
-) -> (Profile, BuildStats) {
+) -> (Profile, BuildStats, Symbolizer) {
     let (p, stats, sym) = build_events(
         &Input {
             collected,
@@ -319,11 +320,7 @@ pub fn build_offline(
         Some(offline),
         sym,
     );
-    // A file is read once per run and the symbols are not needed again: freeing every
-    // module's DWARF tables (hundreds of thousands of small allocations) took a twentieth of
-    // a perf.data read, for memory the process gives back when it exits moments later.
-    std::mem::forget(sym);
-    (p, stats)
+    (p, stats, sym)
 }
 
 /// The parts of a recording the builder reads.
