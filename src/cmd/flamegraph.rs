@@ -114,6 +114,8 @@ pub fn run(mut args: FlamegraphArgs) -> Result<ExitCode> {
                 sample_index: args.sample_index.clone(),
                 // The recording's -e/--event names, for an input, the event to read from it.
                 event: args.target.event.first().cloned(),
+                // A flame graph names functions: no source lines to read.
+                names_only: true,
                 ..Default::default()
             },
         )?;

@@ -52,6 +52,9 @@ pub struct LoadOptions {
     /// and kallsyms are not opened (frames stay `module+offset`). For fuzzing the loader,
     /// where the files an input names are whatever is on the machine.
     pub bytes_only: bool,
+    /// The view shows function names only (a flame graph): a perf.data's DWARF line tables
+    /// are not read, so its frames may lack source files and lines.
+    pub names_only: bool,
 }
 
 /// A loaded input.
@@ -432,9 +435,13 @@ pub fn load_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Load
         }
         Format::Massif => crate::massif::load_profile(bytes, &name, opts.massif_snapshot)
             .with_context(|| format!("reading massif output {name}"))?,
-        Format::PerfData => {
-            perf_data::load_with(bytes, &name, opts.event.as_deref(), !opts.bytes_only)?
-        }
+        Format::PerfData => perf_data::load_full(
+            bytes,
+            &name,
+            opts.event.as_deref(),
+            !opts.bytes_only,
+            opts.names_only,
+        )?,
     };
     // A data file of several events shows one (the one asked for, else the first); naming an
     // event it lacks is a mistake to report, not to ignore.

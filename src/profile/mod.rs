@@ -9,6 +9,7 @@ pub mod detect;
 pub mod file;
 pub mod folded;
 pub mod perf_data;
+mod perf_data_records;
 pub mod perf_script;
 pub mod pprof;
 pub mod stack_counts;

@@ -13,10 +13,11 @@ use std::io::Cursor;
 use anyhow::{bail, Context, Result};
 use linux_perf_data::linux_perf_event_reader::{
     constants::{PERF_REG_X86_BP, PERF_REG_X86_IP, PERF_REG_X86_SP},
-    CpuMode, EventRecord, Mmap2FileId, RecordType, SampleRecord, SamplingPolicy,
+    CpuMode, EventRecord, Mmap2FileId, RawEventRecord, RecordType, SampleRecord, SamplingPolicy,
 };
 use linux_perf_data::{DsoKey, PerfFileReader, PerfFileRecord};
 
+use super::perf_data_records::DirectRecords;
 use super::perf_script::{event_base, event_unit, resolve_event};
 use super::Profile;
 use crate::record::build::{self, BuildStats, Offline};
@@ -43,6 +44,11 @@ pub fn is_perf_data(bytes: &[u8]) -> bool {
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     let s = b.get(at..at.checked_add(8)?)?;
     Some(u64::from_le_bytes(s.try_into().ok()?))
+}
+
+/// Whether the file-mode header of `b` sets feature bit `bit`.
+fn feature_bit(b: &[u8], bit: u32) -> bool {
+    u64_at(b, 72 + 8 * (bit as usize / 64)).unwrap_or(0) >> (bit % 64) & 1 == 1
 }
 
 /// Checks the header's sections against the file's length before the crate reads them: it
@@ -452,6 +458,19 @@ pub fn load_with(
     event: Option<&str>,
     use_files: bool,
 ) -> Result<Profile> {
+    load_full(bytes, name, event, use_files, false)
+}
+
+/// [`load_with`], with `names_only` true for a view that shows function names only (a flame
+/// graph): the DWARF line tables of the recorded files are not read, so an address's own
+/// frame carries no source file and line; names and inlined frames are the same.
+pub fn load_full(
+    bytes: &[u8],
+    name: &str,
+    event: Option<&str>,
+    use_files: bool,
+    names_only: bool,
+) -> Result<Profile> {
     if bytes.starts_with(MAGIC_SWAPPED) {
         bail!("{name}: a big-endian perf.data (recorded on a big-endian machine): not supported, rprof reads little-endian x86_64 recordings");
     }
@@ -545,6 +564,7 @@ pub fn load_with(
                 }
             });
     let mut sym = Symbolizer::new();
+    sym.set_names_only(names_only);
     if let Some(k) = cached {
         sym.set_kallsyms_file(k);
     }
@@ -563,12 +583,25 @@ pub fn load_with(
         sym.preload(files, kernel);
     }
     let t_records = std::time::Instant::now();
-    let first = read_records(reader, chosen, use_files).with_context(bad)?;
+    // A file-mode recording's records are read where they lie (perf_data_records); other
+    // files through the crate's iterator.
+    let direct = if pipe {
+        None
+    } else {
+        super::perf_data_records::file_records(
+            bytes,
+            &reader.perf_file,
+            feature_bit(bytes, SIMPLEPERF_META_INFO),
+        )
+        .with_context(bad)?
+    };
+    let first =
+        read_records(reader, bytes, direct.as_ref(), chosen, use_files).with_context(bad)?;
     // Without --event: when the first event had no samples but another had, show that one.
     let (chosen, (mut collected, facts, unwinder, meta)) = match first.1.samples.keys().min() {
         Some(&other) if event.is_none() && first.0.samples == 0 && other != chosen => (
             other,
-            read_records(open()?, other, use_files).with_context(bad)?,
+            read_records(open()?, bytes, direct.as_ref(), other, use_files).with_context(bad)?,
         ),
         _ => (chosen, first),
     };
@@ -583,7 +616,17 @@ pub fn load_with(
     };
     let start = facts.first_time.unwrap_or(0);
     let t_build = std::time::Instant::now();
-    let (mut p, stats) = build::build_offline(&collected, start, &offline, sym);
+    let (mut p, stats, sym) = build::build_offline(&collected, start, &offline, sym);
+    if use_files {
+        // A file is read once per run and its symbols are not needed again: freeing every
+        // module's DWARF tables (hundreds of thousands of small allocations) took a twentieth
+        // of a perf.data read, for memory the process gives back when it exits moments later.
+        // Reading only the input's bytes (the fuzz targets, run many times in one process)
+        // opens no file and frees as usual.
+        std::mem::forget(sym);
+    } else {
+        drop(sym);
+    }
     // RPROF_TIMINGS=1: where a perf.data read spends its time, for the benchmarks.
     if super::detect::timings() {
         eprintln!(
@@ -633,6 +676,8 @@ const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
 
 fn read_records(
     reader: PerfFileReader<Cursor<&[u8]>>,
+    bytes: &[u8],
+    direct: Option<&DirectRecords>,
     chosen: usize,
     use_files: bool,
 ) -> Result<(Collected, Facts, Option<LiveUnwinder>, FileMeta)> {
@@ -705,21 +750,13 @@ fn read_records(
             meta.files.insert(path.to_string(), r.clone());
             r
         };
-    loop {
-        let rec = match record_iter.next_record(&mut perf_file) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => return Err(anyhow::anyhow!("{e}")),
-        };
-        let PerfFileRecord::EventRecord { attr_index, record } = rec else {
-            continue;
-        };
+    let mut handle = |attr_index: usize, record: RawEventRecord<'_>| -> Result<()> {
         let time = record.timestamp().unwrap_or(0);
         if record.record_type == RecordType::LOST_SAMPLES {
             // struct { u64 lost; struct sample_id; }
             let b = record.data.as_slice();
             facts.lost += u64_at(&b, 0).unwrap_or(0);
-            continue;
+            return Ok(());
         }
         // linux-perf-event-reader asserts (a panic in release builds too) that an MMAP2
         // record's build-id is at most 20 bytes: a forged length is refused here instead.
@@ -728,20 +765,20 @@ fn read_records(
             && record.data.as_slice().get(32).is_none_or(|&n| n > 20)
         {
             facts.unparsed += 1;
-            continue;
+            return Ok(());
         }
         let parsed = match record.parse() {
             Ok(p) => p,
             Err(_) => {
                 facts.unparsed += 1;
-                continue;
+                return Ok(());
             }
         };
         match parsed {
             EventRecord::Sample(s) => {
                 *facts.samples.entry(attr_index).or_default() += 1;
                 if attr_index != chosen {
-                    continue;
+                    return Ok(());
                 }
                 let t = s.timestamp.unwrap_or(time);
                 facts.first_time = Some(facts.first_time.map_or(t, |f| f.min(t)));
@@ -818,10 +855,10 @@ fn read_records(
                     if path.starts_with("[kernel.kallsyms]") {
                         facts.kernel_text = Some(m.page_offset);
                     }
-                    continue;
+                    return Ok(());
                 }
                 if !m.is_executable {
-                    continue;
+                    return Ok(());
                 }
                 push_mmap(
                     &mut out,
@@ -842,7 +879,7 @@ fn read_records(
             }
             EventRecord::Mmap2(m) => {
                 if m.protection & libc::PROT_EXEC as u32 == 0 || m.pid == -1 {
-                    continue;
+                    return Ok(());
                 }
                 let path = String::from_utf8_lossy(&m.path.as_slice()).into_owned();
                 let (ino, bid) = match &m.file_id {
@@ -906,6 +943,21 @@ fn read_records(
             EventRecord::Lost(l) => facts.lost += l.count,
             _ => {}
         }
+        Ok(())
+    };
+    match direct {
+        // The records where they lie in the file (see perf_data_records).
+        Some(d) => d.for_each(bytes, &mut handle)?,
+        None => loop {
+            let rec = match record_iter.next_record(&mut perf_file) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
+            };
+            if let PerfFileRecord::EventRecord { attr_index, record } = rec {
+                handle(attr_index, record)?;
+            }
+        },
     }
     Ok((out, facts, unwinder, meta))
 }

@@ -4,6 +4,10 @@
 
 use std::collections::HashMap;
 
+// The builder hashes every located address and frame: FxHash, not SipHash (keys are ids and
+// addresses from the recording, and a slow hash here is paid per frame).
+use rustc_hash::FxHashMap;
+
 use super::maps::{self, AddressSpace, AddressSpaces};
 use super::session::{Collected, RawEvent};
 use super::Recording;
@@ -55,11 +59,13 @@ pub struct BuildStats {
 struct Locator {
     /// Each distinct mapped file: the path shown, and where rprof opens it.
     modules: Vec<ModuleRef>,
-    module_index: HashMap<(String, u64), u32>,
+    /// Per mapped path, the modules of that path by inode: looked up by `&str` for every
+    /// address, so no path is copied to find a module already known.
+    module_index: FxHashMap<String, Vec<(u64, u32)>>,
     located: Vec<Vec<Loc>>,
-    located_index: HashMap<(u32, u64, u32), u32>,
+    located_index: FxHashMap<(u32, u64, u32), u32>,
     /// Per pid: whether it lives in another mount namespace than rprof.
-    foreign_ns: HashMap<u32, bool>,
+    foreign_ns: FxHashMap<u32, bool>,
     /// Reading a file back (perf.data): the recorded pids mean nothing on this machine now.
     offline: bool,
 }
@@ -144,7 +150,7 @@ impl Locator {
     fn locate(
         &mut self,
         spaces: &AddressSpaces,
-        late: &HashMap<u32, AddressSpace>,
+        late: &FxHashMap<u32, AddressSpace>,
         pid: u32,
         chain: u32,
         chains: &[Box<[u64]>],
@@ -170,9 +176,13 @@ impl Locator {
                     None => Loc::Unknown(a),
                     Some(m) if m.is_anonymous() => Loc::Jit(pid, a),
                     Some(m) => {
-                        let key = (m.path.clone(), m.ino);
-                        let mi = match self.module_index.get(&key) {
-                            Some(&x) => {
+                        let known = self
+                            .module_index
+                            .get(m.path.as_str())
+                            .and_then(|v| v.iter().find(|e| e.0 == m.ino))
+                            .map(|e| e.1);
+                        let mi = match known {
+                            Some(x) => {
                                 let seen = &mut self.modules[x as usize].seen;
                                 if seen.len() < MAX_SEEN && seen.iter().all(|s| s.0 != pid) {
                                     seen.push((pid, m.start, m.end));
@@ -196,7 +206,10 @@ impl Locator {
                                     open,
                                     seen: vec![(pid, m.start, m.end)],
                                 });
-                                self.module_index.insert(key, x);
+                                self.module_index
+                                    .entry(m.path.clone())
+                                    .or_default()
+                                    .push((m.ino, x));
                                 x
                             }
                         };
@@ -267,7 +280,7 @@ type RawSample = (
 pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
     // DWARF stacks arrive already unwound, in the callchain format: every mode builds alike.
     let _ = call_graph;
-    build_events(
+    let (p, stats, _) = build_events(
         &Input {
             collected: &rec.collected,
             initial_maps: &rec.initial_maps,
@@ -279,19 +292,21 @@ pub fn build(rec: &Recording, call_graph: CallGraph) -> (Profile, BuildStats) {
         },
         None,
         Symbolizer::new(),
-    )
+    );
+    (p, stats)
 }
 
 /// Builds the symbolized profile of events read back from a file (perf.data): every mapping,
 /// name and fork is in `collected`, sample times are relative to `start_ns`. `sym` may come
-/// with modules opened (or opening) already and its kernel symbols' source chosen.
+/// with modules opened (or opening) already and its kernel symbols' source chosen; it is
+/// given back, for the caller to drop or not (see `perf_data::load_full`).
 pub fn build_offline(
     collected: &Collected,
     start_ns: u64,
     offline: &Offline,
     sym: Symbolizer,
-) -> (Profile, BuildStats) {
-    build_events(
+) -> (Profile, BuildStats, Symbolizer) {
+    let (p, stats, sym) = build_events(
         &Input {
             collected,
             initial_maps: &[],
@@ -304,7 +319,8 @@ pub fn build_offline(
         },
         Some(offline),
         sym,
-    )
+    );
+    (p, stats, sym)
 }
 
 /// The parts of a recording the builder reads.
@@ -323,13 +339,13 @@ fn build_events(
     rec: &Input<'_>,
     offline: Option<&Offline>,
     mut sym: Symbolizer,
-) -> (Profile, BuildStats) {
+) -> (Profile, BuildStats, Symbolizer) {
     let mut stats = BuildStats::default();
     let mut spaces = AddressSpaces::default();
     for (pid, m) in rec.initial_maps {
         spaces.set(*pid, m.clone());
     }
-    let mut names: HashMap<(u32, u32), String> = HashMap::new();
+    let mut names: FxHashMap<(u32, u32), String> = FxHashMap::default();
     for (pid, tid, name) in rec.initial_threads {
         if !name.is_empty() {
             names.insert((*pid, *tid), name.clone());
@@ -341,7 +357,7 @@ fn build_events(
         (e.time, e.seq)
     });
 
-    let mut late: HashMap<u32, AddressSpace> = HashMap::new();
+    let mut late: FxHashMap<u32, AddressSpace> = FxHashMap::default();
     for (pid, maps) in rec.final_maps {
         let space = late.entry(*pid).or_default();
         for m in maps {
@@ -495,7 +511,7 @@ fn build_events(
     // Every distinct (module, offset) and whether any kernel address is there, so modules
     // open and resolve in parallel before the frames are built in order below.
     // One job per file opened: two modules (same path, different inodes) can resolve to it.
-    let mut per_file: HashMap<&str, std::collections::HashSet<u64>> = HashMap::new();
+    let mut per_file: FxHashMap<&str, rustc_hash::FxHashSet<u64>> = FxHashMap::default();
     let mut any_kernel = false;
     for loc in located.iter().flatten() {
         match loc {
@@ -533,10 +549,10 @@ fn build_events(
         );
     }
     let bar = crate::progress::bar(located.len() as u64, "symbolizing");
-    let mut module_ids: HashMap<String, crate::profile::ModuleId> = HashMap::new();
+    let mut module_ids: FxHashMap<String, crate::profile::ModuleId> = FxHashMap::default();
     // Per located stack: its stack id, whether it is truncated, and its unsymbolized count.
     let mut stacks: Vec<(Option<StackId>, bool, u64, u64)> = Vec::with_capacity(located.len());
-    let mut loc_frames: HashMap<Loc, (Vec<FrameId>, bool)> = HashMap::new();
+    let mut loc_frames: FxHashMap<Loc, (Vec<FrameId>, bool)> = FxHashMap::default();
     for locs in &located {
         bar.inc(1);
         let mut root_first: Vec<FrameId> = Vec::new();
@@ -580,9 +596,9 @@ fn build_events(
     }
     bar.finish_and_clear();
 
-    let mut thread_ids = HashMap::new();
+    let mut thread_ids = FxHashMap::default();
     // The `[off-cpu: S]` leaf frames, one per reason.
-    let mut leaves: HashMap<u8, FrameId> = HashMap::new();
+    let mut leaves: FxHashMap<u8, FrameId> = FxHashMap::default();
     let several = rec.events > 1;
     stats.per_event = vec![[0; 4]; rec.events.max(1)];
     for &(pid, tid, time, id, fallback, period, count, cpu, event, reason) in &raw_samples {
@@ -670,7 +686,7 @@ fn build_events(
             r.path, r.reason
         );
     }
-    (p, stats)
+    (p, stats, sym)
 }
 
 /// The profile frames (outermost first) for one located address, and whether it resolved.
@@ -683,7 +699,7 @@ fn frames_for(
     kernel_shift: i64,
     sym: &mut Symbolizer,
     p: &mut Profile,
-    module_ids: &mut HashMap<String, crate::profile::ModuleId>,
+    module_ids: &mut FxHashMap<String, crate::profile::ModuleId>,
 ) -> (Vec<FrameId>, bool) {
     // `open`: where to read the ELF file's build-id, None for pseudo modules and stale files.
     let mut module_id = |p: &mut Profile, sym: &mut Symbolizer, path: &str, open: Option<&str>| {

@@ -334,7 +334,8 @@ pub struct Collected {
     pub events: Vec<Timed>,
     /// Interned callchains.
     pub chains: Vec<Box<[u64]>>,
-    chain_index: HashMap<Box<[u64]>, u32>,
+    /// Every distinct chain once (FxHash: a DWARF recording interns one per sample).
+    chain_index: rustc_hash::FxHashMap<Box<[u64]>, u32>,
     /// Samples seen.
     pub samples: u64,
     /// Samples the kernel dropped.
@@ -359,7 +360,7 @@ impl Default for Collected {
         Collected {
             events: Vec::new(),
             chains: Vec::new(),
-            chain_index: HashMap::new(),
+            chain_index: Default::default(),
             samples: 0,
             lost: 0,
             unparsed: 0,

@@ -46,13 +46,27 @@ pub struct DwarfFile {
     covered: Option<Vec<u64>>,
     symbols: OnceLock<object::SymbolMap<object::SymbolMapName<'static>>>,
     /// The sections addr2line reads, by [`gimli::SectionId`] (empty when absent).
-    sections: Vec<(gimli::SectionId, &'static [u8])>,
+    sections: Vec<(gimli::SectionId, Bytes)>,
     endian: gimli::RunTimeEndian,
-    /// `.debug_info` with the units no address needs turned into empty ones.
+    /// `.debug_info` with the units no address needs turned into empty ones: a patched copy
+    /// of a mapped section (an inflated one is patched where it lies, see `patched_in_place`).
     patched: Option<Box<[u8]>>,
+    /// Whether the inflated `.debug_info` in `inflated` had its units patched where it lies;
+    /// the whole file's context then reads `original_info`, inflated again when needed.
+    patched_in_place: bool,
+    original_info: OnceLock<Box<[u8]>>,
     /// Sections inflated from compressed ones (boxed slices never move their bytes).
-    _inflated: Vec<Box<[u8]>>,
+    inflated: Vec<Box<[u8]>>,
     map: memmap2::Mmap,
+}
+
+/// Where a section's bytes are: in the mapping, or in a buffer of [`DwarfFile::inflated`]
+/// (by index). Slices of an inflated buffer are made when needed rather than kept, so the
+/// buffer can be patched (through `&mut`) before any context borrows it.
+#[derive(Clone, Copy)]
+enum Bytes {
+    Mapped(&'static [u8]),
+    Inflated(usize),
 }
 
 /// The sections `addr2line::Context` reads (see `Context::from_sections`): location lists,
@@ -91,22 +105,17 @@ impl DwarfFile {
         let mut inflated: Vec<Box<[u8]>> = Vec::new();
         let mut sections = Vec::new();
         for id in NEEDED {
-            let data: &'static [u8] = match obj.section_by_name(id.name()) {
+            let data = match obj.section_by_name(id.name()) {
                 Some(sec) => match sec.uncompressed_data() {
-                    Ok(Cow::Borrowed(b)) => b,
+                    Ok(Cow::Borrowed(b)) => Bytes::Mapped(b),
                     Ok(Cow::Owned(v)) => {
-                        let b = v.into_boxed_slice();
-                        // SAFETY: the boxed bytes stay where they are when the box moves into
-                        // `inflated`, which `DwarfFile` owns and drops after the contexts.
-                        let s: &'static [u8] =
-                            unsafe { std::slice::from_raw_parts(b.as_ptr(), b.len()) };
-                        inflated.push(b);
-                        s
+                        inflated.push(v.into_boxed_slice());
+                        Bytes::Inflated(inflated.len() - 1)
                     }
                     // A section that does not inflate is left out, as if absent.
-                    Err(_) => &[],
+                    Err(_) => Bytes::Mapped(&[]),
                 },
-                None => &[],
+                None => Bytes::Mapped(&[]),
             };
             sections.push((id, data));
         }
@@ -118,16 +127,47 @@ impl DwarfFile {
             sections,
             endian,
             patched: None,
-            _inflated: inflated,
+            patched_in_place: false,
+            original_info: OnceLock::new(),
+            inflated,
             map,
         })
     }
 
     fn section(&self, id: gimli::SectionId) -> &'static [u8] {
-        self.sections
-            .iter()
-            .find(|(s, _)| *s == id)
-            .map_or(&[], |(_, d)| *d)
+        match self.sections.iter().find(|(s, _)| *s == id) {
+            Some((_, Bytes::Mapped(b))) => b,
+            Some((_, Bytes::Inflated(i))) => {
+                let b = &self.inflated[*i];
+                // SAFETY: the boxed bytes stay where they are while `DwarfFile` lives (the
+                // boxes are never replaced, and patched only by `prepare` before any context
+                // exists), and they drop after the contexts that borrow them.
+                unsafe { std::slice::from_raw_parts(b.as_ptr(), b.len()) }
+            }
+            None => &[],
+        }
+    }
+
+    /// The unpatched `.debug_info`, for the whole file's context.
+    fn whole_info(&self) -> &'static [u8] {
+        if !self.patched_in_place {
+            return self.section(gimli::SectionId::DebugInfo);
+        }
+        let b = self.original_info.get_or_init(|| {
+            // SAFETY: as in `open`: a view of the mapping `DwarfFile` owns.
+            let bytes: &'static [u8] =
+                unsafe { std::slice::from_raw_parts(self.map.as_ptr(), self.map.len()) };
+            object::File::parse(bytes)
+                .ok()
+                .and_then(|o| {
+                    let sec = o.section_by_name(gimli::SectionId::DebugInfo.name())?;
+                    sec.uncompressed_data().ok().map(|c| c.into_owned())
+                })
+                .unwrap_or_default()
+                .into_boxed_slice()
+        });
+        // SAFETY: `original_info` is set once and never changed; it drops after the contexts.
+        unsafe { std::slice::from_raw_parts(b.as_ptr(), b.len()) }
     }
 
     /// A context over the sections, with `info` as `.debug_info`.
@@ -154,13 +194,13 @@ impl DwarfFile {
     /// (`DW_FORM_ref_addr`, as dwz and LTO write): a skipped unit could hold a name a kept
     /// one needs.
     pub fn prepare(&mut self, addrs: &[u64]) {
-        if self.ctx.get().is_some() || self.patched.is_some() || addrs.is_empty() {
+        if self.ctx.get().is_some() || self.covered.is_some() || addrs.is_empty() {
             return;
         }
         let mut addrs = addrs.to_vec();
         addrs.sort_unstable();
         addrs.dedup();
-        let Some(patched) = patch_units(
+        let Some(plan) = plan_units(
             self.section(gimli::SectionId::DebugInfo),
             self.section(gimli::SectionId::DebugAbbrev),
             self.section(gimli::SectionId::DebugAranges),
@@ -169,19 +209,76 @@ impl DwarfFile {
         ) else {
             return;
         };
-        // SAFETY: the boxed bytes stay put when the box moves into `patched`, which drops
-        // after the contexts.
-        let view: &'static [u8] =
-            unsafe { std::slice::from_raw_parts(patched.as_ptr(), patched.len()) };
-        self.patched = Some(patched);
+        let info = self
+            .sections
+            .iter()
+            .find(|(s, _)| *s == gimli::SectionId::DebugInfo)
+            .map(|(_, b)| *b);
+        let view: &'static [u8] = match info {
+            // An inflated section is rprof's own buffer: patched where it lies, no copy (for
+            // glibc's debug file, copying it was an eighth of a perf.data read).
+            Some(Bytes::Inflated(i)) => {
+                plan.apply(&mut self.inflated[i]);
+                self.patched_in_place = true;
+                self.section(gimli::SectionId::DebugInfo)
+            }
+            _ => {
+                let mut copy: Box<[u8]> = self.section(gimli::SectionId::DebugInfo).into();
+                plan.apply(&mut copy);
+                // SAFETY: the boxed bytes stay put when the box moves into `patched`, which
+                // drops after the contexts.
+                let view: &'static [u8] =
+                    unsafe { std::slice::from_raw_parts(copy.as_ptr(), copy.len()) };
+                self.patched = Some(copy);
+                view
+            }
+        };
         let ctx = self.context(view);
         self.covered = Some(addrs);
         let _ = self.ctx.set(ctx);
     }
 
+    /// Makes every line program in `.debug_line` empty (its header, with the file table, kept),
+    /// for lookups that need function names only: addr2line runs a unit's whole line program
+    /// on its first lookup there, a tenth of the CPU of a flame graph of a Rust program's
+    /// perf.data. Lookups then give the same functions and inlined frames, without the
+    /// address's own file and line (inlined callers keep their call sites, which the DIEs
+    /// hold). Only before the first lookup (later it changes nothing); an inflated section is
+    /// patched where it lies, a mapped one in a copy.
+    pub fn drop_line_rows(&mut self) {
+        use gimli::Endianity;
+        if self.ctx.get().is_some() || self.full.get().is_some() || !self.endian.is_little_endian()
+        {
+            return;
+        }
+        let Some(slot) = self
+            .sections
+            .iter()
+            .position(|(s, _)| *s == gimli::SectionId::DebugLine)
+        else {
+            return;
+        };
+        let idx = match self.sections[slot].1 {
+            Bytes::Inflated(i) => i,
+            Bytes::Mapped(b) if !b.is_empty() => {
+                self.inflated.push(b.into());
+                self.sections[slot].1 = Bytes::Inflated(self.inflated.len() - 1);
+                self.inflated.len() - 1
+            }
+            Bytes::Mapped(_) => return,
+        };
+        empty_line_programs(&mut self.inflated[idx]);
+    }
+
+    /// Whether `prepare` restricted the context to some units.
+    #[cfg(test)]
+    fn is_restricted(&self) -> bool {
+        self.patched.is_some() || self.patched_in_place
+    }
+
     /// The context that answers `addr`.
     fn ctx_for(&self, addr: u64) -> Option<&addr2line::Context<Reader>> {
-        let whole = || self.context(self.section(gimli::SectionId::DebugInfo));
+        let whole = || self.context(self.whole_info());
         match &self.covered {
             Some(c) if c.binary_search(&addr).is_err() => self.full.get_or_init(whole).as_ref(),
             _ => self.ctx.get_or_init(whole).as_ref(),
@@ -284,18 +381,100 @@ fn refers_across_units(abbrev: &[u8]) -> Option<bool> {
     Some(false)
 }
 
-/// A copy of `.debug_info` in which every compile unit that `.debug_aranges` lists and whose
-/// ranges hold none of `addrs` (sorted) is made empty for addr2line: its root entry's
+/// Shortens every line program in `line` (a little-endian `.debug_line`) to its header: its
+/// unit length is rewritten to end where the header says the opcodes start, so gimli reads the
+/// header (directories and files) and no rows. A program whose header does not parse is left
+/// as it is, and the walk stops at the first length it does not understand.
+fn empty_line_programs(line: &mut [u8]) {
+    let len = line.len();
+    let mut at = 0usize;
+    while at + 4 <= len {
+        let short = u32::from_le_bytes([line[at], line[at + 1], line[at + 2], line[at + 3]]);
+        // (size of the length field, unit length, size of offsets)
+        let (initial, unit_len, word) = match short {
+            0xffff_ffff => match line.get(at + 4..at + 12) {
+                Some(b) => (
+                    12usize,
+                    u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8])),
+                    8,
+                ),
+                None => return,
+            },
+            n if n >= 0xffff_fff0 => return,
+            n => (4usize, u64::from(n), 4usize),
+        };
+        let Some(end) = usize::try_from(unit_len)
+            .ok()
+            .and_then(|l| (at + initial).checked_add(l))
+            .filter(|&e| e <= len)
+        else {
+            return;
+        };
+        let body = at + initial;
+        let version = line
+            .get(body..body + 2)
+            .map_or(0, |v| u16::from_le_bytes([v[0], v[1]]));
+        // DWARF 5 puts the address and segment selector sizes before the header length.
+        let header_len_at = match version {
+            2..=4 => Some(body + 2),
+            5 => Some(body + 4),
+            _ => None,
+        };
+        let program = header_len_at.and_then(|h| {
+            let b = line.get(h..h + word)?;
+            let mut v = [0u8; 8];
+            v[..word].copy_from_slice(b);
+            let header_len = usize::try_from(u64::from_le_bytes(v)).ok()?;
+            (h + word).checked_add(header_len).filter(|&p| p <= end)
+        });
+        if let Some(program) = program {
+            let new_len = (program - body) as u64;
+            if word == 8 {
+                line[at + 4..at + 12].copy_from_slice(&new_len.to_le_bytes());
+            } else {
+                line[at..at + 4].copy_from_slice(&(new_len as u32).to_le_bytes());
+            }
+        }
+        at = end;
+    }
+}
+
+/// The patches that make `.debug_info` skip units: see [`plan_units`].
+struct UnitPlan {
+    /// The first unit's abbreviation offset, which every skipped unit gets.
+    shared_abbrev: u32,
+    /// Per skipped unit: where its abbreviation offset is and where its root entry starts.
+    units: Vec<(usize, usize)>,
+}
+
+impl UnitPlan {
+    /// Patches `info` (the section the plan was made from, or a copy of it).
+    fn apply(&self, info: &mut [u8]) {
+        let len = info.len();
+        for &(abbrev_at, root_at) in &self.units {
+            if root_at >= len {
+                continue;
+            }
+            if let Some(a) = info.get_mut(abbrev_at..abbrev_at + 4) {
+                a.copy_from_slice(&self.shared_abbrev.to_le_bytes());
+                info[root_at] = 0;
+            }
+        }
+    }
+}
+
+/// How to turn `.debug_info` into one in which every compile unit that `.debug_aranges` lists
+/// and whose ranges hold none of `addrs` (sorted) is empty for addr2line: its root entry's
 /// abbreviation code becomes 0 (gimli then reports no unit entry and addr2line passes over
 /// the unit) and its abbreviation offset that of the first unit, so one table is parsed for
 /// all of them. None when nothing would be skipped or the layout is not understood.
-fn patch_units(
+fn plan_units(
     info: &[u8],
     abbrev: &[u8],
     aranges: &[u8],
     endian: gimli::RunTimeEndian,
     addrs: &[u64],
-) -> Option<Box<[u8]>> {
+) -> Option<UnitPlan> {
     use gimli::Endianity;
     use std::collections::HashSet;
     if info.is_empty() || aranges.is_empty() || !endian.is_little_endian() {
@@ -334,39 +513,42 @@ fn patch_units(
     let u32_at = |b: &[u8], at: usize| -> Option<u32> {
         Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
     };
-    let mut out: Box<[u8]> = info.into();
     let mut shared_abbrev: Option<u32> = None;
-    let mut skipped = 0usize;
+    let mut units = Vec::new();
     let mut at = 0usize;
-    while at + 12 <= out.len() {
-        let len = u32_at(&out, at)? as usize;
+    while at + 12 <= info.len() {
+        let len = u32_at(info, at)? as usize;
         // 64-bit DWARF (and reserved lengths): stop here, the units before stay patched.
         if len >= 0xffff_fff0 {
             break;
         }
         let next = at.checked_add(4)?.checked_add(len)?;
-        if next > out.len() {
+        if next > info.len() {
             return None;
         }
-        let version = u16::from_le_bytes([out[at + 4], out[at + 5]]);
+        let version = u16::from_le_bytes([info[at + 4], info[at + 5]]);
         // Where a compile unit's abbreviation offset is and where its root entry starts.
         let layout = match version {
             2..=4 => Some((at + 6, at + 11)),
-            5 if out[at + 6] == 1 => Some((at + 8, at + 12)), // DW_UT_compile
+            5 if info[at + 6] == 1 => Some((at + 8, at + 12)), // DW_UT_compile
             _ => None,
         };
         if let Some((abbrev_at, root_at)) = layout {
-            let own = u32_at(&out, abbrev_at)?;
-            let shared = *shared_abbrev.get_or_insert(own);
+            let own = u32_at(info, abbrev_at)?;
+            shared_abbrev.get_or_insert(own);
             if listed.contains(&at) && !hit.contains(&at) && root_at < next {
-                out[abbrev_at..abbrev_at + 4].copy_from_slice(&shared.to_le_bytes());
-                out[root_at] = 0;
-                skipped += 1;
+                units.push((abbrev_at, root_at));
             }
         }
         at = next;
     }
-    (skipped > 0).then_some(out)
+    match shared_abbrev {
+        Some(shared_abbrev) if !units.is_empty() => Some(UnitPlan {
+            shared_abbrev,
+            units,
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -435,9 +617,9 @@ mod tests {
             eprintln!(
                 "{}: units skipped: {}, cross-unit references: {why:?}",
                 f.display(),
-                part.patched.is_some()
+                part.is_restricted()
             );
-            patched += usize::from(part.patched.is_some());
+            patched += usize::from(part.is_restricted());
             let mut named = 0;
             for &a in some.iter().chain(others) {
                 let (p, w) = (show(part.find_frames(a)), show(whole.find_frames(a)));
@@ -455,6 +637,59 @@ mod tests {
         // (rustc writes cross-unit references).
         let glibc_debug = own_files().iter().any(|f| f.starts_with("/usr/lib/debug"));
         assert!(patched > 0 || !glibc_debug, "no file had units to skip");
+    }
+
+    /// Without line tables, every address gets the same frames (inlined ones included) with
+    /// the same function names, and no line of its own; with the units restricted too.
+    #[test]
+    fn line_rows_dropped_keep_every_function_name() {
+        let mut checked = 0;
+        for f in own_files() {
+            let Some(whole) = DwarfFile::open(&f) else {
+                continue;
+            };
+            if whole.section(gimli::SectionId::DebugLine).is_empty() {
+                continue;
+            }
+            let Ok(data) = std::fs::read(&f) else {
+                continue;
+            };
+            let Ok(obj) = object::File::parse(&*data) else {
+                continue;
+            };
+            let Some(code) = obj.section_by_name(".text") else {
+                continue;
+            };
+            let all: Vec<u64> = (code.address()..code.address() + code.size())
+                .step_by(1031)
+                .collect();
+            let mut names_only = DwarfFile::open(&f).expect("opens twice");
+            names_only.drop_line_rows();
+            names_only.prepare(&all);
+            let (mut named, mut lines) = (0, 0);
+            for &a in &all {
+                let w = whole.find_frames(a);
+                let n = names_only.find_frames(a);
+                // A frame with a location and no function (code DWARF has lines for but no
+                // subprogram) has nothing left without lines: both mean "no DWARF name", and
+                // the symbol table names the address either way.
+                let fw: Vec<_> = w.iter().filter_map(|x| x.function.clone()).collect();
+                let fnn: Vec<_> = n.iter().filter_map(|x| x.function.clone()).collect();
+                assert_eq!(fnn, fw, "{}: 0x{a:x}", f.display());
+                // The address's own line comes from the line table; inlined callers keep
+                // their call sites, which come from the DIEs.
+                assert!(
+                    n.first().is_none_or(|x| x.line.is_none()),
+                    "{}",
+                    f.display()
+                );
+                named += usize::from(!w.is_empty());
+                lines += usize::from(w.iter().any(|x| x.line.is_some()));
+            }
+            assert!(named > 0 && lines > 0, "{}: nothing resolved", f.display());
+            checked += 1;
+        }
+        assert!(checked > 0, "no mapped file with line tables to check");
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub struct ElfModule {
     pub build_id: Vec<u8>,
     /// (file offset, file size, virtual address) of each PT_LOAD segment.
     segments: Vec<(u64, u64, u64)>,
-    /// Text symbols, sorted by address: (address, size, demangled name).
+    /// Text symbols, sorted by address: (address, size, name as in the symbol table, see
+    /// [`shown_name`]).
     symbols: Vec<(u64, u64, String)>,
     dwarf: Option<super::dwarf::DwarfFile>,
     cache: HashMap<u64, Arc<[SymFrame]>>,
@@ -111,14 +112,20 @@ fn read_symbols(obj: &object::File<'_>) -> Vec<(u64, u64, String)> {
     }
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.cmp(&b.3)));
     ranked.dedup_by_key(|s| s.0);
-    let mut v: Vec<(u64, u64, String)> =
-        ranked.into_iter().map(|(a, sz, n, _)| (a, sz, n)).collect();
-    for s in &mut v {
-        if !s.2.ends_with("@plt") {
-            s.2 = demangle(&s.2);
-        }
+    // Names stay mangled here and are demangled when a lookup returns one (see
+    // [`shown_name`]): a Rust program has tens of thousands of symbols and a profile uses a
+    // few hundred; demangling them all was a twentieth of a perf.data flame graph's CPU.
+    ranked.into_iter().map(|(a, sz, n, _)| (a, sz, n)).collect()
+}
+
+/// A symbol-table name as profiles show it: demangled (the `NAME@plt` names are made from
+/// demangled names already).
+fn shown_name(raw: &str) -> String {
+    if raw.ends_with("@plt") {
+        raw.to_string()
+    } else {
+        demangle(raw)
     }
-    v
 }
 
 /// The address range of the `.eh_frame` FDE that starts at `addr` and marks the return
@@ -318,7 +325,7 @@ impl ElfModule {
     /// the FDE's extent bounds the name, so no neighbouring code is misnamed.
     fn add_entry_symbol(&mut self, obj: &object::File<'_>) {
         let entry = obj.entry();
-        if entry == 0 || self.symbol(entry).is_some() {
+        if entry == 0 || self.raw_symbol(entry).is_some() {
             return;
         }
         if let Some((start, len)) = outermost_fde_at(obj, entry) {
@@ -366,27 +373,37 @@ impl ElfModule {
     }
 
     /// The symbol covering `addr` when it has a size (a size-0 symbol's extent is a guess).
-    fn sized_symbol(&self, addr: u64) -> Option<&str> {
+    fn sized_symbol(&self, addr: u64) -> Option<String> {
         let i = self.symbols.partition_point(|s| s.0 <= addr);
         let s = self.symbols.get(i.checked_sub(1)?)?;
-        (s.1 != 0 && addr < s.0 + s.1).then_some(s.2.as_str())
+        (s.1 != 0 && addr < s.0 + s.1).then(|| shown_name(&s.2))
     }
 
-    fn symbol(&self, addr: u64) -> Option<&str> {
+    /// The raw (mangled) name of the symbol covering `addr`.
+    fn raw_symbol(&self, addr: u64) -> Option<&str> {
         let i = self.symbols.partition_point(|s| s.0 <= addr);
         let s = self.symbols.get(i.checked_sub(1)?)?;
         // Size 0 (hand-written assembly) is accepted as "up to the next symbol".
         (s.1 == 0 || addr < s.0 + s.1).then_some(s.2.as_str())
     }
 
+    fn symbol(&self, addr: u64) -> Option<String> {
+        self.raw_symbol(addr).map(shown_name)
+    }
+
     /// Readies DWARF for looking up these file offsets (and others later, at a cost): only
-    /// the units that hold them are read (see [`super::dwarf::DwarfFile::prepare`]).
-    pub fn prepare(&mut self, offs: &[u64]) {
+    /// the units that hold them are read (see [`super::dwarf::DwarfFile::prepare`]). With
+    /// `lines` false, lookups name functions (inlined ones too) but read no line tables: the
+    /// address's own file and line are left out.
+    pub fn prepare(&mut self, offs: &[u64], lines: bool) {
         let addrs: Vec<u64> = offs
             .iter()
             .filter_map(|&o| self.file_offset_to_addr(o))
             .collect();
         if let Some(d) = &mut self.dwarf {
+            if !lines {
+                d.drop_line_rows();
+            }
             d.prepare(&addrs);
         }
     }
@@ -418,7 +435,7 @@ impl ElfModule {
         }
         // addr2line gives innermost first; the profile wants outermost first.
         out.reverse();
-        let sym = self.symbol(addr).map(str::to_string).or_else(|| {
+        let sym = self.symbol(addr).or_else(|| {
             self.dwarf
                 .as_ref()
                 .and_then(|d| d.find_symbol(addr))
@@ -446,12 +463,12 @@ impl ElfModule {
             // A compiler clone (`f.isra.0`, `f.constprop.0`, `f.part.0`, `f.cold`) keeps DWARF's
             // `f`, as perf names it, so one function is not split in two by whether code was
             // inlined at the sampled address.
-            let sized = self
-                .sized_symbol(addr)
-                .filter(|_| !has_inlined)
+            let sized = (!has_inlined)
+                .then(|| self.sized_symbol(addr))
+                .flatten()
                 .filter(|s| !is_clone_of(s, &first.function));
             match sized {
-                Some(s) => first.function = s.to_string(),
+                Some(s) => first.function = s,
                 None if first.function.is_empty() => {
                     first.function = sym.clone().unwrap_or_default();
                 }
@@ -517,7 +534,7 @@ mod tests {
         let bytes = std::fs::read(path).ok()?;
         let entry = object::File::parse(&*bytes).ok()?.entry();
         let m = ElfModule::open(Path::new(path))?;
-        m.symbol(entry).map(str::to_string)
+        m.symbol(entry)
     }
 
     #[test]

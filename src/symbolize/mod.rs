@@ -39,6 +39,8 @@ struct Job {
     path: String,
     module: Option<Option<ElfModule>>,
     offs: Vec<u64>,
+    /// Whether source lines are wanted (see [`Symbolizer::set_names_only`]).
+    lines: bool,
 }
 
 /// What [`run_jobs`] returns: each job's module (None when it did not open) and the kernel
@@ -57,7 +59,7 @@ fn run_jobs(jobs: Vec<Job>, kallsyms: Option<Option<std::path::PathBuf>>) -> Job
         };
         let opened_in = t.elapsed();
         if let Some(m) = &mut m {
-            m.prepare(&job.offs);
+            m.prepare(&job.offs, job.lines);
             for &off in &job.offs {
                 m.lookup(off);
             }
@@ -122,6 +124,8 @@ pub struct Symbolizer {
     perf_map_bytes: u64,
     /// Modules and kernel symbols being loaded in the background ([`Symbolizer::preload`]).
     pending: Option<std::thread::JoinHandle<JobsDone>>,
+    /// Function names only: [`Symbolizer::prefetch`] reads no DWARF line tables.
+    names_only: bool,
 }
 
 impl Symbolizer {
@@ -136,6 +140,13 @@ impl Symbolizer {
         self.adopt_pending();
         self.kallsyms_file = Some(path);
         self.kallsyms = None;
+    }
+
+    /// Whether frames need function names only (a flame graph): modules resolved through
+    /// [`Symbolizer::prefetch`] then skip their DWARF line tables, and an address's own frame
+    /// carries no source file and line. The names and inlined frames are the same.
+    pub fn set_names_only(&mut self, on: bool) {
+        self.names_only = on;
     }
 
     fn load_kallsyms(file: Option<&Path>) -> Kallsyms {
@@ -178,6 +189,7 @@ impl Symbolizer {
                 path,
                 module: None,
                 offs: Vec::new(),
+                lines: true,
             })
             .collect();
         let kallsyms = (kernel && self.kallsyms.is_none()).then(|| self.kallsyms_file.clone());
@@ -220,7 +232,12 @@ impl Symbolizer {
                 }
                 None => None,
             };
-            jobs.push(Job { path, module, offs });
+            jobs.push(Job {
+                path,
+                module,
+                offs,
+                lines: !self.names_only,
+            });
         }
         jobs.sort_by_key(|j| std::cmp::Reverse(j.offs.len()));
         let kallsyms = (kernel && self.kallsyms.is_none()).then(|| self.kallsyms_file.clone());
