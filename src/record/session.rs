@@ -727,20 +727,23 @@ const PERF_CONTEXT_USER: u64 = u64::MAX - 511;
 fn lbr_callchain(
     kernel_chain: &[u64],
     ip: Option<u64>,
-    lbr: &[perf_event::data::BranchEntry],
+    lbr: impl IntoIterator<Item = (u64, u64)>,
 ) -> Vec<u64> {
     let mut out: Vec<u64> = kernel_chain
         .iter()
         .copied()
         .take_while(|&a| a != PERF_CONTEXT_USER)
         .collect();
-    out.push(PERF_CONTEXT_USER);
+    let mut lbr = lbr.into_iter().peekable();
     // A sample taken in the kernel has no user IP; the innermost open call's target stands in.
     let user_ip = ip
         .filter(|&a| a < 0xffff_8000_0000_0000)
-        .unwrap_or_else(|| lbr[0].to());
-    out.push(user_ip);
-    out.extend(lbr.iter().map(|b| b.from()));
+        .or_else(|| lbr.peek().map(|&(_, to)| to));
+    if let Some(user_ip) = user_ip {
+        out.push(PERF_CONTEXT_USER);
+        out.push(user_ip);
+        out.extend(lbr.map(|(from, _)| from));
+    }
     out
 }
 
@@ -981,7 +984,8 @@ impl Parser for SampleParser {
                 };
                 let lbr_chain;
                 if let Some(lbr) = smp.lbr().filter(|b| !b.is_empty()) {
-                    lbr_chain = lbr_callchain(callchain, smp.ip(), lbr);
+                    lbr_chain =
+                        lbr_callchain(callchain, smp.ip(), lbr.iter().map(|b| (b.from(), b.to())));
                     callchain = &lbr_chain[..];
                 }
                 let one = OneSample {
@@ -1315,6 +1319,27 @@ mod tests {
             vec![(7, 0, None, 2), (7, 1, None, 1), (8, 0, Some(1), 1)]
         );
         assert_eq!(&*main.chains[1], &[9, 9]);
+    }
+
+    #[test]
+    fn lbr_chains_follow_the_kernel_part_with_the_open_calls() {
+        const K1: u64 = 0xffff_ffff_8100_0010;
+        const K2: u64 = 0xffff_ffff_8100_0020;
+        // (from, to) of the calls still open, innermost first, as the LBR call stack gives.
+        let lbr = [(0x40_1010, 0x40_2000), (0x40_0500, 0x40_1000)];
+        // A user-mode sample: its IP, then each open call's site.
+        assert_eq!(
+            lbr_callchain(&[], Some(0x40_2004), lbr),
+            vec![PERF_CONTEXT_USER, 0x40_2004, 0x40_1010, 0x40_0500]
+        );
+        // In the kernel: the kernel chain (without any user part the kernel appended), then
+        // the innermost call's target stands in for the user IP.
+        assert_eq!(
+            lbr_callchain(&[K1, K2, PERF_CONTEXT_USER, 0x99], Some(K1), lbr),
+            vec![K1, K2, PERF_CONTEXT_USER, 0x40_2000, 0x40_1010, 0x40_0500]
+        );
+        // Nothing in the LBR and no user IP: the kernel part alone.
+        assert_eq!(lbr_callchain(&[K1], Some(K1), []), vec![K1]);
     }
 
     #[test]
