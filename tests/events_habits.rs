@@ -10,35 +10,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("runs")
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn report_json(data: &Path, extra: &[&str]) -> Value {
-    let out = run_ok(
-        Command::new(rprof_path())
-            .arg("report")
-            .arg(data)
-            .args(["--format", "json", "--limit", "1000"])
-            .args(extra),
-    );
-    serde_json::from_slice(&out.stdout).expect("json report")
-}
 
 /// The functions of a JSON report that are kernel frames.
 fn kernel_rows(v: &Value) -> Vec<String> {
@@ -149,10 +124,12 @@ fn the_u_suffix_records_user_mode_only_and_other_modifiers_are_named() {
         ("page-faults:H", ":H modifier"),
         ("cpu-clock:zz", "not a modifier"),
     ] {
-        let out = run(Command::new(rprof_path())
-            .args(["record", "-e", ev, "-o"])
-            .arg(dir.path().join("x.data"))
-            .args(["--", "true"]));
+        let out = run_cmd(
+            Command::new(rprof_path())
+                .args(["record", "-e", ev, "-o"])
+                .arg(dir.path().join("x.data"))
+                .args(["--", "true"]),
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{ev}: {err}");
         assert!(
@@ -161,8 +138,13 @@ fn the_u_suffix_records_user_mode_only_and_other_modifiers_are_named() {
         );
     }
     // Kernel frames go for every event or none: :u on one of two is refused.
-    let out =
-        run(Command::new(rprof_path()).args(["record", "-e", "cs:u,page-faults", "--", "true"]));
+    let out = run_cmd(Command::new(rprof_path()).args([
+        "record",
+        "-e",
+        "cs:u,page-faults",
+        "--",
+        "true",
+    ]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("put :u on every event"));
     // A tracepoint keeps its colon.
@@ -260,10 +242,12 @@ fn views_take_perfs_event_aliases() {
             .arg(dir.path().join("cs.folded")),
     );
     assert!(out.status.success());
-    let bad = run(Command::new(rprof_path())
-        .arg("report")
-        .arg(&data)
-        .args(["--event", "migrations"]));
+    let bad = run_cmd(
+        Command::new(rprof_path())
+            .arg("report")
+            .arg(&data)
+            .args(["--event", "migrations"]),
+    );
     assert!(String::from_utf8_lossy(&bad.stderr)
         .contains("events present: context-switches, page-faults"));
 }
@@ -296,10 +280,12 @@ fn a_tracepoint_glob_records_every_match() {
     let total: u64 = rows.iter().filter_map(|r| r["self_samples"].as_u64()).sum();
     assert_eq!(total, 1, "{v}");
 
-    let out = run(Command::new(rprof_path())
-        .args(["record", "-e", "sched:no_such_thing_*", "-o"])
-        .arg(dir.path().join("none.data"))
-        .args(["--", "/bin/true"]));
+    let out = run_cmd(
+        Command::new(rprof_path())
+            .args(["record", "-e", "sched:no_such_thing_*", "-o"])
+            .arg(dir.path().join("none.data"))
+            .args(["--", "/bin/true"]),
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -312,7 +298,7 @@ fn a_tracepoint_glob_records_every_match() {
 /// `-c 0` is a usage error (exit 2), as a malformed number is, not a runtime failure.
 #[test]
 fn a_zero_count_is_a_usage_error() {
-    let out = run(Command::new(rprof_path()).args(["record", "-c", "0", "--", "/bin/true"]));
+    let out = run_cmd(Command::new(rprof_path()).args(["record", "-c", "0", "--", "/bin/true"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'--count <COUNT>'"));
 }

@@ -11,35 +11,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("runs")
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn report_json(data: &Path, extra: &[&str]) -> Value {
-    let out = run_ok(
-        Command::new(rprof_path())
-            .arg("report")
-            .arg(data)
-            .args(["--format", "json", "--limit", "1000"])
-            .args(extra),
-    );
-    serde_json::from_slice(&out.stdout).expect("json report")
-}
 
 fn rows(v: &Value) -> &Vec<Value> {
     v["rows"].as_array().expect("rows")
@@ -85,21 +60,25 @@ fn hardware_events_work_or_are_not_supported_as_perf_says() {
     let pmu = Path::new("/sys/bus/event_source/devices/cpu").exists();
     for ev in ["instructions", "cache-misses"] {
         let data = dir.path().join(format!("{ev}.data"));
-        let out = run(Command::new(rprof_path())
-            .args(["record", "-e", ev, "-o"])
-            .arg(&data)
-            .arg("--")
-            .arg(&bin)
-            .arg("20"));
+        let out = run_cmd(
+            Command::new(rprof_path())
+                .args(["record", "-e", ev, "-o"])
+                .arg(&data)
+                .arg("--")
+                .arg(&bin)
+                .arg("20"),
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         // perf's answer on the same machine, when perf is here.
         let perf_says = have("perf").is_ok().then(|| {
-            let p = run(Command::new("perf")
-                .args(["record", "-q", "-e", ev, "-o"])
-                .arg(dir.path().join("perf.data"))
-                .arg("--")
-                .arg(&bin)
-                .arg("20"));
+            let p = run_cmd(
+                Command::new("perf")
+                    .args(["record", "-q", "-e", ev, "-o"])
+                    .arg(dir.path().join("perf.data"))
+                    .arg("--")
+                    .arg(&bin)
+                    .arg("20"),
+            );
             (
                 p.status.success(),
                 String::from_utf8_lossy(&p.stderr).into_owned(),
@@ -158,10 +137,12 @@ fn the_default_event_falls_back_but_a_named_one_does_not() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let named = run(Command::new(rprof_path())
-            .args(["record", "-e", "cycles", "-o"])
-            .arg(dir.path().join("c.data"))
-            .args(["--", "true"]));
+        let named = run_cmd(
+            Command::new(rprof_path())
+                .args(["record", "-e", "cycles", "-o"])
+                .arg(dir.path().join("c.data"))
+                .args(["--", "true"]),
+        );
         assert!(!named.status.success());
         assert!(
             String::from_utf8_lossy(&named.stderr).contains("The cycles event is not supported")
@@ -360,7 +341,7 @@ fn fixed_period_gives_one_sample_per_thousand_faults() {
     }
     // -c and -F together are a usage error, as in perf.
     let both =
-        run(Command::new(rprof_path()).args(["record", "-c", "10", "-F", "99", "--", "true"]));
+        run_cmd(Command::new(rprof_path()).args(["record", "-c", "10", "-F", "99", "--", "true"]));
     assert_eq!(both.status.code(), Some(2));
 }
 
@@ -432,10 +413,12 @@ fn several_events_are_recorded_together_and_viewed_one_at_a_time() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     assert_eq!(total, recorded, "{err}");
-    let bad = run(Command::new(rprof_path())
-        .arg("report")
-        .arg(&data)
-        .args(["--event", "cycles"]));
+    let bad = run_cmd(
+        Command::new(rprof_path())
+            .arg("report")
+            .arg(&data)
+            .args(["--event", "cycles"]),
+    );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr)
         .contains("events present: context-switches, page-faults, task-clock"));
@@ -497,9 +480,11 @@ fn user_flag_records_another_users_process() {
     let mut child = cmd.spawn().expect("start as the other user");
     std::thread::sleep(std::time::Duration::from_millis(300));
     let data = dir.path().join("u.data");
-    let out = run(Command::new(rprof_path())
-        .args(["record", "-u", &name, "-d", "1", "-o"])
-        .arg(&data));
+    let out = run_cmd(
+        Command::new(rprof_path())
+            .args(["record", "-u", &name, "-d", "1", "-o"])
+            .arg(&data),
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert!(
@@ -521,7 +506,8 @@ fn user_flag_records_another_users_process() {
         .sum::<f64>();
     assert!(mine > 50.0, "the other user's busy program: {mine}% ({v})");
     // The numeric uid names the same user; an unknown user is an error.
-    let bad = run(Command::new(rprof_path()).args(["record", "-u", "no-such-user-xyz", "-d", "1"]));
+    let bad =
+        run_cmd(Command::new(rprof_path()).args(["record", "-u", "no-such-user-xyz", "-d", "1"]));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no such user"));
 }
 
@@ -577,7 +563,7 @@ fn cpu_list_records_only_those_cpus() {
         assert!(rows(&all).len() >= 2, "{all}");
     }
     // perf's list syntax, checked against the online CPUs.
-    let bad = run(Command::new(rprof_path()).args(["record", "-C", "9999", "-a", "-d", "1"]));
+    let bad = run_cmd(Command::new(rprof_path()).args(["record", "-C", "9999", "-a", "-d", "1"]));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("CPU 9999 is not online"));
 }
 
@@ -602,7 +588,7 @@ fn dash_g_records_frame_pointer_call_graphs() {
     assert_eq!(top_self(&v).0, "sleep_here");
     // A caller through the frame-pointer chain.
     assert!(rows(&v).iter().any(|r| r["name"] == "main"));
-    let both = run(Command::new(rprof_path()).args([
+    let both = run_cmd(Command::new(rprof_path()).args([
         "record",
         "-g",
         "--call-graph",
@@ -622,7 +608,8 @@ fn lbr_is_refused_clearly_where_the_cpu_has_none() {
         skip("this CPU has an LBR: the refusal is not what happens here");
         return;
     }
-    let out = run(Command::new(rprof_path()).args(["record", "--call-graph", "lbr", "--", "true"]));
+    let out =
+        run_cmd(Command::new(rprof_path()).args(["record", "--call-graph", "lbr", "--", "true"]));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -671,10 +658,16 @@ fn list_shows_what_this_machine_supports() {
         "{sw}"
     );
     // Every listed software event records.
-    let bad = run(Command::new(rprof_path()).args(["record", "-e", "no-such-event", "--", "true"]));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("rprof list"));
     let bad =
-        run(Command::new(rprof_path()).args(["record", "-e", "sched:no_such_tp", "--", "true"]));
+        run_cmd(Command::new(rprof_path()).args(["record", "-e", "no-such-event", "--", "true"]));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("rprof list"));
+    let bad = run_cmd(Command::new(rprof_path()).args([
+        "record",
+        "-e",
+        "sched:no_such_tp",
+        "--",
+        "true",
+    ]));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown tracepoint `sched:no_such_tp`"));
 }
 
@@ -708,6 +701,6 @@ fn completions_list_the_subcommands_but_not_the_hidden_one() {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("completions") && help.contains("list"));
     assert!(!help.contains("generate-assets"));
-    let bad = run(Command::new(rprof_path()).args(["completions", "tcsh"]));
+    let bad = run_cmd(Command::new(rprof_path()).args(["completions", "tcsh"]));
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -53,24 +53,9 @@ fn rprof_ok(args: &[&str]) -> String {
 
 /// Per-thread folded stacks of a data file: (thread label, stack, weight).
 fn folded(data: &Path) -> Vec<(String, String, u64)> {
-    let out = rprof()
-        .args(["flamegraph", "--folded", "--per-thread", "-o", "-"])
-        .arg(data)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .filter_map(|l| {
-            let (stack, w) = l.rsplit_once(' ')?;
-            let (thread, rest) = stack.split_once(';')?;
-            Some((thread.to_string(), rest.to_string(), w.parse().ok()?))
-        })
+    folded_per_thread(data)
+        .into_iter()
+        .map(|(thread, frames, w)| (thread, frames.join(";"), w))
         .collect()
 }
 

@@ -61,24 +61,9 @@ fn record_off_cpu(dir: &Path, bin: &Path) -> (PathBuf, String) {
 
 /// Per-thread folded stacks: (thread label, stack, weight in ns).
 fn folded(data: &Path) -> Vec<(String, String, u64)> {
-    let out = rprof()
-        .args(["flamegraph", "--folded", "--per-thread", "-o", "-"])
-        .arg(data)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .filter_map(|l| {
-            let (stack, w) = l.rsplit_once(' ')?;
-            let (thread, rest) = stack.split_once(';')?;
-            Some((thread.to_string(), rest.to_string(), w.parse().ok()?))
-        })
+    folded_per_thread(data)
+        .into_iter()
+        .map(|(thread, frames, w)| (thread, frames.join(";"), w))
         .collect()
 }
 

@@ -51,22 +51,6 @@ fn record(data: &Path, args: &[&str]) -> String {
     err
 }
 
-fn report_json(data: &Path, extra: &[&str]) -> Value {
-    let out = rprof()
-        .arg("report")
-        .arg(data)
-        .args(["--format", "json", "--limit", "1000"])
-        .args(extra)
-        .output()
-        .expect("run rprof report");
-    assert!(
-        out.status.success(),
-        "rprof report failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("report JSON")
-}
-
 fn folded(data: &Path) -> String {
     let out = rprof()
         .arg("report")

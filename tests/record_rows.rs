@@ -74,37 +74,6 @@ fn json(data: &Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
-/// Per-thread folded stacks: (thread label, frames, weight).
-fn folded(data: &Path) -> Vec<(String, Vec<String>, u64)> {
-    let out = rprof()
-        .args(["flamegraph", "--folded", "--per-thread", "-o", "-"])
-        .arg(data)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let (stack, w) = l.rsplit_once(' ')?;
-            let mut frames = stack.split(';').map(str::to_string);
-            let thread = frames.next()?;
-            Some((thread, frames.collect(), w.parse().ok()?))
-        })
-        .collect()
-}
-
-fn weight_with(lines: &[(String, Vec<String>, u64)], f: &str) -> u64 {
-    lines
-        .iter()
-        .filter(|(_, s, _)| s.iter().any(|x| x == f))
-        .map(|x| x.2)
-        .sum()
-}
-
 /// The total `go tool pprof -top` states for `sample_index` (`Showing nodes accounting for
 /// X, 100% of TOTAL total`), as printed.
 fn go_total(file: &Path, sample_index: &str, tmp: &Path) -> String {
@@ -159,7 +128,7 @@ fn a_busy_recording_keeps_few_rows_and_every_sample() {
         "{rows} rows for {samples} samples: not merged\n{err}"
     );
     // At most 64 time buckets per distinct (thread, stack, CPU), whatever the duration.
-    let lines = folded(&data);
+    let lines = folded_per_thread(&data);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     assert!(
         rows <= 64 * lines.len() as u64 * cpus,
@@ -284,7 +253,7 @@ fn off_cpu_waits_are_paired_as_they_drain_and_merged() {
     assert!(rows * 20 < intervals, "{rows} rows for {intervals} waits");
     // The waits keep their stacks: the two napping threads spend nearly all their off-CPU
     // time in `nap`, each about 3 s of it.
-    let lines: Vec<_> = folded(&data)
+    let lines: Vec<_> = folded_per_thread(&data)
         .into_iter()
         .filter(|(_, s, _)| s.iter().any(|f| f == "napper"))
         .collect();

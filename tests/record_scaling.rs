@@ -76,37 +76,6 @@ fn report(data: &Path, extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Per-thread folded stacks: (thread label, frames, weight).
-fn folded(data: &Path) -> Vec<(String, Vec<String>, u64)> {
-    let out = rprof()
-        .args(["flamegraph", "--folded", "--per-thread", "-o", "-"])
-        .arg(data)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let (stack, w) = l.rsplit_once(' ')?;
-            let mut frames = stack.split(';').map(str::to_string);
-            let thread = frames.next()?;
-            Some((thread, frames.collect(), w.parse().ok()?))
-        })
-        .collect()
-}
-
-fn weight_with(lines: &[(String, Vec<String>, u64)], f: &str) -> u64 {
-    lines
-        .iter()
-        .filter(|(_, s, _)| s.iter().any(|x| x == f))
-        .map(|x| x.2)
-        .sum()
-}
-
 fn vm_rss_kb(pid: u32) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
@@ -194,7 +163,7 @@ fn merged_samples_keep_counts_weights_and_time_ranges() {
     assert_eq!(header_number(&text, "samples"), samples, "{text}");
     assert!(samples > 2000, "{err}");
     // The two threads share the work evenly, as before.
-    let lines = folded(&data);
+    let lines = folded_per_thread(&data);
     let total: u64 = lines.iter().map(|x| x.2).sum();
     for f in ["alpha_work", "beta_work"] {
         let pct = weight_with(&lines, f) as f64 * 100.0 / total as f64;
@@ -256,7 +225,7 @@ fn two_drain_threads_unwind_like_one() {
         assert!(!err.contains("panicked"), "{err}");
         let samples = summary_samples(&err);
         assert!(samples > 1000, "{lanes} lanes: {err}");
-        let lines = folded(&data);
+        let lines = folded_per_thread(&data);
         let total: u64 = lines.iter().map(|x| x.2).sum();
         // Complete stacks: the thread's function under the thread entry.
         let complete: u64 = lines
@@ -319,7 +288,7 @@ fn two_drain_threads_pair_off_cpu_time() {
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
-    let lines: Vec<_> = folded(&data)
+    let lines: Vec<_> = folded_per_thread(&data)
         .into_iter()
         .filter(|(t, _, _)| t.starts_with("scaling_wall-"))
         .collect();

@@ -19,23 +19,8 @@ const FOLDED: &str = "fixtures/inputs/report/callgraph.folded";
 const DATA: &str = "fixtures/inputs/report/callgraph.rprof";
 const TEXT: &str = "fixtures/inputs/report/callgraph.txt";
 
-/// Runs rprof from the repository root (so the inputs' relative source paths resolve and the
-/// golden headers name relative paths); returns (success, stdout, stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = rprof()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run rprof");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn ok(args: &[&str]) -> String {
-    let (good, out, err) = run(args);
+    let (good, out, err) = run_in_root(args);
     assert!(good, "rprof {args:?} failed: {err}");
     out
 }
@@ -251,7 +236,7 @@ fn a_filter_that_matches_nothing_fails_naming_it() {
         ] {
             let mut a = cmd.clone();
             a.extend_from_slice(filter);
-            let (good, out, err) = run(&a);
+            let (good, out, err) = run_in_root(&a);
             assert!(!good, "{a:?} succeeded");
             assert!(out.is_empty(), "{a:?} printed {out}");
             assert!(err.contains(msg), "{a:?}: {err}");
@@ -263,13 +248,13 @@ fn a_filter_that_matches_nothing_fails_naming_it() {
         vec!["flamegraph", DATA, "-p", "7", "-o", "-"],
         vec!["diff", DATA, DATA, "--pid", "7", "-o", "/dev/null"],
     ] {
-        let (good, _, err) = run(&a);
+        let (good, _, err) = run_in_root(&a);
         assert!(
             !good && err.contains("--pid 7 matches no sample"),
             "{a:?}: {err}"
         );
     }
-    let (good, _, err) = run(&["report", FOLDED, "--time", "0..1"]);
+    let (good, _, err) = run_in_root(&["report", FOLDED, "--time", "0..1"]);
     assert!(!good && err.contains("has no timestamps"), "{err}");
 }
 
@@ -375,12 +360,12 @@ fn views_refuse_formats_they_do_not_have() {
         &["report", DATA, "--tree", "--format", "folded"][..],
         &["report", DATA, "--list", "x", "--format", "pprof"][..],
     ] {
-        let (good, _, err) = run(a);
+        let (good, _, err) = run_in_root(a);
         assert!(!good && err.contains("shows as text or json"), "{err}");
     }
-    let (good, _, err) = run(&["report", DATA, "--tree", "--list", "work"]);
+    let (good, _, err) = run_in_root(&["report", DATA, "--tree", "--list", "work"]);
     assert!(!good && err.contains("choose one view"), "{err}");
-    let (good, _, err) = run(&["report", DATA, "--inverted"]);
+    let (good, _, err) = run_in_root(&["report", DATA, "--inverted"]);
     assert!(!good, "{err}");
 }
 

@@ -16,22 +16,8 @@ use serde_json::Value;
 
 const DATA: &str = "fixtures/inputs/report/callgraph.rprof";
 
-/// Runs rprof from the repository root; returns (success, stdout, stderr).
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = rprof()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run rprof");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn ok(args: &[&str]) -> String {
-    let (good, out, err) = run(args);
+    let (good, out, err) = run_in_root(args);
     assert!(good, "rprof {args:?} failed: {err}");
     out
 }
@@ -345,7 +331,8 @@ fn a_view_regex_that_matches_nothing_fails() {
         ["--list", "nope"],
     ] {
         for format in ["text", "json"] {
-            let (good, out, err) = run(&["report", DATA, view[0], view[1], "--format", format]);
+            let (good, out, err) =
+                run_in_root(&["report", DATA, view[0], view[1], "--format", format]);
             assert!(!good, "{view:?} {format} succeeded");
             assert!(out.is_empty(), "{view:?}: {out}");
             assert!(
@@ -366,7 +353,8 @@ fn a_view_regex_that_matches_nothing_fails() {
         );
     }
     // Filters first: render exists, but not in what --comm cg-worker kept.
-    let (good, _, err) = run(&["report", DATA, "--comm", "cg-worker", "--list", "^render$"]);
+    let (good, _, err) =
+        run_in_root(&["report", DATA, "--comm", "cg-worker", "--list", "^render$"]);
     assert!(
         !good && err.contains("--list '^render$' matches no function (in 6 samples)"),
         "{err}"
@@ -374,7 +362,7 @@ fn a_view_regex_that_matches_nothing_fails() {
     let dir = tempfile::tempdir().expect("tmp");
     let f = dir.path().join("big.folded");
     std::fs::write(&f, "main;a 5000\nmain;b 2500\n").expect("write");
-    let (good, _, err) = run(&["report", s(&f), "--ignore", "^b$", "--focus", "zzz"]);
+    let (good, _, err) = run_in_root(&["report", s(&f), "--ignore", "^b$", "--focus", "zzz"]);
     assert!(
         !good && err.contains("--focus 'zzz' matches no sample (of 7,500 samples)"),
         "{err}"

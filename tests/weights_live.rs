@@ -40,16 +40,6 @@ fn perf_shares(text: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn run_ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 #[test]
 fn page_fault_split_is_weighted_like_perf_report() {
     if !live("perf_event_open", perf_event_check()) || !live("perf", have("perf")) {

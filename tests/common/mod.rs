@@ -265,3 +265,73 @@ pub fn strace_json_tables(json: &str) -> Vec<std::collections::HashMap<String, s
         })
         .collect()
 }
+
+/// Runs `cmd` to completion (a failure to start it fails the test).
+pub fn run_cmd(cmd: &mut Command) -> std::process::Output {
+    cmd.output().expect("runs")
+}
+
+/// Runs `cmd` and fails the test, with its stderr, unless it succeeds.
+pub fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = run_cmd(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `rprof report DATA --format json --limit 1000 EXTRA…`, parsed.
+pub fn report_json(data: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = run_ok(
+        Command::new(rprof_path())
+            .arg("report")
+            .arg(data)
+            .args(["--format", "json", "--limit", "1000"])
+            .args(extra),
+    );
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+/// rprof with ARGS from the repository root: (succeeded, stdout, stderr).
+pub fn run_in_root(args: &[&str]) -> (bool, String, String) {
+    let out = rprof()
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run rprof");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A recording's per-thread folded stacks (`flamegraph --folded --per-thread`): (thread
+/// label, frames root first, weight).
+pub fn folded_per_thread(data: &Path) -> Vec<(String, Vec<String>, u64)> {
+    let out = run_ok(
+        Command::new(rprof_path())
+            .args(["flamegraph", "--folded", "--per-thread", "-o", "-"])
+            .arg(data),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (stack, w) = l.rsplit_once(' ')?;
+            let mut frames = stack.split(';').map(str::to_string);
+            let thread = frames.next()?;
+            Some((thread, frames.collect(), w.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The weight of the stacks of `lines` (from [`folded_per_thread`]) that hold frame `f`.
+pub fn weight_with(lines: &[(String, Vec<String>, u64)], f: &str) -> u64 {
+    lines
+        .iter()
+        .filter(|(_, s, _)| s.iter().any(|x| x == f))
+        .map(|x| x.2)
+        .sum()
+}
