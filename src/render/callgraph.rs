@@ -260,16 +260,7 @@ pub fn to_text(g: &CallGraph, header: &[String], callers: bool, callees: bool) -
         g.pattern
     );
     if g.functions.is_empty() {
-        // Either nothing matched, or every match is beyond --limit.
-        if g.omitted == 0 {
-            let _ = writeln!(out, "\nno function matches '{}'", g.pattern);
-        } else {
-            let _ = writeln!(
-                out,
-                "\n({} more matching functions below the limit; see --limit)",
-                g.omitted
-            );
-        }
+        out.push_str(&crate::render::no_function_shown(&g.pattern, g.omitted));
         return out;
     }
     let rule = "-".repeat(78);

@@ -355,16 +355,7 @@ pub fn to_text(l: &Listing, header: &[String]) -> String {
         l.pattern, l.unit
     );
     if l.functions.is_empty() {
-        // Either nothing matched, or every match is beyond --limit.
-        if l.omitted == 0 {
-            let _ = writeln!(out, "\nno function matches '{}'", l.pattern);
-        } else {
-            let _ = writeln!(
-                out,
-                "\n({} more matching functions below the limit; see --limit)",
-                l.omitted
-            );
-        }
+        out.push_str(&crate::render::no_function_shown(&l.pattern, l.omitted));
         return out;
     }
     let cell = |v: f64, w: u64| {

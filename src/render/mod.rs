@@ -10,6 +10,16 @@ pub mod listing;
 pub mod report;
 pub mod tree;
 
+/// The text a function view (`--callers`, `--callees`, `--list`) prints when it shows no
+/// function: nothing matched `pattern`, or each of the `omitted` matches is beyond --limit.
+pub fn no_function_shown(pattern: &str, omitted: usize) -> String {
+    if omitted == 0 {
+        format!("\nno function matches '{pattern}'\n")
+    } else {
+        format!("\n({omitted} more matching functions below the limit; see --limit)\n")
+    }
+}
+
 /// Formats a sample count with thousands separators for tables.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();

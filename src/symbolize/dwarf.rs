@@ -597,19 +597,10 @@ mod tests {
             {
                 continue;
             }
-            let Ok(data) = std::fs::read(&f) else {
-                continue;
-            };
-            let Ok(obj) = object::File::parse(&*data) else {
-                continue;
-            };
-            let Some(code) = obj.section_by_name(".text") else {
-                continue;
-            };
             // Addresses spread over the code; a third of them prepared for.
-            let all: Vec<u64> = (code.address()..code.address() + code.size())
-                .step_by(4099)
-                .collect();
+            let Some(all) = text_addresses(&f, 4099) else {
+                continue;
+            };
             let (some, others) = all.split_at(all.len() / 3);
             let mut part = DwarfFile::open(&f).expect("opens twice");
             part.prepare(some);
@@ -639,6 +630,18 @@ mod tests {
         assert!(patched > 0 || !glibc_debug, "no file had units to skip");
     }
 
+    /// Every `step`th address of file `f`'s `.text`, or None when it has none.
+    fn text_addresses(f: &std::path::Path, step: usize) -> Option<Vec<u64>> {
+        let data = std::fs::read(f).ok()?;
+        let obj = object::File::parse(&*data).ok()?;
+        let code = obj.section_by_name(".text")?;
+        Some(
+            (code.address()..code.address() + code.size())
+                .step_by(step)
+                .collect(),
+        )
+    }
+
     /// Without line tables, every address gets the same frames (inlined ones included) with
     /// the same function names, and no line of its own; with the units restricted too.
     #[test]
@@ -651,18 +654,9 @@ mod tests {
             if whole.section(gimli::SectionId::DebugLine).is_empty() {
                 continue;
             }
-            let Ok(data) = std::fs::read(&f) else {
+            let Some(all) = text_addresses(&f, 1031) else {
                 continue;
             };
-            let Ok(obj) = object::File::parse(&*data) else {
-                continue;
-            };
-            let Some(code) = obj.section_by_name(".text") else {
-                continue;
-            };
-            let all: Vec<u64> = (code.address()..code.address() + code.size())
-                .step_by(1031)
-                .collect();
             let mut names_only = DwarfFile::open(&f).expect("opens twice");
             names_only.drop_line_rows();
             names_only.prepare(&all);
